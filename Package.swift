@@ -1,0 +1,140 @@
+// swift-tools-version:6.2
+//
+// The payment-terminal firmware. Folders under Sources/ are the layers of docs/ARCHITECTURE.md:
+//   System/    C libraries (sqlite3, OpenSSL, libgpiod, Linux headers) behind module maps and small shims
+//   Codecs/    pure byte formats                 Crypto/   the one wrapper over libcrypto
+//   Store/     encrypted SQLite store            Uplink/   host link and link awareness
+//   Devices/   protocols (DeviceKit) and their Linux drivers (LinuxDevices)
+//   Terminal/  screens (TerminalUI), the application (TerminalApp) and the `terminal` executable
+//   Tools/     `termtool`, developer-only
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "payment-terminal",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "terminal", targets: ["terminal"]),
+        .executable(name: "termtool", targets: ["termtool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: System libraries
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/System/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/System/COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "CGPIOD",
+            path: "Sources/System/CGPIOD",
+            linkerSettings: [.linkedLibrary("gpiod")]
+        ),
+        .target(name: "CLinux", path: "Sources/System/CLinux"),
+
+        // MARK: Codecs and crypto (bottom layer; pure codecs do no I/O)
+        .target(name: "Codecs", path: "Sources/Codecs", swiftSettings: swiftSettings),
+        .target(
+            name: "PaymentCrypto",
+            dependencies: ["COpenSSL"],
+            path: "Sources/Crypto",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Store and uplink
+        .target(
+            name: "Store",
+            dependencies: ["CSQLite", "PaymentCrypto"],
+            path: "Sources/Store",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Uplink",
+            dependencies: ["Codecs", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Uplink",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Devices: protocols (pure) and Linux drivers
+        .target(name: "DeviceKit", dependencies: ["Codecs"], path: "Sources/Devices/DeviceKit", swiftSettings: swiftSettings),
+        .target(
+            name: "LinuxDevices",
+            dependencies: [
+                "DeviceKit", "Codecs", "CGPIOD", "CLinux",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Sources/Devices/LinuxDevices",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Terminal application
+        .target(name: "TerminalUI", dependencies: ["DeviceKit"], path: "Sources/Terminal/TerminalUI", swiftSettings: swiftSettings),
+        .target(
+            name: "TerminalApp",
+            dependencies: [
+                "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "PaymentCrypto", "Codecs", "CLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Sources/Terminal/TerminalApp",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "terminal",
+            dependencies: [
+                "TerminalApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Terminal/terminal",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "termtool",
+            dependencies: [
+                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Tools/termtool",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeviceKitTests", dependencies: ["DeviceKit", "Codecs"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LinuxDevicesTests",
+            dependencies: ["LinuxDevices", "DeviceKit", "Codecs", "CLinux"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "DeviceKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TerminalAppTests",
+            dependencies: [
+                "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,1 @@
+// The stored state of the terminal: see Database.swift.

@@ -1,0 +1,2 @@
+import TerminalApp
+print("termtool")
