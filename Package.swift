@@ -118,6 +118,8 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Shared test helpers (process runner, temporary directories); never linked into the firmware.
+        .target(name: "TestKit", path: "Tests/TestKit", swiftSettings: swiftSettings),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: swiftSettings),
         .testTarget(name: "DeviceKitTests", dependencies: ["DeviceKit", "Codecs"], swiftSettings: swiftSettings),
         .testTarget(
@@ -126,11 +128,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "DeviceKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",
             dependencies: [
-                "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink",
+                "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

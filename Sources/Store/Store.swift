@@ -1,1 +1,0 @@
-// The stored state of the terminal: see Database.swift.

@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import DeviceKit
+import Logging
+import LinuxDevices
+
+/// The devices of a board, opened from its profile, each sending what it reads to the event bus.
+final class DeviceSet: Sendable {
+    let display: Locked<any DisplayDevice>
+    let gridSize: (columns: Int, rows: Int)
+    private let stoppers: Locked<[@Sendable () -> Void]>
+
+    private init(display: sending any DisplayDevice, stoppers: [@Sendable () -> Void]) {
+        gridSize = display.geometry.gridSize
+        let locked = Locked<any DisplayDevice>(display)
+        self.display = locked
+        // The simulator window is restored last, after the keyboard thread has stopped.
+        self.stoppers = Locked([{ locked.withLock { ($0 as? SimulatorWindow)?.end() } }] + stoppers)
+    }
+
+    /// Stops every reader thread and restores the terminal window.
+    func close() {
+        let all = stoppers.withLock { list -> [@Sendable () -> Void] in
+            defer { list = [] }
+            return list
+        }
+        for stop in all.reversed() { stop() }
+    }
+
+    static func open(profile: BoardProfile, options: RunOptions, bus: EventBus, logger: Logger) throws -> DeviceSet {
+        if options.headless {
+            return try openHeadless(profile: profile, bus: bus, logger: logger)
+        }
+        switch profile.kind {
+        case .simulator: return try openSimulator(profile: profile, bus: bus, logger: logger)
+        case .hardware: return try openHardware(profile: profile, bus: bus, logger: logger)
+        }
+    }
+
+    /// The geometry the simulator emulates: the board's own display, in cells.
+    static func simulatedGeometry(_ profile: BoardProfile) -> DisplayGeometry {
+        switch profile.display {
+        case .ansi(let columns, let rows): .text(columns: columns, rows: rows, wideGlyphs: true)
+        case .serialLCD(_, let columns, let rows): .text(columns: columns, rows: rows, wideGlyphs: false)
+        case .framebuffer: .text(columns: 40, rows: 15, wideGlyphs: true)  // a 320x240 panel at scale 1
+        }
+    }
+
+    /// Headless: screens on stdout, events from stdin. Any board can run headless (its devices are not opened).
+    static func openHeadless(profile: BoardProfile, bus: EventBus, logger: Logger) throws -> DeviceSet {
+        let display = HeadlessDisplay(geometry: simulatedGeometry(profile))
+        let reader = try HeadlessInputReader(fd: STDIN_FILENO, bus: bus) { message in
+            logger.error("bad headless input", metadata: ["problem": "\(message)"])
+        }
+        return DeviceSet(display: display, stoppers: [{ reader.shutdown() }])
+    }
+
+    /// The simulator board in a terminal window: keyboard in raw mode, the display drawn with ANSI sequences.
+    static func openSimulator(profile: BoardProfile, bus: EventBus, logger: Logger) throws -> DeviceSet {
+        let raw = try RawTerminalMode(fd: STDIN_FILENO)
+        let ansi = AnsiDisplay(geometry: simulatedGeometry(profile))
+        do { try ansi.begin() } catch {
+            raw.restore()
+            throw error
+        }
+        let status = Locked<[String]>([])
+        let display = SimulatorWindow(ansi: ansi, raw: raw, status: status)
+        let keyboard: SimulatorKeyboard
+        do {
+            keyboard = try SimulatorKeyboard(fd: STDIN_FILENO, bus: bus, catalog: profile.simulator ?? .init(cards: [], phones: [], codes: [], prepaidCards: [])) { lines in
+                status.withLock { $0 = lines }
+                bus.send(.flow(.tick(now: SystemClock().monotonicMilliseconds())))  // redraw with the new status
+            }
+        } catch {
+            ansi.end()
+            raw.restore()
+            throw error
+        }
+        return DeviceSet(display: display, stoppers: [{ keyboard.shutdown() }])
+    }
+
+    static func openHardware(profile: BoardProfile, bus: EventBus, logger: Logger) throws -> DeviceSet {
+        throw RuntimeError(.device, "board \(profile.name): hardware drivers are wired in HardwareDevices.swift")
+    }
+}
+
+/// The ANSI display plus the simulator's status lines, which the keyboard thread updates, and the raw mode of
+/// the window, restored by ``end()``.
+final class SimulatorWindow: DisplayDevice {
+    let ansi: AnsiDisplay
+    let raw: RawTerminalMode
+    let status: Locked<[String]>
+    var geometry: DisplayGeometry { ansi.geometry }
+
+    init(ansi: AnsiDisplay, raw: RawTerminalMode, status: Locked<[String]>) {
+        self.ansi = ansi
+        self.raw = raw
+        self.status = status
+    }
+
+    func end() {
+        ansi.end()
+        raw.restore()
+    }
+
+    func show(_ grid: CharacterGrid) throws {
+        ansi.statusLines = status.withLock { $0 }
+        try ansi.show(grid)
+    }
+}

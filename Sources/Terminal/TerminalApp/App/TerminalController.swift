@@ -1,0 +1,153 @@
+public import DeviceKit
+public import Logging
+import Store
+public import TerminalUI
+
+/// An event for the terminal's main loop. Every producer (keypad, scanner, simulator, timers, link monitor, a
+/// running rail, signals) sends into one ``EventBus``; one task consumes it, so the flow has exactly one owner.
+public enum TerminalEvent: Sendable {
+    case flow(TerminalFlow.Input)
+    /// Headless input ended: exit once the terminal is idle.
+    case endOfInput
+    /// Leave now (simulator `q`), as a graceful shutdown.
+    case quit
+    /// SIGTERM: no new payment; the one in flight finishes.
+    case shutdown
+    /// A device failed; the message names it. The terminal keeps running on what it has.
+    case deviceFault(String)
+}
+
+/// The main loop's inbox.
+public struct EventBus: Sendable {
+    public let events: AsyncStream<TerminalEvent>
+    private let continuation: AsyncStream<TerminalEvent>.Continuation
+
+    public init() {
+        (events, continuation) = AsyncStream.makeStream(of: TerminalEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    public func send(_ event: TerminalEvent) { continuation.yield(event) }
+    public func finish() { continuation.finish() }
+}
+
+/// Drives ``TerminalFlow``: feeds it events, shows its screens, runs payment rails and persists settings.
+public final class TerminalController: Sendable {
+    public struct Dependencies: Sendable {
+        public var display: @Sendable (CharacterGrid) throws -> Void
+        public var gridSize: (columns: Int, rows: Int)
+        public var rails: RailRegistry
+        public var saveLanguage: @Sendable (Language) -> Void
+        public var beat: @Sendable () -> Void
+        public var clock: any TerminalClock
+
+        public init(
+            display: @escaping @Sendable (CharacterGrid) throws -> Void, gridSize: (columns: Int, rows: Int), rails: RailRegistry,
+            saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock
+        ) {
+            self.display = display
+            self.gridSize = gridSize
+            self.rails = rails
+            self.saveLanguage = saveLanguage
+            self.beat = beat
+            self.clock = clock
+        }
+    }
+
+    private let bus: EventBus
+    private let dependencies: Dependencies
+    private let initialFlow: TerminalFlow
+    private let logger: Logger
+
+    public init(flow: TerminalFlow, bus: EventBus, dependencies: Dependencies, logger: Logger) {
+        self.initialFlow = flow
+        self.bus = bus
+        self.dependencies = dependencies
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown or quit has been handled and no payment is in flight, or until headless input ended
+    /// and the terminal is idle again.
+    public func run() async {
+        var flow = initialFlow
+        let renderer = ScreenRenderer(columns: dependencies.gridSize.columns, rows: dependencies.gridSize.rows)
+        var lastGrid: CharacterGrid?
+        var inputEnded = false
+        var stopping = false
+        var railKeys: AsyncStream<Key>.Continuation?
+
+        func show() {
+            let grid = renderer.render(flow.screen, language: flow.language)
+            guard grid != lastGrid else { return }
+            do {
+                try dependencies.display(grid)
+                lastGrid = grid
+            } catch {
+                // The next frame tries again; a display that came back (replugged) is redrawn whole.
+                logger.error("display failed", metadata: ["error": "\(error)"])
+                lastGrid = nil
+            }
+        }
+
+        await withTaskGroup(of: Void.self) { payments in
+            show()
+            for await event in bus.events {
+                dependencies.beat()
+                switch event {
+                case .flow(let input):
+                    for action in flow.handle(input) {
+                        switch action {
+                        case .saveLanguage(let language):
+                            dependencies.saveLanguage(language)
+                        case .forwardKey(let key):
+                            railKeys?.yield(key)
+                        case .startPayment(let amount, let method, let presentation):
+                            guard let rail = dependencies.rails.rail(for: presentation, method: method) else {
+                                logger.info("no payment rail takes this presentation", metadata: ["presentation": "\(Self.describe(presentation))"])
+                                bus.send(.flow(.paymentFinished(.notAvailable)))
+                                continue
+                            }
+                            let (keys, keysIn) = AsyncStream.makeStream(of: Key.self)
+                            railKeys = keysIn
+                            let bus = self.bus
+                            let session = PaymentSession(show: { bus.send(.flow(.railScreen($0))) }, keys: keys)
+                            logger.info("payment started", metadata: ["rail": "\(rail.name)", "amount": "\(amount)"])
+                            payments.addTask {
+                                let result = await rail.pay(amount: amount, presentation: presentation, session: session)
+                                keysIn.finish()
+                                bus.send(.flow(.paymentFinished(result)))
+                            }
+                        }
+                    }
+                    if case .paymentFinished = input {
+                        railKeys = nil
+                    }
+                case .endOfInput:
+                    inputEnded = true
+                case .quit, .shutdown:
+                    stopping = true
+                    _ = flow.handle(.shutdown)
+                case .deviceFault(let message):
+                    logger.error("device fault", metadata: ["device": "\(message)"])
+                }
+                show()
+                if stopping && !flow.isPaying {
+                    _ = flow.handle(.shutdown)
+                    show()
+                    break
+                }
+                if inputEnded && flow.isIdle { break }
+            }
+        }
+    }
+
+    /// A presentation for logs: names of virtual cards are fine, scanned codes are not logged (a payment code is
+    /// as good as a card number for its lifetime).
+    static func describe(_ presentation: Presentation) -> String {
+        switch presentation {
+        case .inserted(let name): "inserted \(name)"
+        case .tapped(let name): "tapped \(name)"
+        case .scanned(let code): "scanned \(code.count) characters"
+        case .removed: "removed"
+        }
+    }
+}

@@ -1,0 +1,122 @@
+public import DeviceKit
+public import TerminalUI
+
+/// A board profile: every device of a board and how it is wired, read from `board/NAME/board.toml`.
+///
+/// The format is documented in board/README.md. ``BoardProfile/parse(_:file:)`` refuses a bad profile with a
+/// ``BoardProfileError`` naming the file, the line, the field and what was expected.
+public struct BoardProfile: Sendable, Equatable {
+    /// Whether the board is the desktop simulator or real hardware. Test keys may be generated only on a simulator.
+    public enum Kind: String, Sendable, Equatable, CaseIterable { case simulator, hardware }
+
+    public var name: String
+    public var kind: Kind
+    public var description: String
+    public var language: Language
+    public var merchant: Merchant
+    public var keypad: KeypadWiring
+    public var display: DisplayWiring
+    public var cardReader: CardReaderWiring
+    public var scanner: ScannerWiring
+    public var printer: PrinterWiring
+    public var network: NetworkWiring
+    public var storage: Storage
+    public var payments: Payments
+    public var simulator: Simulator?
+
+    public struct Merchant: Sendable, Equatable {
+        public var name: String
+        public var city: String
+        public var currency: Currency
+        /// The largest amount a sale may have, in minor units.
+        public var maximumAmount: Int
+    }
+
+    public enum KeypadWiring: Sendable, Equatable {
+        /// A key matrix on a GPIO chip: rows are driven, columns read with pull-ups. `keymap[row][column]`.
+        case gpioMatrix(chip: String, rows: [Int], columns: [Int], keymap: [[Key?]])
+        /// A Linux input device (the kernel's matrix-keypad driver, a USB keypad). `keymap` overrides key codes.
+        case evdev(device: String, keymap: [Int: Key])
+        /// The simulator's keyboard mapping.
+        case simulator
+    }
+
+    public enum DisplayWiring: Sendable, Equatable {
+        /// A Linux framebuffer device; geometry is read from the device.
+        case framebuffer(device: String, scale: Int, font: String?)
+        /// A character LCD on a serial port, Matrix Orbital command set.
+        case serialLCD(serial: SerialWiring, columns: Int, rows: Int)
+        /// The simulator's ANSI drawing in the terminal window, with the geometry of the emulated display.
+        case ansi(columns: Int, rows: Int)
+    }
+
+    public struct SerialWiring: Sendable, Equatable {
+        public var device: String
+        public var baudRate: Int
+        public init(device: String, baudRate: Int) {
+            self.device = device
+            self.baudRate = baudRate
+        }
+    }
+
+    public enum CardReaderWiring: Sendable, Equatable {
+        /// A PC/SC reader; `reader` is its name or a prefix of it.
+        case pcsc(reader: String)
+        case simulator
+        case none
+    }
+
+    public enum ScannerWiring: Sendable, Equatable {
+        case serial(SerialWiring, suffix: String)
+        case evdev(device: String)
+        case simulator
+        case none
+    }
+
+    public enum PrinterWiring: Sendable, Equatable {
+        case escpos(SerialWiring, chineseMode: Bool)
+        /// Receipts written as text files into the state directory (simulator).
+        case textFile
+        case none
+    }
+
+    public struct NetworkWiring: Sendable, Equatable {
+        public var wifi: String?
+        public var cellular: String?
+        /// The acquirer host as `host:port`; on the simulator `builtin` starts the acquirer simulator on loopback.
+        public var acquirer: String
+    }
+
+    public struct Storage: Sendable, Equatable {
+        /// Where the store and keys live. `~` and `$XDG_STATE_HOME` are expanded for simulator boards only.
+        public var stateDirectory: String
+    }
+
+    public struct Payments: Sendable, Equatable {
+        public var methods: [PaymentMethod]
+    }
+
+    /// The virtual things the simulator can present, by name (each payment rail resolves its own names).
+    public struct Simulator: Sendable, Equatable {
+        public var cards: [String]
+        public var phones: [String]
+        public var codes: [String]
+        public var prepaidCards: [String]
+    }
+}
+
+/// A bad board profile: where and what.
+public struct BoardProfileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    /// The dotted field, e.g. `keypad.rows[2]`.
+    public var field: String?
+    public var message: String
+
+    public var description: String {
+        var out = file
+        if let line { out += ":\(line)" }
+        if let field { out += ": \(field)" }
+        return out + ": " + message
+    }
+}

@@ -1,0 +1,309 @@
+public import DeviceKit
+public import TerminalUI
+
+/// The terminal's screens and navigation as a pure state machine: inputs in (keys, presentations, time, status),
+/// actions out (start a payment, save a setting). It does no I/O; ``TerminalController`` drives it.
+///
+/// Every screen but idle has a deadline; when it passes the terminal goes back to idle. While a payment rail runs,
+/// the rail owns the screen (``Input/railScreen(_:)``) and keys go to it.
+public struct TerminalFlow: Sendable {
+    public struct Configuration: Sendable, Equatable {
+        public var merchantName: String
+        public var currency: Currency
+        public var maximumAmount: Int
+        public var methods: [PaymentMethod]
+        public var boardName: String
+        public var version: String
+        /// How long a screen waits for input before going back to idle, in milliseconds.
+        public var inputTimeout: Int64 = 60_000
+        /// How long a result stays up, in milliseconds.
+        public var resultTimeout: Int64 = 10_000
+
+        public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
+            self.merchantName = merchantName
+            self.currency = currency
+            self.maximumAmount = maximumAmount
+            self.methods = methods
+            self.boardName = boardName
+            self.version = version
+        }
+    }
+
+    /// Link and queue state shown on idle and in network status.
+    public struct Status: Sendable, Equatable {
+        public var time: String
+        public var wifi: Screen.LinkState
+        public var cellular: Screen.LinkState
+        public var hostReachable: Bool
+        public var unsentCount: Int
+        public init(time: String = "--:--", wifi: Screen.LinkState = .absent, cellular: Screen.LinkState = .absent, hostReachable: Bool = false, unsentCount: Int = 0) {
+            self.time = time
+            self.wifi = wifi
+            self.cellular = cellular
+            self.hostReachable = hostReachable
+            self.unsentCount = unsentCount
+        }
+    }
+
+    /// How a payment ended, as a rail reports it.
+    public enum PaymentResult: Sendable, Equatable {
+        case approved(lines: [Screen.Text])
+        case declined(lines: [Screen.Text])
+        case cancelled
+        /// No rail takes this presentation on this terminal.
+        case notAvailable
+    }
+
+    public enum Input: Sendable, Equatable {
+        case key(Key)
+        case presentation(Presentation)
+        /// Monotonic time in milliseconds; drives deadlines.
+        case tick(now: Int64)
+        case status(Status)
+        /// A running rail shows this screen.
+        case railScreen(Screen)
+        /// The running rail finished.
+        case paymentFinished(PaymentResult)
+        /// SIGTERM: take no new payment.
+        case shutdown
+    }
+
+    public enum Action: Sendable, Equatable {
+        /// Start a payment of `amount` minor units with what the customer presented.
+        case startPayment(amount: Int, method: PaymentMethod?, presentation: Presentation)
+        /// Forward a key to the running rail (PIN entry, cancel).
+        case forwardKey(Key)
+        /// Persist the UI language.
+        case saveLanguage(Language)
+    }
+
+    enum MenuKind: Sendable, Equatable { case main, settings }
+
+    enum State: Sendable, Equatable {
+        case idle
+        case menu(MenuKind, selected: Int)
+        case amount(Int, overLimit: Bool)
+        case method(amount: Int, selected: Int)
+        case present(amount: Int, method: PaymentMethod?)
+        /// A rail is running; it shows `screen`.
+        case paying(amount: Int, screen: Screen)
+        case outcome(Screen.Outcome)
+        case info(Screen.Info)
+        case shuttingDown
+    }
+
+    public let configuration: Configuration
+    public private(set) var language: Language
+    public private(set) var status = Status()
+    private var state: State = .idle
+    private var now: Int64 = 0
+    private var deadline: Int64?
+
+    public init(configuration: Configuration, language: Language) {
+        self.configuration = configuration
+        self.language = language
+    }
+
+    /// Whether the terminal is on its idle screen with nothing in flight.
+    public var isIdle: Bool { state == .idle }
+
+    /// Whether a payment is running (graceful shutdown waits for it).
+    public var isPaying: Bool {
+        if case .paying = state { return true }
+        return false
+    }
+
+    /// The screen to show now.
+    public var screen: Screen {
+        switch state {
+        case .idle:
+            return .idle(.init(merchantName: configuration.merchantName, time: status.time, wifi: status.wifi, cellular: status.cellular, hostReachable: status.hostReachable, unsentCount: status.unsentCount))
+        case .menu(let kind, let selected):
+            return .menu(.init(title: .ui(kind == .main ? .menuTitle : .settingsTitle), items: menuItems(kind), selected: selected))
+        case .amount(let amount, let overLimit):
+            return .amountEntry(.init(title: .ui(.amountTitle), amount: amount, currency: configuration.currency, notice: overLimit ? .ui(.amountLimit) : nil))
+        case .method(let amount, let selected):
+            return .methodChoice(.init(amount: amount, currency: configuration.currency, methods: configuration.methods, selected: selected))
+        case .present(let amount, let method):
+            return .present(.init(amount: amount, currency: configuration.currency, method: method))
+        case .paying(_, let screen):
+            return screen
+        case .outcome(let outcome):
+            return .outcome(outcome)
+        case .info(let info):
+            return .info(info)
+        case .shuttingDown:
+            return .shuttingDown
+        }
+    }
+
+    private func menuItems(_ kind: MenuKind) -> [Screen.Text] {
+        switch kind {
+        case .main: [.ui(.menuSale), .ui(.menuSettings)]
+        case .settings: [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.settingsAbout)]
+        }
+    }
+
+    /// Feeds one input; returns what the driver must do.
+    public mutating func handle(_ input: Input) -> [Action] {
+        switch input {
+        case .tick(let time):
+            now = time
+            if let deadline, time >= deadline, !isPaying { go(.idle) }
+            return []
+        case .status(let s):
+            status = s
+            return []
+        case .shutdown:
+            if !isPaying { go(.shuttingDown) }
+            return []
+        case .railScreen(let screen):
+            if case .paying(let amount, _) = state { state = .paying(amount: amount, screen: screen) }
+            return []
+        case .paymentFinished(let result):
+            guard case .paying(let amount, _) = state else { return [] }
+            let outcome: Screen.Outcome
+            switch result {
+            case .approved(let lines): outcome = .init(approved: true, amount: amount, currency: configuration.currency, lines: lines)
+            case .declined(let lines): outcome = .init(approved: false, amount: amount, currency: configuration.currency, lines: lines)
+            case .cancelled: outcome = .init(approved: false, amount: amount, currency: configuration.currency, lines: [.ui(.cancelled)])
+            case .notAvailable: outcome = .init(approved: false, amount: amount, currency: configuration.currency, lines: [.ui(.notAvailable)])
+            }
+            go(.outcome(outcome), timeout: configuration.resultTimeout)
+            return []
+        case .presentation(let presentation):
+            guard case .present(let amount, let method) = state, presentation != .removed else { return [] }
+            go(.paying(amount: amount, screen: .processing(.init())), timeout: nil)
+            return [.startPayment(amount: amount, method: method, presentation: presentation)]
+        case .key(let key):
+            return handleKey(key)
+        }
+    }
+
+    private mutating func go(_ next: State, timeout: Int64?? = .some(nil)) {
+        state = next
+        switch next {
+        case .idle, .shuttingDown, .paying: deadline = nil
+        default: deadline = now + ((timeout ?? nil) ?? configuration.inputTimeout)
+        }
+    }
+
+    private mutating func handleKey(_ key: Key) -> [Action] {
+        switch state {
+        case .shuttingDown:
+            return []
+        case .paying:
+            return [.forwardKey(key)]
+        case .idle:
+            if let digit = key.digit, digit > 0 {
+                go(.amount(digit, overLimit: false))
+            } else if key == .enter {
+                go(.amount(0, overLimit: false))
+            } else if key == .menu || key == .f1 {
+                go(.menu(.main, selected: 0))
+            }
+            return []
+        case .menu(let kind, let selected):
+            let count = menuItems(kind).count
+            switch key {
+            case .up: go(.menu(kind, selected: (selected + count - 1) % count))
+            case .down: go(.menu(kind, selected: (selected + 1) % count))
+            case .cancel: go(kind == .main ? .idle : .menu(.main, selected: 1))
+            case .enter: return choose(kind, selected)
+            default:
+                if let digit = key.digit, digit >= 1, digit <= count { return choose(kind, digit - 1) }
+            }
+            return []
+        case .amount(let amount, _):
+            return amountKey(key, amount)
+        case .method(let amount, let selected):
+            let count = configuration.methods.count
+            switch key {
+            case .up: go(.method(amount: amount, selected: (selected + count - 1) % count))
+            case .down: go(.method(amount: amount, selected: (selected + 1) % count))
+            case .cancel: go(.amount(amount, overLimit: false))
+            case .enter: go(.present(amount: amount, method: configuration.methods[selected]))
+            default:
+                if let digit = key.digit, digit >= 1, digit <= count {
+                    go(.present(amount: amount, method: configuration.methods[digit - 1]))
+                }
+            }
+            return []
+        case .present:
+            if key == .cancel { go(.idle) }
+            return []
+        case .outcome, .info:
+            if key == .enter || key == .cancel || key == .clear { go(.idle) }
+            return []
+        }
+    }
+
+    /// Amount entry in minor units: digits shift in from the right (typing 1 2 3 4 shows 12.34 in CNY).
+    /// "00" adds two zeros; "." is ignored (the amount is always in minor units); CLEAR deletes the last digit.
+    private mutating func amountKey(_ key: Key, _ amount: Int) -> [Action] {
+        func shifted(_ digits: [Int]) -> Int? {
+            var value = amount
+            for d in digits {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (s, o2) = m.addingReportingOverflow(d)
+                guard !o1, !o2, s <= configuration.maximumAmount else { return nil }
+                value = s
+            }
+            return value
+        }
+        switch key {
+        case .cancel:
+            go(.idle)
+        case .clear:
+            go(.amount(amount / 10, overLimit: false))
+        case .enter:
+            guard amount > 0 else { return [] }
+            if configuration.methods.count == 1 {
+                go(.present(amount: amount, method: configuration.methods[0]))
+            } else {
+                go(.method(amount: amount, selected: 0))
+            }
+        case .doubleZero:
+            if let v = shifted([0, 0]) { go(.amount(v, overLimit: false)) } else { go(.amount(amount, overLimit: true)) }
+        default:
+            if let digit = key.digit {
+                if let v = shifted([digit]) { go(.amount(v, overLimit: false)) } else { go(.amount(amount, overLimit: true)) }
+            }
+        }
+        return []
+    }
+
+    private mutating func choose(_ kind: MenuKind, _ index: Int) -> [Action] {
+        switch (kind, index) {
+        case (.main, 0):
+            go(.amount(0, overLimit: false))
+        case (.main, _):
+            go(.menu(.settings, selected: 0))
+        case (.settings, 0):
+            let all = Language.allCases
+            language = all[(all.firstIndex(of: language)! + 1) % all.count]  // language is always one of allCases
+            go(.menu(.settings, selected: 0))
+            return [.saveLanguage(language)]
+        case (.settings, 1):
+            func state(_ s: Screen.LinkState) -> UIString {
+                switch s {
+                case .up: .linkUp
+                case .down: .linkDown
+                case .absent: .linkAbsent
+                }
+            }
+            go(.info(.init(title: .ui(.settingsNetwork), lines: [
+                .raw(UIString.wifi.text(language) + ": " + state(status.wifi).text(language)),
+                .raw(UIString.cellular.text(language) + ": " + state(status.cellular).text(language)),
+                .raw(UIString.host.text(language) + ": " + (status.hostReachable ? UIString.linkUp : .linkDown).text(language)),
+                .ui(.unsent(status.unsentCount)),
+            ])))
+        case (.settings, _):
+            go(.info(.init(title: .ui(.settingsAbout), lines: [
+                .raw(UIString.version.text(language) + ": " + configuration.version),
+                .raw(UIString.board.text(language) + ": " + configuration.boardName),
+            ])))
+        }
+        return []
+    }
+}

@@ -1,0 +1,150 @@
+/// What the terminal shows, independent of any display. ``ScreenRenderer`` lays a screen out on the display's
+/// character grid; a pixel display then draws that grid with a bitmap font.
+public enum Screen: Sendable, Equatable {
+    case idle(Idle)
+    case menu(Menu)
+    case amountEntry(AmountEntry)
+    case methodChoice(MethodChoice)
+    case present(Present)
+    case pinEntry(PinEntry)
+    case processing(Processing)
+    case outcome(Outcome)
+    case info(Info)
+    case error(ErrorMessage)
+    case shuttingDown
+
+    /// Text shown on a screen: a translated string or text from data (merchant name, version numbers).
+    public enum Text: Sendable, Equatable {
+        case ui(UIString)
+        case raw(String)
+
+        public func resolve(_ language: Language) -> String {
+            switch self {
+            case .ui(let s): s.text(language)
+            case .raw(let s): s
+            }
+        }
+    }
+
+    /// Whether a network link is there and up.
+    public enum LinkState: Sendable, Equatable { case up, down, absent }
+
+    public struct Idle: Sendable, Equatable {
+        public var merchantName: String
+        /// Local time as "HH:MM".
+        public var time: String
+        public var wifi: LinkState
+        public var cellular: LinkState
+        /// Whether the acquirer host answered the last probe.
+        public var hostReachable: Bool
+        /// Offline transactions not yet uploaded.
+        public var unsentCount: Int
+
+        public init(merchantName: String, time: String, wifi: LinkState, cellular: LinkState, hostReachable: Bool, unsentCount: Int) {
+            self.merchantName = merchantName
+            self.time = time
+            self.wifi = wifi
+            self.cellular = cellular
+            self.hostReachable = hostReachable
+            self.unsentCount = unsentCount
+        }
+    }
+
+    public struct Menu: Sendable, Equatable {
+        public var title: Text
+        public var items: [Text]
+        public var selected: Int
+        public init(title: Text, items: [Text], selected: Int) {
+            self.title = title
+            self.items = items
+            self.selected = selected
+        }
+    }
+
+    public struct AmountEntry: Sendable, Equatable {
+        public var title: Text
+        public var amount: Int
+        public var currency: Currency
+        /// A notice under the amount (e.g. over the limit).
+        public var notice: Text?
+        public init(title: Text, amount: Int, currency: Currency, notice: Text? = nil) {
+            self.title = title
+            self.amount = amount
+            self.currency = currency
+            self.notice = notice
+        }
+    }
+
+    public struct MethodChoice: Sendable, Equatable {
+        public var amount: Int
+        public var currency: Currency
+        public var methods: [PaymentMethod]
+        public var selected: Int
+        public init(amount: Int, currency: Currency, methods: [PaymentMethod], selected: Int) {
+            self.amount = amount
+            self.currency = currency
+            self.methods = methods
+            self.selected = selected
+        }
+    }
+
+    public struct Present: Sendable, Equatable {
+        public var amount: Int
+        public var currency: Currency
+        /// The one method chosen, or `nil` when any presentation is accepted.
+        public var method: PaymentMethod?
+        public init(amount: Int, currency: Currency, method: PaymentMethod?) {
+            self.amount = amount
+            self.currency = currency
+            self.method = method
+        }
+    }
+
+    public struct PinEntry: Sendable, Equatable {
+        public var amount: Int
+        public var currency: Currency
+        /// How many digits were typed; the digits themselves never reach a screen.
+        public var digitCount: Int
+        /// A notice such as "incorrect PIN, 2 tries left".
+        public var notice: Text?
+        public init(amount: Int, currency: Currency, digitCount: Int, notice: Text? = nil) {
+            self.amount = amount
+            self.currency = currency
+            self.digitCount = digitCount
+            self.notice = notice
+        }
+    }
+
+    public struct Processing: Sendable, Equatable {
+        public var message: Text
+        public init(message: Text = .ui(.processing)) { self.message = message }
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        public var approved: Bool
+        public var amount: Int?
+        public var currency: Currency?
+        /// Why it was declined, or extra lines (e.g. "Remove card").
+        public var lines: [Text]
+        public init(approved: Bool, amount: Int?, currency: Currency?, lines: [Text]) {
+            self.approved = approved
+            self.amount = amount
+            self.currency = currency
+            self.lines = lines
+        }
+    }
+
+    public struct Info: Sendable, Equatable {
+        public var title: Text
+        public var lines: [Text]
+        public init(title: Text, lines: [Text]) {
+            self.title = title
+            self.lines = lines
+        }
+    }
+
+    public struct ErrorMessage: Sendable, Equatable {
+        public var lines: [Text]
+        public init(lines: [Text]) { self.lines = lines }
+    }
+}

@@ -1,0 +1,145 @@
+/// Every text the screens show, in each language. The switch is exhaustive, so a string cannot be added in one
+/// language only. Keep texts short: the smallest supported display is 20x4 (English only).
+public enum UIString: Sendable, Equatable {
+    case welcome
+    case idleHint
+    case online, offline
+    case wifi, cellular, host
+    case unsent(Int)
+    case menuTitle, menuSale, menuSettings
+    case settingsTitle, settingsLanguage, settingsNetwork, settingsAbout
+    case languageName(Language)
+    case amountTitle
+    case amountLimit
+    case methodTitle
+    case method(PaymentMethod)
+    case presentAny
+    case present(PaymentMethod)
+    case pinTitle, pinHint
+    case processing
+    case approved, declined
+    case removeCard
+    case cancelled, timedOut
+    case notAvailable
+    case errorTitle
+    case pressEnter
+    case linkUp, linkDown, linkAbsent
+    case version, board
+    case deviceFault
+    case shuttingDown
+    case navigateHint
+    case amountLabel
+    case cancelHint
+
+    /// The text in `language`.
+    public func text(_ language: Language) -> String {
+        switch language {
+        case .zhCN: chinese
+        case .en: english
+        }
+    }
+
+    private var chinese: String {
+        switch self {
+        case .welcome: "欢迎光临"
+        case .idleHint: "输入金额或按确认键收款"
+        case .online: "联机"
+        case .offline: "脱机"
+        case .wifi: "无线"
+        case .cellular: "移动"
+        case .host: "主机"
+        case .unsent(let n): "待上送\(n)笔"
+        case .menuTitle: "主菜单"
+        case .menuSale: "消费"
+        case .menuSettings: "设置"
+        case .settingsTitle: "设置"
+        case .settingsLanguage: "语言"
+        case .settingsNetwork: "网络状态"
+        case .settingsAbout: "版本信息"
+        case .languageName(let l): l == .zhCN ? "中文" : "English"
+        case .amountTitle: "请输入金额"
+        case .amountLimit: "金额超过上限"
+        case .methodTitle: "请选择支付方式"
+        case .method(.card): "银行卡/手机支付"
+        case .method(.qr): "扫码支付"
+        case .method(.prepaid): "预付卡"
+        case .presentAny: "请插卡、挥卡或扫码"
+        case .present(.card): "请插卡或挥卡"
+        case .present(.qr): "请出示付款码"
+        case .present(.prepaid): "请插入预付卡"
+        case .pinTitle: "请输入密码"
+        case .pinHint: "确认键确定 取消键退出"
+        case .processing: "处理中，请稍候"
+        case .approved: "交易成功"
+        case .declined: "交易失败"
+        case .removeCard: "请取卡"
+        case .cancelled: "交易已取消"
+        case .timedOut: "操作超时"
+        case .notAvailable: "暂不支持此支付方式"
+        case .errorTitle: "错误"
+        case .pressEnter: "按确认键继续"
+        case .linkUp: "已连接"
+        case .linkDown: "未连接"
+        case .linkAbsent: "无"
+        case .version: "版本"
+        case .board: "型号"
+        case .deviceFault: "设备故障"
+        case .shuttingDown: "正在关闭"
+        case .navigateHint: "上下键选择 确认键进入"
+        case .amountLabel: "金额"
+        case .cancelHint: "取消键退出"
+        }
+    }
+
+    private var english: String {
+        switch self {
+        case .welcome: "Welcome"
+        case .idleHint: "Key amount or ENTER"
+        case .online: "Online"
+        case .offline: "Offline"
+        case .wifi: "WiFi"
+        case .cellular: "Cell"
+        case .host: "Host"
+        case .unsent(let n): "\(n) unsent"
+        case .menuTitle: "Menu"
+        case .menuSale: "Sale"
+        case .menuSettings: "Settings"
+        case .settingsTitle: "Settings"
+        case .settingsLanguage: "Language"
+        case .settingsNetwork: "Network status"
+        case .settingsAbout: "About"
+        case .languageName(let l): l == .zhCN ? "中文" : "English"
+        case .amountTitle: "Enter amount"
+        case .amountLimit: "Amount over limit"
+        case .methodTitle: "Payment method"
+        case .method(.card): "Card / phone"
+        case .method(.qr): "QR code"
+        case .method(.prepaid): "Prepaid card"
+        case .presentAny: "Insert, tap or scan"
+        case .present(.card): "Insert or tap card"
+        case .present(.qr): "Show payment code"
+        case .present(.prepaid): "Insert prepaid card"
+        case .pinTitle: "Enter PIN"
+        case .pinHint: "ENTER=OK CANCEL=quit"
+        case .processing: "Processing..."
+        case .approved: "APPROVED"
+        case .declined: "DECLINED"
+        case .removeCard: "Remove card"
+        case .cancelled: "Cancelled"
+        case .timedOut: "Timed out"
+        case .notAvailable: "Not available"
+        case .errorTitle: "Error"
+        case .pressEnter: "Press ENTER"
+        case .linkUp: "up"
+        case .linkDown: "down"
+        case .linkAbsent: "none"
+        case .version: "Version"
+        case .board: "Board"
+        case .deviceFault: "Device fault"
+        case .shuttingDown: "Shutting down"
+        case .navigateHint: "UP/DOWN, ENTER"
+        case .amountLabel: "Amount"
+        case .cancelHint: "CANCEL to quit"
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import DeviceKit
+import TerminalUI
+import Testing
+
+@Suite struct RendererTests {
+    static let cny = Currency(code: "CNY")!
+    static let idle = Screen.idle(.init(merchantName: "好吃面馆", time: "12:05", wifi: .up, cellular: .down, hostReachable: true, unsentCount: 2))
+
+    func lines(_ grid: CharacterGrid) -> [String] { grid.plainText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+
+    @Test func idleInChineseOn40x15() {
+        let grid = ScreenRenderer(columns: 40, rows: 15).render(Self.idle, language: .zhCN)
+        let l = lines(grid)
+        #expect(l.count == 15)
+        #expect(l[0].hasPrefix("好吃面馆") && l[0].hasSuffix("12:05"))
+        #expect(grid[0, 0].inverse, "the title bar is inverse")
+        #expect(l.contains { $0.contains("欢迎光临") })
+        #expect(l.contains { $0.contains("无线:已连接 移动:未连接") })
+        #expect(l[14].contains("联机 待上送2笔"))
+        // A wide character takes two cells.
+        #expect(grid[0, 0].scalar == "好" && grid[1, 0].scalar == nil)
+    }
+
+    @Test func idleInEnglishOn20x4() {
+        let l = lines(ScreenRenderer(columns: 20, rows: 4).render(Self.idle, language: .en))
+        #expect(l.count == 4)
+        #expect(l[0].hasSuffix("12:05"))
+        #expect(l[3].contains("Online 2 unsent"))
+        #expect(l.allSatisfy { CharacterGrid.cellWidth(of: $0) <= 20 })
+    }
+
+    @Test(arguments: [Language.zhCN, .en])
+    func everyScreenRendersInBothLanguages(_ language: Language) {
+        let screens: [Screen] = [
+            Self.idle,
+            .menu(.init(title: .ui(.menuTitle), items: [.ui(.menuSale), .ui(.menuSettings)], selected: 1)),
+            .amountEntry(.init(title: .ui(.amountTitle), amount: 123_456, currency: Self.cny, notice: .ui(.amountLimit))),
+            .methodChoice(.init(amount: 100, currency: Self.cny, methods: [.card, .qr, .prepaid], selected: 2)),
+            .present(.init(amount: 100, currency: Self.cny, method: nil)),
+            .pinEntry(.init(amount: 100, currency: Self.cny, digitCount: 4)),
+            .processing(.init()),
+            .outcome(.init(approved: true, amount: 100, currency: Self.cny, lines: [.ui(.removeCard)])),
+            .outcome(.init(approved: false, amount: 100, currency: Self.cny, lines: [.ui(.notAvailable)])),
+            .info(.init(title: .ui(.settingsAbout), lines: [.raw("Version: 1")])),
+            .error(.init(lines: [.ui(.deviceFault)])),
+            .shuttingDown,
+        ]
+        for size in [(40, 15), (20, 4), (30, 8)] where language == .en || size.0 >= 30 {
+            let renderer = ScreenRenderer(columns: size.0, rows: size.1)
+            for screen in screens {
+                let grid = renderer.render(screen, language: language)
+                #expect(grid.columns == size.0 && grid.rows == size.1)
+                #expect(!grid.plainText.trimmingSpaces.isEmpty, "\(screen) renders nothing at \(size)")
+            }
+        }
+    }
+
+    @Test func amountsUseTheCurrencyExponent() {
+        #expect(Self.cny.display(minorUnits: 1234, language: .zhCN) == "¥12.34")
+        #expect(Self.cny.display(minorUnits: 5, language: .en) == "CNY 0.05")
+        #expect(Currency(code: "JPY")!.display(minorUnits: 500, language: .en) == "JPY 500")
+        #expect(Currency(code: "cny") == Self.cny)
+        #expect(Currency(code: "XXX") == nil)
+    }
+
+    @Test func pinIsMasked() {
+        let grid = ScreenRenderer(columns: 40, rows: 15).render(.pinEntry(.init(amount: 100, currency: Self.cny, digitCount: 6)), language: .en)
+        #expect(grid.plainText.contains("******"))
+        #expect(!grid.plainText.contains("*******"))
+    }
+
+    @Test func menuMarksTheSelection() {
+        let grid = ScreenRenderer(columns: 20, rows: 4).render(.menu(.init(title: .ui(.menuTitle), items: [.ui(.menuSale), .ui(.menuSettings)], selected: 1)), language: .en)
+        let l = lines(grid)
+        #expect(l[1] == " 1 Sale")
+        #expect(l[2].hasPrefix(">2 Settings"))
+        #expect(grid[0, 2].inverse)
+    }
+
+    @Test func gridClipsWideCharactersAtTheEdge() {
+        var grid = CharacterGrid(columns: 5, rows: 1)
+        grid.write("ab中文", column: 0, row: 0)
+        #expect(grid.text(ofRow: 0) == "ab中 ")
+        grid.write("x", column: 3, row: 0)  // over the right half of 中
+        #expect(grid.text(ofRow: 0) == "ab x ")
+    }
+}
+
+extension String {
+    var trimmingSpaces: String { filter { $0 != " " && $0 != "\n" } }
+}
