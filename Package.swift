@@ -124,7 +124,10 @@ let package = Package(
         .testTarget(name: "DeviceKitTests", dependencies: ["DeviceKit", "Codecs"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LinuxDevicesTests",
-            dependencies: ["LinuxDevices", "DeviceKit", "Codecs", "CLinux"],
+            dependencies: [
+                "LinuxDevices", "DeviceKit", "Codecs", "CLinux", "TestKit",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "DeviceKit"], swiftSettings: swiftSettings),
