@@ -30,7 +30,7 @@ import Testing
         #expect(keymap[3][3] == .enter)
         #expect(keymap[3][0] == .doubleZero)
         #expect(p.display == .framebuffer(device: "/dev/fb1", scale: 1, font: "/usr/share/unifont/unifont.hex"))
-        #expect(p.scanner == .serial(.init(device: "/dev/ttyAMA1", baudRate: 9600), suffix: "\r"))
+        #expect(p.scanner == .serial(.init(device: "/dev/ttyAMA1", baudRate: 9600), suffix: "CR"))
         #expect(p.network.wifi == "wlan0" && p.network.cellular == "wwan0")
         #expect(p.merchant.currency.code == "CNY" && p.merchant.currency.exponent == 2)
         #expect(p.simulator == nil)

@@ -59,7 +59,7 @@ import Testing
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
         let run = try Self.run("BOGUS\nWAIT x\n5\nCANCEL\n", state: state)
-        #expect(run.result.status == 0)
+        #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
         #expect(run.result.stderr.contains("line 1: unknown key or action 'BOGUS'"))
         #expect(run.result.stderr.contains("line 2: WAIT needs milliseconds"))
         #expect(run.frames.contains { $0.contains("¥0.05") })
@@ -71,7 +71,7 @@ import Testing
         // Input ends on the amount screen: the terminal exits only after the screen times out back to idle.
         // (The timeout is a minute; the test only checks that it exits cleanly when told CANCEL.)
         let run = try Self.run("7\nWAIT 1200\nCANCEL\n", state: state)
-        #expect(run.result.status == 0)
+        #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
         #expect(run.frames.last!.contains("欢迎光临"))
     }
 

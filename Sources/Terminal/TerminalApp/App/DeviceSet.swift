@@ -11,9 +11,15 @@ import LinuxDevices
 final class DeviceSet: Sendable {
     let display: Locked<any DisplayDevice>
     let gridSize: (columns: Int, rows: Int)
+    /// Keypads and scanners whose streams the ``InputService`` reads (hardware boards).
+    let inputs: [InputDevice]
+    /// The receipt printer, when the board has one.
+    let printer: Locked<(any ReceiptPrinterDevice)?>
     private let stoppers: Locked<[@Sendable () -> Void]>
 
-    private init(display: sending any DisplayDevice, stoppers: [@Sendable () -> Void]) {
+    init(display: sending any DisplayDevice, inputs: [InputDevice] = [], printer: sending (any ReceiptPrinterDevice)? = nil, stoppers: [@Sendable () -> Void]) {
+        self.inputs = inputs
+        self.printer = Locked(printer)
         gridSize = display.geometry.gridSize
         let locked = Locked<any DisplayDevice>(display)
         self.display = locked
@@ -82,9 +88,6 @@ final class DeviceSet: Sendable {
         return DeviceSet(display: display, stoppers: [{ keyboard.shutdown() }])
     }
 
-    static func openHardware(profile: BoardProfile, bus: EventBus, logger: Logger) throws -> DeviceSet {
-        throw RuntimeError(.device, "board \(profile.name): hardware drivers are wired in HardwareDevices.swift")
-    }
 }
 
 /// The ANSI display plus the simulator's status lines, which the keyboard thread updates, and the raw mode of

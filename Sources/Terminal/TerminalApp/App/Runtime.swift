@@ -156,14 +156,16 @@ public enum TerminalRuntime {
         let watchdog = WatchdogService(notifier: notifier, heartbeat: heartbeat, environment: options.environment, logger: logger)
         let mainLoop = MainLoopService(controller: controller, bus: bus)
         let ticker = TickerService(bus: bus, clock: clock) { status(links: links, store: store, clock: clock) }
+        let inputs = InputService(devices: devices.inputs, bus: bus, logger: logger)
 
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: ticker),
-                    .init(service: watchdog),
+                    .init(service: ticker, successTerminationBehavior: .ignore),
+                    .init(service: inputs, successTerminationBehavior: .ignore),
+                    .init(service: watchdog, successTerminationBehavior: .ignore),
                     .init(service: mainLoop, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: readiness),
+                    .init(service: readiness, successTerminationBehavior: .ignore),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

@@ -1,4 +1,5 @@
 import DeviceKit
+import LinuxDevices
 import TerminalUI
 
 extension BoardProfile {
@@ -325,7 +326,10 @@ private struct ProfileReader {
         switch try kind(s, ScannerKind.self) {
         case .serial:
             try only(s, ["kind", "device", "baud", "suffix"])
-            let suffix = try optionalString(s, "suffix") ?? "\r"
+            let suffix = try optionalString(s, "suffix") ?? "CR"
+            guard LineSuffix(name: suffix) != nil else {
+                throw fail(s.field("suffix"), s.table["suffix"]?.line, "expected \"CR\", \"LF\", \"CRLF\" or hex bytes such as \"0x03\", found \"\(suffix)\"")
+            }
             return .serial(try serial(s, defaultBaud: 9600), suffix: suffix)
         case .evdev:
             try only(s, ["kind", "device"])

@@ -1,2 +1,0 @@
-import TerminalApp
-print("termtool")
