@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Codecs", path: "Sources/Codecs", swiftSettings: swiftSettings),
         .target(
             name: "PaymentCrypto",
-            dependencies: ["COpenSSL"],
+            dependencies: ["COpenSSL", "Codecs"],
             path: "Sources/Crypto",
             swiftSettings: swiftSettings
         ),
@@ -131,6 +131,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "DeviceKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaymentCryptoTests", dependencies: ["PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",
