@@ -1,5 +1,6 @@
 import DeviceKit
 import LinuxDevices
+import TestKit
 import Testing
 
 @Suite struct CharacterLCDTests {

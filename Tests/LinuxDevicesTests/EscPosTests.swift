@@ -5,6 +5,7 @@ import Musl
 #endif
 import DeviceKit
 import LinuxDevices
+import TestKit
 import Testing
 
 func bytesFromHex(_ text: String) -> [UInt8] {
@@ -168,7 +169,7 @@ func hexDigits(_ bytes: some Sequence<UInt8>) -> String {
     }()
 
     static let pythonEscPosAvailable: Bool = {
-        (try? runCrossCheckProcess(["python3", "-c", "import escpos.printer"]).status) == 0
+        (try? runProcess(["/usr/bin/env", "python3", "-c", "import escpos.printer"]).status) == 0
     }()
 
     @Test(.enabled(if: pythonEscPosAvailable, "python-escpos is not installed (pip install python-escpos)"))
@@ -202,81 +203,10 @@ func hexDigits(_ bytes: some Sequence<UInt8>) -> String {
         add("feed", "3", EscPosCommand.printAndFeed(lines: 3))
         add("cut", "-", EscPosCommand.partialCut())
 
-        let file = try CrossCheckFile(contents: lines.joined(separator: "\n") + "\n")
-        let result = try runCrossCheckProcess(["python3", Self.crossCheckScript, file.path])
-        #expect(result.status == 0, "escpos_crosscheck.py: \(result.output)")
+        let directory = try makeTemporaryDirectory("escpos")
+        defer { removeTree(directory) }
+        try writeTextFile(directory + "/cases.txt", lines.joined(separator: "\n") + "\n")
+        let result = try runProcess(["/usr/bin/env", "python3", Self.crossCheckScript, directory + "/cases.txt"], timeout: .seconds(60))
+        #expect(result.status == 0, "escpos_crosscheck.py: \(result.stdout)\(result.stderr)")
     }
-}
-
-/// A file in /tmp, removed in `deinit`.
-private final class CrossCheckFile {
-    let path: String
-
-    init(contents: String) throws {
-        var template = Array("/tmp/serial-test-XXXXXX".utf8CString)
-        let fd = PseudoTerminal.descriptorLock.withLock { _ in
-            let fd = mkstemp(&template)
-            if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            return fd
-        }
-        guard fd >= 0 else { throw PseudoTerminal.Failure(call: "mkstemp", errno: errno) }
-        defer { close(fd) }
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let bytes = Array(contents.utf8)
-        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw PseudoTerminal.Failure(call: "write", errno: errno)
-        }
-    }
-
-    deinit { unlink(path) }
-}
-
-/// Runs `arguments` (found on PATH) with stdout and stderr captured, killing it after `timeoutMilliseconds`.
-private func runCrossCheckProcess(
-    _ arguments: [String], timeoutMilliseconds: Int = 20_000
-) throws -> (status: Int32, output: String) {
-    let log = try CrossCheckFile(contents: "")
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_TRUNC, 0)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let argv = arguments.map { strdup($0) } + [nil]  // argv for posix_spawnp: NULL-terminated
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    // Under the lock, so that no pty descriptor is between creation and close-on-exec (posix_spawnp returns once
-    // the child has exec'd, when close-on-exec descriptors are gone from it).
-    let rc = PseudoTerminal.descriptorLock.withLock { _ in
-        argv.withUnsafeBufferPointer { posix_spawnp(&pid, arguments[0], &actions, nil, $0.baseAddress!, environ) }
-    }
-    guard rc == 0 else { throw PseudoTerminal.Failure(call: "posix_spawnp", errno: rc) }
-    var status: Int32 = 0
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: .milliseconds(timeoutMilliseconds))
-    while waitpid(pid, &status, WNOHANG) == 0 {
-        if clock.now >= deadline {
-            kill(pid, SIGKILL)
-            waitpid(pid, &status, 0)
-            return (-1, "timed out")
-        }
-        usleep(5000)
-    }
-    let output = (try? readTextFile(log.path)) ?? ""
-    // WIFEXITED / WEXITSTATUS are macros: low 7 bits 0 means exited, the exit code is in bits 8-15.
-    return (status & 0x7F == 0 ? (status >> 8) & 0xFF : -1, output)
-}
-
-/// Reads a small text file (no Foundation in these tests).
-private func readTextFile(_ path: String) throws -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw PseudoTerminal.Failure(call: "open", errno: errno) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { break }
-        bytes += buffer[..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

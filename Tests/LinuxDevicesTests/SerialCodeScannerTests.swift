@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import LinuxDevices
+import TestKit
 import Testing
 
 private struct ScanTimedOut: Error {}

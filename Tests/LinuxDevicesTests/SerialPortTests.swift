@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import LinuxDevices
+import TestKit
 import Testing
 
 /// Catches the ``SerialError`` `body` throws (fails the test if it throws nothing or something else).

@@ -68,9 +68,10 @@ import Testing
         #expect(actions == [.startPayment(amount: 5, method: .qr, presentation: .scanned(code: "134567890123456789"))])
         #expect(f.isPaying)
         // Keys go to the rail while it runs; timeouts do not interrupt it.
-        #expect(press(&f, .digit1) == [.forwardKey(.digit1)])
-        _ = f.handle(.tick(now: 10_000_000))
+        #expect(press(&f, .digit1) == [.forwardToRail(.key(.digit1))])
+        #expect(f.handle(.tick(now: 10_000_000)) == [.forwardToRail(.tick(now: 10_000_000))])
         #expect(f.isPaying)
+        #expect(f.handle(.presentation(.removed)) == [.forwardToRail(.presentation(.removed))])
         _ = f.handle(.paymentFinished(.approved(lines: [])))
         guard case .outcome(let o) = f.screen else {
             Issue.record("no outcome")

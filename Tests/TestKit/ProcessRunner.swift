@@ -30,8 +30,13 @@ public func runProcess(
     var inPipe: [Int32] = [-1, -1]
     for i in 0..<3 {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw TestKitError("pipe: errno \(errno)") }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // Under the lock: no other test's child may inherit a pipe end between pipe() and close-on-exec.
+        let failed = PseudoTerminal.descriptorLock.withLock { _ -> Int32? in
+            guard pipe(&fds) == 0 else { return errno }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return nil
+        }
+        if let failed { throw TestKitError("pipe: errno \(failed)") }
         switch i {
         case 0: outPipe = fds
         case 1: errPipe = fds
@@ -60,7 +65,7 @@ public func runProcess(
         cEnv.forEach { free($0) }
     }
     var pid = pid_t()
-    let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArgv, cEnv)
+    let spawned = PseudoTerminal.descriptorLock.withLock { _ in posix_spawn(&pid, argv[0], &actions, nil, cArgv, cEnv) }
     close(outPipe[1])
     close(errPipe[1])
     close(inPipe[0])

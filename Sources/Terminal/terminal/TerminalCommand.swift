@@ -33,6 +33,9 @@ struct Terminal: AsyncParsableCommand {
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
         var logLevel: String = "info"
 
+        @Option(help: "Also draw every screen into this PNG file (simulator boards), as a 320x240 panel would show it.")
+        var snapshot: String?
+
         func run() async throws {
             let environment = ProcessEnvironment.current()
             // In the terminal window the screen is ours: log only warnings and worse unless asked.
@@ -42,12 +45,19 @@ struct Terminal: AsyncParsableCommand {
             let options = RunOptions(
                 board: board, boardSearchPath: TerminalRuntime.defaultBoardSearchPath(environment: environment),
                 headless: headless, fixedClock: fixedClock, stateDirectory: stateDir, environment: environment,
-                version: Terminal.version)
+                version: Terminal.version, snapshotPath: snapshot)
             do {
                 try await TerminalRuntime.run(options, logger: logger)
             } catch let error as RuntimeError {
                 logger.critical("cannot run the terminal", metadata: ["reason": "\(error)"])
-                throw ExitCode(78)  // EX_CONFIG: systemd's RestartPreventExitStatus can hold it
+                switch error.code {
+                case .boardProfile, .keys:
+                    // EX_CONFIG: restarting cannot help (systemd's RestartPreventExitStatus=78 holds the unit).
+                    throw ExitCode(78)
+                case .device, .stateDirectory, .store, .headlessInput:
+                    // EX_UNAVAILABLE: a device not there yet, a disk not mounted: systemd restarts with backoff.
+                    throw ExitCode(69)
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ import Musl
 import DeviceKit
 import Logging
 import LinuxDevices
+import SystemPackage
 
 /// The devices of a board, opened from its profile, each sending what it reads to the event bus.
 final class DeviceSet: Sendable {
@@ -24,7 +25,7 @@ final class DeviceSet: Sendable {
         let locked = Locked<any DisplayDevice>(display)
         self.display = locked
         // The simulator window is restored last, after the keyboard thread has stopped.
-        self.stoppers = Locked([{ locked.withLock { ($0 as? SimulatorWindow)?.end() } }] + stoppers)
+        self.stoppers = Locked([{ locked.withLock { ((($0 as? MirroredDisplay)?.primary ?? $0) as? SimulatorWindow)?.end() } }] + stoppers)
     }
 
     /// Stops every reader thread and restores the terminal window.
@@ -38,12 +39,20 @@ final class DeviceSet: Sendable {
 
     static func open(profile: BoardProfile, options: RunOptions, bus: EventBus, logger: Logger) throws -> DeviceSet {
         if options.headless {
-            return try openHeadless(profile: profile, bus: bus, logger: logger)
+            return try openHeadless(profile: profile, snapshot: options.snapshotPath, bus: bus, logger: logger)
         }
         switch profile.kind {
-        case .simulator: return try openSimulator(profile: profile, bus: bus, logger: logger)
+        case .simulator: return try openSimulator(profile: profile, snapshot: options.snapshotPath, bus: bus, logger: logger)
         case .hardware: return try openHardware(profile: profile, bus: bus, logger: logger)
         }
+    }
+
+    /// The display, plus a PNG snapshot of each frame when asked (the pixels a panel of that many cells shows).
+    static func withSnapshot(_ display: any DisplayDevice, path: String?, logger: Logger) -> any DisplayDevice {
+        guard let path else { return display }
+        let (columns, rows) = display.geometry.gridSize
+        let png = PNGSnapshotDisplay(path: FilePath(path), width: columns * 8, height: rows * 16)
+        return MirroredDisplay(primary: display, mirror: png, logger: logger)
     }
 
     /// The geometry the simulator emulates: the board's own display, in cells.
@@ -56,8 +65,8 @@ final class DeviceSet: Sendable {
     }
 
     /// Headless: screens on stdout, events from stdin. Any board can run headless (its devices are not opened).
-    static func openHeadless(profile: BoardProfile, bus: EventBus, logger: Logger) throws -> DeviceSet {
-        let display = HeadlessDisplay(geometry: simulatedGeometry(profile))
+    static func openHeadless(profile: BoardProfile, snapshot: String?, bus: EventBus, logger: Logger) throws -> DeviceSet {
+        let display = withSnapshot(HeadlessDisplay(geometry: simulatedGeometry(profile)), path: snapshot, logger: logger)
         let reader = try HeadlessInputReader(fd: STDIN_FILENO, bus: bus) { message in
             logger.error("bad headless input", metadata: ["problem": "\(message)"])
         }
@@ -65,7 +74,7 @@ final class DeviceSet: Sendable {
     }
 
     /// The simulator board in a terminal window: keyboard in raw mode, the display drawn with ANSI sequences.
-    static func openSimulator(profile: BoardProfile, bus: EventBus, logger: Logger) throws -> DeviceSet {
+    static func openSimulator(profile: BoardProfile, snapshot: String?, bus: EventBus, logger: Logger) throws -> DeviceSet {
         let raw = try RawTerminalMode(fd: STDIN_FILENO)
         let ansi = AnsiDisplay(geometry: simulatedGeometry(profile))
         do { try ansi.begin() } catch {
@@ -73,7 +82,7 @@ final class DeviceSet: Sendable {
             throw error
         }
         let status = Locked<[String]>([])
-        let display = SimulatorWindow(ansi: ansi, raw: raw, status: status)
+        let display = withSnapshot(SimulatorWindow(ansi: ansi, raw: raw, status: status), path: snapshot, logger: logger)
         let keyboard: SimulatorKeyboard
         do {
             keyboard = try SimulatorKeyboard(fd: STDIN_FILENO, bus: bus, catalog: profile.simulator ?? .init(cards: [], phones: [], codes: [], prepaidCards: [])) { lines in
@@ -112,5 +121,24 @@ final class SimulatorWindow: DisplayDevice {
     func show(_ grid: CharacterGrid) throws {
         ansi.statusLines = status.withLock { $0 }
         try ansi.show(grid)
+    }
+}
+
+/// Shows each frame on a primary display and a mirror (a PNG snapshot); a failing mirror is logged, never fatal.
+final class MirroredDisplay: DisplayDevice {
+    let primary: any DisplayDevice
+    let mirror: any DisplayDevice
+    let logger: Logger
+    var geometry: DisplayGeometry { primary.geometry }
+
+    init(primary: any DisplayDevice, mirror: any DisplayDevice, logger: Logger) {
+        self.primary = primary
+        self.mirror = mirror
+        self.logger = logger
+    }
+
+    func show(_ grid: CharacterGrid) throws {
+        do { try mirror.show(grid) } catch { logger.warning("snapshot failed", metadata: ["error": "\(error)"]) }
+        try primary.show(grid)
     }
 }

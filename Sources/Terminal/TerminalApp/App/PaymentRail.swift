@@ -18,12 +18,59 @@ public protocol PaymentRail: Sendable {
 public struct PaymentSession: Sendable {
     /// Shows a screen (processing, PIN entry, "remove card", ...).
     public let show: @Sendable (Screen) -> Void
-    /// The keys pressed while the rail runs.
-    public let keys: AsyncStream<Key>
+    /// Keys, presentations (card removed) and ticks while the rail runs.
+    public let inputs: AsyncStream<TerminalFlow.RailInput>
 
-    public init(show: @escaping @Sendable (Screen) -> Void, keys: AsyncStream<Key>) {
+    public init(show: @escaping @Sendable (Screen) -> Void, inputs: AsyncStream<TerminalFlow.RailInput>) {
         self.show = show
-        self.keys = keys
+        self.inputs = inputs
+    }
+
+    /// How PIN entry ended.
+    public enum PinOutcome<Result> {
+        /// The cardholder pressed ENTER after 4 to 12 digits; `Result` is what `use` made of them.
+        case entered(Result)
+        case cancelled
+        case timedOut
+        /// The card left the reader during entry.
+        case cardRemoved
+    }
+
+    /// Runs PIN entry on the terminal's keypad: the PIN screen (digits masked), CLEAR erases, CANCEL aborts, no key
+    /// for `timeout` aborts. The digits (values 0-9) go to `use` once and are erased afterwards: build the
+    /// enciphered PIN block (or the VERIFY command) inside it, never keep the digits.
+    public func enterPIN<Result>(
+        amount: Int, currency: Currency, timeoutMilliseconds: Int64 = 30_000, notice: Screen.Text? = nil,
+        use: (ArraySlice<UInt8>) throws -> Result
+    ) async rethrows -> PinOutcome<Result> {
+        var pad = PinPad()
+        var deadline: Int64?
+        show(.pinEntry(.init(amount: amount, currency: currency, digitCount: 0, notice: notice)))
+        for await input in inputs {
+            switch input {
+            case .tick(let now):
+                guard let limit = deadline else {
+                    deadline = now + timeoutMilliseconds
+                    continue
+                }
+                if now >= limit { return .timedOut }
+            case .presentation(.removed):
+                return .cardRemoved
+            case .presentation:
+                continue
+            case .key(let key):
+                deadline = nil  // restarted by the next tick: the timeout counts from the last key
+                switch pad.press(key) {
+                case .typing(let digits):
+                    show(.pinEntry(.init(amount: amount, currency: currency, digitCount: digits, notice: notice)))
+                case .cancelled:
+                    return .cancelled
+                case .complete:
+                    return .entered(try pad.finish(use))
+                }
+            }
+        }
+        return .cancelled  // the terminal is shutting down
     }
 }
 

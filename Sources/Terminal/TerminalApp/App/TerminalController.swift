@@ -73,7 +73,7 @@ public final class TerminalController: Sendable {
         var lastGrid: CharacterGrid?
         var inputEnded = false
         var stopping = false
-        var railKeys: AsyncStream<Key>.Continuation?
+        var railInputs: AsyncStream<TerminalFlow.RailInput>.Continuation?
 
         func show() {
             let grid = renderer.render(flow.screen, language: flow.language)
@@ -98,28 +98,28 @@ public final class TerminalController: Sendable {
                         switch action {
                         case .saveLanguage(let language):
                             dependencies.saveLanguage(language)
-                        case .forwardKey(let key):
-                            railKeys?.yield(key)
+                        case .forwardToRail(let input):
+                            railInputs?.yield(input)
                         case .startPayment(let amount, let method, let presentation):
                             guard let rail = dependencies.rails.rail(for: presentation, method: method) else {
                                 logger.info("no payment rail takes this presentation", metadata: ["presentation": "\(Self.describe(presentation))"])
                                 bus.send(.flow(.paymentFinished(.notAvailable)))
                                 continue
                             }
-                            let (keys, keysIn) = AsyncStream.makeStream(of: Key.self)
-                            railKeys = keysIn
+                            let (inputs, inputsIn) = AsyncStream.makeStream(of: TerminalFlow.RailInput.self)
+                            railInputs = inputsIn
                             let bus = self.bus
-                            let session = PaymentSession(show: { bus.send(.flow(.railScreen($0))) }, keys: keys)
+                            let session = PaymentSession(show: { bus.send(.flow(.railScreen($0))) }, inputs: inputs)
                             logger.info("payment started", metadata: ["rail": "\(rail.name)", "amount": "\(amount)"])
                             payments.addTask {
                                 let result = await rail.pay(amount: amount, presentation: presentation, session: session)
-                                keysIn.finish()
+                                inputsIn.finish()
                                 bus.send(.flow(.paymentFinished(result)))
                             }
                         }
                     }
                     if case .paymentFinished = input {
-                        railKeys = nil
+                        railInputs = nil
                     }
                 case .endOfInput:
                     inputEnded = true

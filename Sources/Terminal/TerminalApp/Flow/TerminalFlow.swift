@@ -68,11 +68,21 @@ public struct TerminalFlow: Sendable {
         case shutdown
     }
 
+    /// What a running rail hears while it owns the screen.
+    public enum RailInput: Sendable, Equatable {
+        /// A key (PIN entry, cancel, confirmations).
+        case key(Key)
+        /// Another presentation, e.g. the card pulled out of the slot mid-transaction.
+        case presentation(Presentation)
+        /// Monotonic time in milliseconds, about once a second (for the rail's own deadlines).
+        case tick(now: Int64)
+    }
+
     public enum Action: Sendable, Equatable {
         /// Start a payment of `amount` minor units with what the customer presented.
         case startPayment(amount: Int, method: PaymentMethod?, presentation: Presentation)
-        /// Forward a key to the running rail (PIN entry, cancel).
-        case forwardKey(Key)
+        /// Forward an input to the running rail.
+        case forwardToRail(RailInput)
         /// Persist the UI language.
         case saveLanguage(Language)
     }
@@ -149,7 +159,8 @@ public struct TerminalFlow: Sendable {
         switch input {
         case .tick(let time):
             now = time
-            if let deadline, time >= deadline, !isPaying { go(.idle) }
+            if isPaying { return [.forwardToRail(.tick(now: time))] }
+            if let deadline, time >= deadline { go(.idle) }
             return []
         case .status(let s):
             status = s
@@ -172,6 +183,7 @@ public struct TerminalFlow: Sendable {
             go(.outcome(outcome), timeout: configuration.resultTimeout)
             return []
         case .presentation(let presentation):
+            if isPaying { return [.forwardToRail(.presentation(presentation))] }
             guard case .present(let amount, let method) = state, presentation != .removed else { return [] }
             go(.paying(amount: amount, screen: .processing(.init())), timeout: nil)
             return [.startPayment(amount: amount, method: method, presentation: presentation)]
@@ -193,7 +205,7 @@ public struct TerminalFlow: Sendable {
         case .shuttingDown:
             return []
         case .paying:
-            return [.forwardKey(key)]
+            return [.forwardToRail(.key(key))]
         case .idle:
             if let digit = key.digit, digit > 0 {
                 go(.amount(digit, overLimit: false))

@@ -1,33 +1,37 @@
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Musl)
-import Musl
+public import Musl
 #endif
-import Synchronization
+public import Synchronization
 
 /// A pseudo-terminal pair owned by one test: the master plays the serial device (scanner, printer, LCD), the slave
 /// path is what the driver under test opens. Both ends start in raw mode; the master is non-blocking and every
 /// wait on it has a timeout, so a test can never hang.
-final class PseudoTerminal {
+public final class PseudoTerminal {
     /// Held while a test creates a descriptor and marks it close-on-exec, while it closes a pty master, and while
     /// it spawns a process. openpty(3) and mkstemp(3) have no close-on-exec flag, and a child holds a copy of every
     /// descriptor until it execs: either way a spawned child could keep an "unplugged" device alive.
-    static let descriptorLock = Mutex<Void>(())
+    public static let descriptorLock = Mutex<Void>(())
 
-    struct Failure: Error, CustomStringConvertible {
-        let call: String
-        let errno: CInt
-        var description: String { "\(call) failed: errno \(errno)" }
+    public struct Failure: Error, CustomStringConvertible {
+        public let call: String
+        public let errno: CInt
+        public init(call: String, errno: CInt) {
+            self.call = call
+            self.errno = errno
+        }
+        public var description: String { "\(call) failed: errno \(errno)" }
     }
 
     /// The master side (the simulated device); -1 once closed.
-    private(set) var master: CInt
+    public private(set) var master: CInt
     /// The test's own descriptor of the slave, kept so the pty stays usable; -1 once closed.
-    private(set) var slave: CInt
+    public private(set) var slave: CInt
     /// The slave's path, e.g. /dev/pts/3.
-    let slavePath: String
+    public let slavePath: String
 
-    init() throws {
+    public init() throws {
         var master: CInt = -1
         var slave: CInt = -1
         var name = [CChar](repeating: 0, count: 4096)
@@ -59,7 +63,7 @@ final class PseudoTerminal {
 
     /// Closes the master: the device "unplugged". Under the lock: a child being spawned holds a copy of every
     /// descriptor until it execs, which would delay the hang-up past this call.
-    func closeMaster() {
+    public func closeMaster() {
         PseudoTerminal.descriptorLock.withLock { _ in
             if master >= 0 { close(master) }
         }
@@ -67,20 +71,20 @@ final class PseudoTerminal {
     }
 
     /// Closes the test's slave descriptor.
-    func closeSlave() {
+    public func closeSlave() {
         if slave >= 0 { close(slave) }
         slave = -1
     }
 
     /// The slave's termios, read through the test's own descriptor (independent of the driver's).
-    func slaveAttributes() throws -> termios {
+    public func slaveAttributes() throws -> termios {
         var attributes = termios()
         guard tcgetattr(slave, &attributes) == 0 else { throw Failure(call: "tcgetattr", errno: errno) }
         return attributes
     }
 
     /// Writes all of `bytes` to the master (as the device sending), waiting up to 2 s for room.
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { write(master, $0.baseAddress! + offset, $0.count - offset) }
@@ -95,10 +99,10 @@ final class PseudoTerminal {
     }
 
     /// Sends the UTF-8 of `text`.
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
     /// Reads from the master (what the driver sent) until `count` bytes arrived or `timeoutMilliseconds` passed.
-    func receive(count: Int, timeoutMilliseconds: Int = 2000) throws -> [UInt8] {
+    public func receive(count: Int, timeoutMilliseconds: Int = 2000) throws -> [UInt8] {
         var out: [UInt8] = []
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(timeoutMilliseconds))
@@ -124,18 +128,18 @@ final class PseudoTerminal {
     }
 
     /// Whatever the driver sends within `timeoutMilliseconds` (for "nothing more was sent" checks).
-    func receiveAvailable(timeoutMilliseconds: Int = 50) throws -> [UInt8] {
+    public func receiveAvailable(timeoutMilliseconds: Int = 50) throws -> [UInt8] {
         try receive(count: Int.max, timeoutMilliseconds: timeoutMilliseconds)
     }
 }
 
 /// A symlink standing for a stable device name (`/dev/serial/by-id/...`) that can be pointed at a new pty, as
 /// udev does when a USB device is replugged.
-final class ReplugLink {
-    let directory: String
-    let path: String
+public final class ReplugLink {
+    public let directory: String
+    public let path: String
 
-    init() throws {
+    public init() throws {
         var template = Array("/tmp/serial-test-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw PseudoTerminal.Failure(call: "mkdtemp", errno: errno) }
         directory = String(cString: made)
@@ -148,7 +152,7 @@ final class ReplugLink {
     }
 
     /// Points the link at `target`.
-    func point(to target: String) throws {
+    public func point(to target: String) throws {
         unlink(path)
         guard symlink(target, path) == 0 else { throw PseudoTerminal.Failure(call: "symlink", errno: errno) }
     }
