@@ -1,4 +1,5 @@
 import DeviceKit
+import LinuxDevices
 import Testing
 
 #if canImport(Glibc)

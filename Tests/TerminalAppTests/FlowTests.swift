@@ -178,3 +178,19 @@ import Testing
         #expect(pad.count == 0)
     }
 }
+
+@Suite struct PrinterTestFlowTests {
+    @Test func printerTestPrintsAndReports() {
+        var f = TerminalFlow(configuration: FlowTests.configuration, language: .en)
+        _ = f.handle(.tick(now: 0))
+        _ = f.handle(.key(.menu))
+        _ = f.handle(.key(.digit2))
+        #expect(f.handle(.key(.digit3)) == [.printTestPage])
+        #expect(f.screen == .processing(.init(message: .ui(.printing))))
+        #expect(f.handle(.key(.cancel)).isEmpty, "keys wait while printing")
+        _ = f.handle(.printFinished(.failed))
+        #expect(f.screen == .info(.init(title: .ui(.printerTest), lines: [.ui(.printerFault)])))
+        _ = f.handle(.key(.enter))
+        #expect(f.isIdle)
+    }
+}

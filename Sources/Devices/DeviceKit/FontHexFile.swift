@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Why a font could not be loaded.
 ///
 /// Equality compares ``code`` only; tests assert on the code, never on ``reason``.
@@ -37,7 +31,7 @@ public struct FontError: Error, Equatable, CustomStringConvertible {
         self.sourceLocation = (fileID, sourceLine)
     }
 
-    static func fileUnreadable(
+    package static func fileUnreadable(
         _ path: String, errno: Int32, fileID: String = #fileID, sourceLine: Int = #line
     ) -> FontError {
         FontError(
@@ -51,7 +45,7 @@ public struct FontError: Error, Equatable, CustomStringConvertible {
             fileID: fileID, sourceLine: sourceLine)
     }
 
-    static func fileTooLarge(_ path: String, fileID: String = #fileID, sourceLine: Int = #line) -> FontError {
+    package static func fileTooLarge(_ path: String, fileID: String = #fileID, sourceLine: Int = #line) -> FontError {
         FontError(
             code: .fileTooLarge, reason: "font file \(path) is larger than \(HexFontFile.maximumFileSize) bytes",
             fileID: fileID, sourceLine: sourceLine)
@@ -164,13 +158,10 @@ public struct HexFontFile: BitmapFont {
         table = try Self.parse(Array(text.utf8))
     }
 
-    /// Reads and parses a unifont.hex file (C `open`, `read`, `close`).
-    ///
-    /// - Parameter path: the file, e.g. `/usr/share/unifont/unifont.hex`.
-    /// - Throws: ``FontError`` with code ``FontError/Code/fileUnreadable`` (with the `errno`),
-    ///   ``FontError/Code/fileTooLarge`` or ``FontError/Code/malformedLine``.
-    public init(contentsOfFile path: String) throws(FontError) {
-        table = try Self.parse(Self.readFile(path))
+    /// Parses the bytes of a unifont.hex file (reading the file is the driver layer's job: see
+    /// `HexFontFile(contentsOfFile:)` in LinuxDevices).
+    package init(parsingBytes bytes: [UInt8]) throws(FontError) {
+        table = try Self.parse(bytes)
     }
 
     /// How many glyphs the file holds.
@@ -186,23 +177,5 @@ public struct HexFontFile: BitmapFont {
             Result { () throws(FontError) in try HexGlyphTable(parsing: raw) }
         }
         return try result.get()
-    }
-
-    private static func readFile(_ path: String) throws(FontError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .fileUnreadable(path, errno: errno) }
-        defer { _ = close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .fileUnreadable(path, errno: errno)
-            }
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<n])
-            guard bytes.count <= maximumFileSize else { throw .fileTooLarge(path) }
-        }
     }
 }

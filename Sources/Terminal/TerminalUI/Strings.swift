@@ -30,6 +30,7 @@ public enum UIString: Sendable, Equatable {
     case navigateHint
     case amountLabel
     case cancelHint
+    case printerTest, printing, printed, printerFault, noPrinter
 
     /// The text in `language`.
     public func text(_ language: Language) -> String {
@@ -88,6 +89,11 @@ public enum UIString: Sendable, Equatable {
         case .navigateHint: "上下键选择 确认键进入"
         case .amountLabel: "金额"
         case .cancelHint: "取消键退出"
+        case .printerTest: "打印测试"
+        case .printing: "正在打印"
+        case .printed: "打印完成"
+        case .printerFault: "打印机故障"
+        case .noPrinter: "未配置打印机"
         }
     }
 
@@ -140,6 +146,11 @@ public enum UIString: Sendable, Equatable {
         case .navigateHint: "UP/DOWN, ENTER"
         case .amountLabel: "Amount"
         case .cancelHint: "CANCEL to quit"
+        case .printerTest: "Printer test"
+        case .printing: "Printing..."
+        case .printed: "Printed"
+        case .printerFault: "Printer fault"
+        case .noPrinter: "No printer"
         }
     }
 }

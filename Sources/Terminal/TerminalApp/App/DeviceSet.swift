@@ -14,18 +14,19 @@ final class DeviceSet: Sendable {
     let gridSize: (columns: Int, rows: Int)
     /// Keypads and scanners whose streams the ``InputService`` reads (hardware boards).
     let inputs: [InputDevice]
-    /// The receipt printer, when the board has one.
-    let printer: Locked<(any ReceiptPrinterDevice)?>
+    /// Prints on the board's receipt printer (if it has one) from a thread of its own.
+    let spooler: PrintSpooler
     private let stoppers: Locked<[@Sendable () -> Void]>
 
-    init(display: sending any DisplayDevice, inputs: [InputDevice] = [], printer: sending (any ReceiptPrinterDevice)? = nil, stoppers: [@Sendable () -> Void]) {
+    init(display: sending any DisplayDevice, inputs: [InputDevice] = [], printer: sending (any ReceiptPrinterDevice)? = nil, stoppers: [@Sendable () -> Void]) throws {
         self.inputs = inputs
-        self.printer = Locked(printer)
+        let spooler = try PrintSpooler(printer: printer)
+        self.spooler = spooler
         gridSize = display.geometry.gridSize
         let locked = Locked<any DisplayDevice>(display)
         self.display = locked
         // The simulator window is restored last, after the keyboard thread has stopped.
-        self.stoppers = Locked([{ locked.withLock { ((($0 as? MirroredDisplay)?.primary ?? $0) as? SimulatorWindow)?.end() } }] + stoppers)
+        self.stoppers = Locked([{ locked.withLock { ((($0 as? MirroredDisplay)?.primary ?? $0) as? SimulatorWindow)?.end() } }] + stoppers + [{ spooler.shutdown() }])
     }
 
     /// Stops every reader thread and restores the terminal window.
@@ -37,14 +38,19 @@ final class DeviceSet: Sendable {
         for stop in all.reversed() { stop() }
     }
 
-    static func open(profile: BoardProfile, options: RunOptions, bus: EventBus, logger: Logger) throws -> DeviceSet {
+    static func open(profile: BoardProfile, options: RunOptions, state: StateDirectory, bus: EventBus, logger: Logger) throws -> DeviceSet {
         if options.headless {
-            return try openHeadless(profile: profile, snapshot: options.snapshotPath, bus: bus, logger: logger)
+            return try openHeadless(profile: profile, snapshot: options.snapshotPath, state: state, bus: bus, logger: logger)
         }
         switch profile.kind {
-        case .simulator: return try openSimulator(profile: profile, snapshot: options.snapshotPath, bus: bus, logger: logger)
+        case .simulator: return try openSimulator(profile: profile, snapshot: options.snapshotPath, state: state, bus: bus, logger: logger)
         case .hardware: return try openHardware(profile: profile, bus: bus, logger: logger)
         }
+    }
+
+    /// The simulator's printer: receipts as text files in the state directory.
+    static func simulatedPrinter(_ profile: BoardProfile, state: StateDirectory) -> (any ReceiptPrinterDevice)? {
+        profile.printer == .textFile ? TextFilePrinter(directory: state.path + "/receipts") : nil
     }
 
     /// The display, plus a PNG snapshot of each frame when asked (the pixels a panel of that many cells shows).
@@ -65,16 +71,16 @@ final class DeviceSet: Sendable {
     }
 
     /// Headless: screens on stdout, events from stdin. Any board can run headless (its devices are not opened).
-    static func openHeadless(profile: BoardProfile, snapshot: String?, bus: EventBus, logger: Logger) throws -> DeviceSet {
+    static func openHeadless(profile: BoardProfile, snapshot: String?, state: StateDirectory, bus: EventBus, logger: Logger) throws -> DeviceSet {
         let display = withSnapshot(HeadlessDisplay(geometry: simulatedGeometry(profile)), path: snapshot, logger: logger)
         let reader = try HeadlessInputReader(fd: STDIN_FILENO, bus: bus) { message in
             logger.error("bad headless input", metadata: ["problem": "\(message)"])
         }
-        return DeviceSet(display: display, stoppers: [{ reader.shutdown() }])
+        return try DeviceSet(display: display, printer: simulatedPrinter(profile, state: state), stoppers: [{ reader.shutdown() }])
     }
 
     /// The simulator board in a terminal window: keyboard in raw mode, the display drawn with ANSI sequences.
-    static func openSimulator(profile: BoardProfile, snapshot: String?, bus: EventBus, logger: Logger) throws -> DeviceSet {
+    static func openSimulator(profile: BoardProfile, snapshot: String?, state: StateDirectory, bus: EventBus, logger: Logger) throws -> DeviceSet {
         let raw = try RawTerminalMode(fd: STDIN_FILENO)
         let ansi = AnsiDisplay(geometry: simulatedGeometry(profile))
         do { try ansi.begin() } catch {
@@ -94,7 +100,7 @@ final class DeviceSet: Sendable {
             raw.restore()
             throw error
         }
-        return DeviceSet(display: display, stoppers: [{ keyboard.shutdown() }])
+        return try DeviceSet(display: display, printer: simulatedPrinter(profile, state: state), stoppers: [{ keyboard.shutdown() }])
     }
 
 }

@@ -102,7 +102,7 @@ extension DeviceSet {
             break
         }
 
-        return DeviceSet(display: display, inputs: inputs, printer: printer, stoppers: [])
+        return try DeviceSet(display: display, inputs: inputs, printer: printer, stoppers: [])
     }
 }
 

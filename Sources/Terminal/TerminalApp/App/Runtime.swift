@@ -128,7 +128,8 @@ public enum TerminalRuntime {
         }
 
         // Devices.
-        let devices = try DeviceSet.open(profile: profile, options: options, bus: bus, logger: logger)
+        let devices = try DeviceSet.open(profile: profile, options: options, state: state, bus: bus, logger: logger)
+        let spooler = devices.spooler
         defer {
             devices.close()
             acquirer?.shutdown()
@@ -159,7 +160,8 @@ public enum TerminalRuntime {
                     }
                 },
                 beat: { heartbeat.beat() },
-                clock: clock),
+                clock: clock,
+                print: { document, completion in spooler.print(document, completion: completion) }),
             logger: logger)
 
         let notifier = SystemdNotifier(environment: options.environment)

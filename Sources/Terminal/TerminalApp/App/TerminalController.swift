@@ -39,11 +39,15 @@ public final class TerminalController: Sendable {
         public var saveLanguage: @Sendable (Language) -> Void
         public var beat: @Sendable () -> Void
         public var clock: any TerminalClock
+        /// Queues a document on the receipt printer; the completion runs when it printed or failed.
+        public var print: @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void
 
         public init(
             display: @escaping @Sendable (CharacterGrid) throws -> Void, gridSize: (columns: Int, rows: Int), rails: RailRegistry,
-            saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock
+            saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock,
+            print: @escaping @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void = { $1(.noPrinter) }
         ) {
+            self.print = print
             self.display = display
             self.gridSize = gridSize
             self.rails = rails
@@ -100,6 +104,12 @@ public final class TerminalController: Sendable {
                             dependencies.saveLanguage(language)
                         case .forwardToRail(let input):
                             railInputs?.yield(input)
+                        case .printTestPage:
+                            let bus = self.bus
+                            let page = TestPage.document(
+                                merchant: flow.configuration.merchantName, board: flow.configuration.boardName,
+                                version: flow.configuration.version, time: dependencies.clock.wallClockText())
+                            dependencies.print(page) { bus.send(.flow(.printFinished($0))) }
                         case .startPayment(let amount, let method, let presentation):
                             guard let rail = dependencies.rails.rail(for: presentation, method: method) else {
                                 logger.info("no payment rail takes this presentation", metadata: ["presentation": "\(Self.describe(presentation))"])

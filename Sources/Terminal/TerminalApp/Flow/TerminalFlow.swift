@@ -66,6 +66,8 @@ public struct TerminalFlow: Sendable {
         case paymentFinished(PaymentResult)
         /// SIGTERM: take no new payment.
         case shutdown
+        /// The printer test page was printed (`nil`) or failed (why, for the screen).
+        case printFinished(PrintResult)
     }
 
     /// What a running rail hears while it owns the screen.
@@ -85,6 +87,15 @@ public struct TerminalFlow: Sendable {
         case forwardToRail(RailInput)
         /// Persist the UI language.
         case saveLanguage(Language)
+        /// Print the printer test page; answer with ``Input/printFinished(_:)``.
+        case printTestPage
+    }
+
+    /// How a print job ended.
+    public enum PrintResult: Sendable, Equatable {
+        case printed
+        case noPrinter
+        case failed
     }
 
     enum MenuKind: Sendable, Equatable { case main, settings }
@@ -99,6 +110,8 @@ public struct TerminalFlow: Sendable {
         case paying(amount: Int, screen: Screen)
         case outcome(Screen.Outcome)
         case info(Screen.Info)
+        /// The printer test page is being printed.
+        case printing
         case shuttingDown
     }
 
@@ -142,6 +155,8 @@ public struct TerminalFlow: Sendable {
             return .outcome(outcome)
         case .info(let info):
             return .info(info)
+        case .printing:
+            return .processing(.init(message: .ui(.printing)))
         case .shuttingDown:
             return .shuttingDown
         }
@@ -150,7 +165,8 @@ public struct TerminalFlow: Sendable {
     private func menuItems(_ kind: MenuKind) -> [Screen.Text] {
         switch kind {
         case .main: [.ui(.menuSale), .ui(.menuSettings)]
-        case .settings: [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.settingsAbout)]
+        case .settings:
+            [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout)]
         }
     }
 
@@ -167,6 +183,15 @@ public struct TerminalFlow: Sendable {
             return []
         case .shutdown:
             if !isPaying { go(.shuttingDown) }
+            return []
+        case .printFinished(let result):
+            guard state == .printing else { return [] }
+            let line: UIString = switch result {
+            case .printed: .printed
+            case .noPrinter: .noPrinter
+            case .failed: .printerFault
+            }
+            go(.info(.init(title: .ui(.printerTest), lines: [.ui(line)])), timeout: configuration.resultTimeout)
             return []
         case .railScreen(let screen):
             if case .paying(let amount, _) = state { state = .paying(amount: amount, screen: screen) }
@@ -195,14 +220,14 @@ public struct TerminalFlow: Sendable {
     private mutating func go(_ next: State, timeout: Int64?? = .some(nil)) {
         state = next
         switch next {
-        case .idle, .shuttingDown, .paying: deadline = nil
+        case .idle, .shuttingDown, .paying, .printing: deadline = nil
         default: deadline = now + ((timeout ?? nil) ?? configuration.inputTimeout)
         }
     }
 
     private mutating func handleKey(_ key: Key) -> [Action] {
         switch state {
-        case .shuttingDown:
+        case .shuttingDown, .printing:
             return []
         case .paying:
             return [.forwardToRail(.key(key))]
@@ -310,6 +335,9 @@ public struct TerminalFlow: Sendable {
                 .raw(UIString.host.text(language) + ": " + (status.hostReachable ? UIString.linkUp : .linkDown).text(language)),
                 .ui(.unsent(status.unsentCount)),
             ])))
+        case (.settings, 2):
+            go(.printing, timeout: nil)
+            return [.printTestPage]
         case (.settings, _):
             go(.info(.init(title: .ui(.settingsAbout), lines: [
                 .raw(UIString.version.text(language) + ": " + configuration.version),
