@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import TerminalApp
+import TestKit
+import Testing
+
+/// Randomised bad input for the parsers of this layer: every mutation of a valid board profile and every random
+/// line of headless input gives a value or a typed error, never a crash. A fixed seed keeps runs reproducible;
+/// FUZZ_SEED overrides it.
+@Suite struct ParserFuzzTests {
+    /// SplitMix64: a small, seedable generator (the standard library's is not seedable).
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let seed: UInt64 = {
+        if let text = getenvString("FUZZ_SEED"), let value = UInt64(text) { return value }
+        return 0x5EED_2026
+    }()
+
+    @Test func mutatedBoardProfiles() throws {
+        let original = Array(try readTextFile(repositoryRoot() + "/board/rpi4/board.toml").utf8)
+        var rng = SplitMix(state: Self.seed)
+        let alphabet = Array("[]=\"'#,.\n 0x-_\\u{}abcXYZ019".utf8) + [0xFF, 0x00, 0xE4, 0xB8]
+        var accepted = 0
+        for _ in 0..<3000 {
+            var bytes = original
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                guard !bytes.isEmpty else { break }
+                let at = Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: bytes[at] = alphabet.randomElement(using: &rng)!
+                case 1: bytes.remove(at: at)
+                case 2: bytes.insert(alphabet.randomElement(using: &rng)!, at: at)
+                default: bytes = Array(bytes[..<at])  // truncated file
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            do {
+                _ = try BoardProfile.parse(text, file: "fuzz.toml")
+                accepted += 1
+            } catch {
+                #expect(error.file == "fuzz.toml")
+                #expect(!error.message.isEmpty)
+            }
+        }
+        #expect(accepted < 3000, "mutations must be caught now and then")
+    }
+
+    @Test func randomHeadlessLines() {
+        var rng = SplitMix(state: Self.seed ^ 0xABCD)
+        let words = ["INSERT", "TAP", "SCAN", "WAIT", "REMOVE", "ENTER", "00", "F5", "", " ", "\t", "#", "-1", "99999999999999999999", "visa", "中文", "\u{0}"]
+        for _ in 0..<5000 {
+            let line = (0..<Int.random(in: 0...4, using: &rng)).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")
+            do {
+                _ = try HeadlessCommand.parse(line, line: 1)
+            } catch {
+                #expect(error.line == 1)
+            }
+        }
+    }
+
+    @Test func randomKeyboardBytes() {
+        var rng = SplitMix(state: Self.seed ^ 0x1234)
+        var decoder = SimulatorKeyDecoder()
+        for _ in 0..<20_000 {
+            let chunk = (0..<Int.random(in: 0...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            _ = decoder.feed(chunk)
+            if Bool.random(using: &rng) { _ = decoder.flush() }
+        }
+    }
+}
+
+private func getenvString(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    return String(cString: value)
+}
