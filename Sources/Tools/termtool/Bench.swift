@@ -30,6 +30,12 @@ struct Bench: ParsableCommand {
         guard stat(binary, &st) == 0 else { throw ValidationError("no terminal binary at \(binary); build it first (swift build -c release)") }
         print("binary: \(binary)")
         print("binary size: \(Self.mebibytes(Int(st.st_size))) (\(st.st_size) bytes)")
+        // What a firmware image would carry: the binary without symbols (binutils' strip, when installed).
+        let stripped = "/tmp/termtool-bench-stripped-\(getpid())"
+        if system("strip -o '\(stripped)' '\(binary)' 2>/dev/null") == 0, stat(stripped, &st) == 0 {
+            print("stripped size: \(Self.mebibytes(Int(st.st_size))) (\(st.st_size) bytes)")
+            unlink(stripped)
+        }
 
         var readyTimes: [Double] = []
         for i in 0..<starts {
