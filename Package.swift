@@ -120,7 +120,7 @@ let package = Package(
         // MARK: Tests
         // Shared test helpers (process runner, temporary directories); never linked into the firmware.
         .target(name: "TestKit", path: "Tests/TestKit", swiftSettings: swiftSettings),
-        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: swiftSettings),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "DeviceKitTests", dependencies: ["DeviceKit", "Codecs", "LinuxDevices"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LinuxDevicesTests",

@@ -1,4 +1,5 @@
 import Codecs
+import TestKit
 import Testing
 
 #if canImport(Glibc)
@@ -91,7 +92,7 @@ func pngStructureAndPixels(colorType: PNGEncoder.ColorType) throws {
 }
 
 /// Python's zlib (a real inflater, and zlib's own CRC-32) reads the file independently of our code.
-@Test(.enabled(if: PythonRunner.isAvailable))
+@Test(.enabled(if: pythonIsAvailable))
 func pngDecodesWithPythonZlib() throws {
     let cases: [(PNGEncoder.ColorType, Int, Int)] = [(.greyscale, 3, 2), (.truecolor, 4, 3), (.truecolor, 300, 250)]
     let directory = try #require(PNGTestDirectory())
@@ -100,7 +101,7 @@ func pngDecodesWithPythonZlib() throws {
         let png = PNGEncoder.encode(width: width, height: height, colorType: colorType, pixels: pixels)
         let path = directory.path + "/image\(index).png"
         try #require(directory.write(png, to: path))
-        let output = try #require(PythonRunner.run(PythonRunner.pngCheckScript, arguments: [path]))
+        let output = try #require(decodePNGWithPython(path))
         // The script prints: width height colortype crc32-of-pixels
         #expect(output == "\(width) \(height) \(colorType.rawValue) \(CRC32.checksum(pixels))")
         #expect(CRC32.checksum(pixels) == bitwiseCRC32(pixels))
@@ -218,65 +219,5 @@ final class PNGTestDirectory {
     deinit {
         for file in files { unlink(file) }
         rmdir(path)
-    }
-}
-
-/// Runs a Python 3 script through `popen` and returns its standard output, or `nil` when it fails.
-enum PythonRunner {
-    static let isAvailable: Bool = run("import zlib, struct", arguments: []) != nil
-
-    /// Parses a PNG with Python's struct and zlib: checks the signature, every chunk's CRC with zlib.crc32, inflates
-    /// the IDAT data with zlib.decompress, checks the filter bytes, and prints width, height, colour type and the
-    /// CRC-32 of the unfiltered pixels.
-    static let pngCheckScript = """
-        import struct, sys, zlib
-        data = open(sys.argv[1], 'rb').read()
-        assert data[:8] == b'\\x89PNG\\r\\n\\x1a\\n', 'signature'
-        i, idat, types = 8, b'', []
-        while i < len(data):
-            (length,) = struct.unpack('>I', data[i:i + 4])
-            kind, body = data[i + 4:i + 8], data[i + 8:i + 8 + length]
-            (crc,) = struct.unpack('>I', data[i + 8 + length:i + 12 + length])
-            assert zlib.crc32(kind + body) == crc, 'crc of ' + kind.decode()
-            types.append(kind)
-            if kind == b'IHDR':
-                width, height, depth, color, comp, filt, inter = struct.unpack('>IIBBBBB', body)
-                assert (depth, comp, filt, inter) == (8, 0, 0, 0)
-            elif kind == b'IDAT':
-                idat += body
-            i += 12 + length
-        assert types[0] == b'IHDR' and types[-1] == b'IEND'
-        raw = zlib.decompress(idat)
-        row = width * (3 if color == 2 else 1)
-        assert len(raw) == (row + 1) * height, 'length'
-        pixels = b''.join(raw[r * (row + 1) + 1:(r + 1) * (row + 1)] for r in range(height))
-        assert all(raw[r * (row + 1)] == 0 for r in range(height)), 'filter'
-        print(width, height, color, zlib.crc32(pixels))
-        """
-
-    static func run(_ script: String, arguments: [String]) -> String? {
-        var template = Array("/tmp/png-test-script-XXXXXX".utf8CString)
-        let fd = mkstemp(&template)
-        guard fd >= 0 else { return nil }
-        let scriptPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { unlink(scriptPath) }
-        let bytes = Array(script.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == bytes.count else { return nil }
-        // `timeout` (coreutils) bounds the child so that a stuck interpreter cannot hang the test run.
-        let command = (["timeout", "60", "python3", scriptPath] + arguments).map { "'\($0)'" }.joined(separator: " ") + " 2>/dev/null"
-        guard let pipe = popen(command, "r") else { return nil }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, pipe) }
-            if n == 0 { break }
-            output += buffer[0..<n]
-        }
-        guard pclose(pipe) == 0 else { return nil }
-        var text = String(decoding: output, as: UTF8.self)
-        while text.last == "\n" { text.removeLast() }
-        return text
     }
 }

@@ -2,6 +2,7 @@ import Codecs
 import DeviceKit
 import LinuxDevices
 import SystemPackage
+import TestKit
 import Testing
 
 #if canImport(Glibc)
@@ -50,54 +51,8 @@ private final class SnapshotDirectory {
     }
 }
 
-/// Decodes a PNG with Python's zlib and struct (checking every chunk CRC), printing width, height, colour type and
-/// the CRC-32 of the pixels; `nil` when python3 is missing or the file is rejected.
-private func pythonDecode(_ file: String) -> String? {
-    let script = """
-        import struct, sys, zlib
-        data = open(sys.argv[1], 'rb').read()
-        assert data[:8] == b'\\x89PNG\\r\\n\\x1a\\n'
-        i, idat = 8, b''
-        while i < len(data):
-            (n,) = struct.unpack('>I', data[i:i + 4])
-            kind, body = data[i + 4:i + 8], data[i + 8:i + 8 + n]
-            assert zlib.crc32(kind + body) == struct.unpack('>I', data[i + 8 + n:i + 12 + n])[0]
-            if kind == b'IHDR':
-                w, h, depth, color = struct.unpack('>IIBB', body[:10])
-            if kind == b'IDAT':
-                idat += body
-            i += 12 + n
-        raw = zlib.decompress(idat)
-        row = w * (3 if color == 2 else 1)
-        assert all(raw[r * (row + 1)] == 0 for r in range(h))
-        print(w, h, color, zlib.crc32(b''.join(raw[r * (row + 1) + 1:(r + 1) * (row + 1)] for r in range(h))))
-        """
-    var template = Array("/tmp/png-snapshot-check-XXXXXX".utf8CString)
-    let fd = mkstemp(&template)
-    guard fd >= 0 else { return nil }
-    let scriptPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    defer { unlink(scriptPath) }
-    let bytes = Array(script.utf8)
-    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    close(fd)
-    guard written == bytes.count else { return nil }
-    // `timeout` (coreutils) bounds the child so that a stuck interpreter cannot hang the test run.
-    let command = "timeout 60 python3 '\(scriptPath)' '\(file)' 2>/dev/null"
-    guard let pipe = popen(command, "r") else { return nil }
-    var output: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 256)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, pipe) }
-        if n == 0 { break }
-        output += buffer[0..<n]
-    }
-    guard pclose(pipe) == 0 else { return nil }
-    return String(decoding: output, as: UTF8.self).split(separator: "\n").first.map(String.init)
-}
 
-private let pythonAvailable = system("python3 -c 'import zlib' >/dev/null 2>&1") == 0
-
-@Test(.enabled(if: pythonAvailable), arguments: PNGEncoder.ColorType.allCases)
+@Test(.enabled(if: pythonIsAvailable), arguments: PNGEncoder.ColorType.allCases)
 func snapshotIsAValidPNGOfTheFrame(colorType: PNGEncoder.ColorType) throws {
     let directory = try SnapshotDirectory()
     let display = PNGSnapshotDisplay(
@@ -113,7 +68,7 @@ func snapshotIsAValidPNGOfTheFrame(colorType: PNGEncoder.ColorType) throws {
     var expected = PixelCanvas(width: 100, height: 40)
     GridRasterizer().draw(grid, on: &expected)
     let pixels = colorType == .truecolor ? expected.rgb : expected.greyscale()
-    let decoded = try #require(pythonDecode(directory.path + "/screen.png"))
+    let decoded = try #require(decodePNGWithPython(directory.path + "/screen.png"))
     #expect(decoded == "100 40 \(colorType.rawValue) \(CRC32.checksum(pixels))")
     let bytes = try #require(directory.read("screen.png"))
     #expect(bytes == PNGEncoder.encode(width: 100, height: 40, colorType: colorType, pixels: pixels))

@@ -54,18 +54,8 @@ public func runProcess(
     posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
     posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
 
-    var env = environment
-    for name in ["PATH", "HOME"] where env[name] == nil {
-        if let value = getenv(name) { env[name] = String(cString: value) }
-    }
-    let cArgv = argv.map { strdup($0) } + [nil]
-    let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-        cArgv.forEach { free($0) }
-        cEnv.forEach { free($0) }
-    }
     var pid = pid_t()
-    let spawned = PseudoTerminal.descriptorLock.withLock { _ in posix_spawn(&pid, argv[0], &actions, nil, cArgv, cEnv) }
+    let spawned = spawn(&pid, argv, environment: environment, actions: &actions)
     close(outPipe[1])
     close(errPipe[1])
     close(inPipe[0])
@@ -203,4 +193,32 @@ public func writeTextFile(_ path: String, _ text: String) throws {
         guard n > 0 else { throw TestKitError("write \(path): errno \(errno)") }
         offset += n
     }
+}
+
+/// Whether `python3` runs here (the cross-check scripts need it).
+public let pythonIsAvailable: Bool = (try? runProcess(["/usr/bin/env", "python3", "-c", "import zlib, struct"], timeout: .seconds(30)).status) == 0
+
+/// Decodes a PNG with Tests/scripts/png_check.py (Python's zlib, independent of our encoder): "width height
+/// colour-type crc32-of-pixels", or `nil` when the file is rejected.
+public func decodePNGWithPython(_ path: String) -> String? {
+    guard let result = try? runProcess(["/usr/bin/env", "python3", repositoryRoot() + "/Tests/scripts/png_check.py", path], timeout: .seconds(60)),
+        result.status == 0
+    else { return nil }
+    return result.stdout.split(separator: "\n").first.map(String.init)
+}
+
+/// `posix_spawn` of `argv` with `environment` (plus this process's PATH and HOME unless given), under the lock that
+/// keeps test descriptors from leaking into children. Returns posix_spawn's result.
+func spawn(_ pid: inout pid_t, _ argv: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t) -> Int32 {
+    var env = environment
+    for name in ["PATH", "HOME"] where env[name] == nil {
+        if let value = getenv(name) { env[name] = String(cString: value) }
+    }
+    let cArgv = argv.map { strdup($0) } + [nil]
+    let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+        cArgv.forEach { free($0) }
+        cEnv.forEach { free($0) }
+    }
+    return PseudoTerminal.descriptorLock.withLock { _ in posix_spawn(&pid, argv[0], &actions, nil, cArgv, cEnv) }
 }

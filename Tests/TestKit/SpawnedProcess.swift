@@ -19,18 +19,8 @@ public final class SpawnedProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputDirectory + "/stdout", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, outputDirectory + "/stderr", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var env = environment
-        for name in ["PATH", "HOME"] where env[name] == nil {
-            if let value = getenv(name) { env[name] = String(cString: value) }
-        }
-        let cArgv = argv.map { strdup($0) } + [nil]
-        let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            cArgv.forEach { free($0) }
-            cEnv.forEach { free($0) }
-        }
         var child = pid_t()
-        let rc = PseudoTerminal.descriptorLock.withLock { _ in posix_spawn(&child, argv[0], &actions, nil, cArgv, cEnv) }
+        let rc = spawn(&child, argv, environment: environment, actions: &actions)
         guard rc == 0 else { throw TestKitError("posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
         pid = child
     }
