@@ -48,6 +48,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("gpiod")]
         ),
         .target(name: "CLinux", path: "Sources/System/CLinux"),
+        .systemLibrary(
+            name: "CPCSCLite",
+            path: "Sources/System/CPCSCLite",
+            pkgConfig: "libpcsclite",
+            providers: [.apt(["libpcsclite-dev"])]
+        ),
 
         // MARK: Codecs and crypto (bottom layer; pure codecs do no I/O)
         .target(name: "Codecs", path: "Sources/Codecs", swiftSettings: swiftSettings),
@@ -77,7 +83,7 @@ let package = Package(
         .target(
             name: "LinuxDevices",
             dependencies: [
-                "DeviceKit", "Codecs", "CGPIOD", "CLinux",
+                "DeviceKit", "Codecs", "CGPIOD", "CLinux", "CPCSCLite",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Devices/LinuxDevices",

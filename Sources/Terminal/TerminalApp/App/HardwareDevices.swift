@@ -121,7 +121,7 @@ struct InputService: Service {
             try? await gracefulShutdown()
             return
         }
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 for device in devices {
                     group.addTask { await read(device) }

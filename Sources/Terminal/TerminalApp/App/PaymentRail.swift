@@ -1,4 +1,4 @@
-public import DeviceKit
+import DeviceKit
 public import TerminalUI
 
 /// A payment rail: EMV contact, contactless, QR, prepaid. Each rail is added to the terminal by its own module and
