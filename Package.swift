@@ -67,7 +67,7 @@ let package = Package(
         // MARK: Store and uplink
         .target(
             name: "Store",
-            dependencies: ["CSQLite", "PaymentCrypto"],
+            dependencies: ["CSQLite", "PaymentCrypto", "Codecs"],
             path: "Sources/Store",
             swiftSettings: swiftSettings
         ),
@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "termtool",
             dependencies: [
-                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs",
+                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
@@ -138,11 +138,11 @@ let package = Package(
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "DeviceKit"], swiftSettings: swiftSettings),
         .testTarget(name: "PaymentCryptoTests", dependencies: ["PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "TestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",
             dependencies: [
-                "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "TestKit",
+                "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "TestKit", "PaymentCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import PaymentCrypto
+import Store
 import TestKit
 import Testing
 
@@ -27,6 +29,19 @@ import Testing
 
     static let keyCodes: [String: UInt16] = ["1": 2, "2": 3, "ENTER": 28, "ESC": 1]
 
+    /// Factory provisioning as a key-injection station does it: the KEK as a systemd credential, a data key and a
+    /// DUKPT PIN key (not test keys). Returns the environment the terminal needs (CREDENTIALS_DIRECTORY).
+    static func provisionFactoryKeys(_ dir: String) throws -> [String: String] {
+        try #require(mkdir(dir + "/creds", 0o700) == 0)
+        try writeTextFile(dir + "/creds/terminal-kek", String(repeating: "K", count: 32))
+        let environment = ["CREDENTIALS_DIRECTORY": dir + "/creds"]
+        let store = try KeyStore(.init(directory: dir + "/state/keys", mayProvision: false, environment: environment))
+        try store.storeSecret("data-key", SecretBytes(try SystemRandom().bytes(32)), isTestKey: false)
+        let ksn = try TDESDUKPT.KeySerialNumber([0xFF, 0xFF, 0x01, 0x02, 0x03, 0x04, 0x05, 0xE0, 0x00, 0x00])
+        try store.installTDESDUKPT("pin", initialKey: SecretBytes(try SystemRandom().bytes(16)), keySerialNumber: ksn, isTestKey: false)
+        return environment
+    }
+
     /// All that the LCD received so far, as text (command bytes 0xFE xx kept as they are).
     static func lcdText(_ lcd: PseudoTerminal, collected: inout [UInt8], waitingFor text: String, timeout: Duration = .seconds(10)) -> Bool {
         let deadline = ContinuousClock.now + timeout
@@ -50,8 +65,7 @@ import Testing
         defer { close(keypad) }
 
         // Factory keys: a hardware board never generates its own.
-        try #require(mkdir(dir + "/state", 0o700) == 0 && mkdir(dir + "/state/keys", 0o700) == 0)
-        try writeTextFile(dir + "/state/keys/device.key", String(repeating: "k", count: 32))
+        let keyEnvironment = try Self.provisionFactoryKeys(dir)
 
         try writeTextFile(dir + "/board.toml", """
             [board]
@@ -89,7 +103,7 @@ import Testing
             """)
         let notify = try NotifyTestSocket.path()
         let terminal = try builtProduct("terminal")
-        let process = try SpawnedProcess([terminal, "run", "--board", dir + "/board.toml"], environment: notify.environment)
+        let process = try SpawnedProcess([terminal, "run", "--board", dir + "/board.toml"], environment: notify.environment.merging(keyEnvironment) { a, _ in a })
 
         var ready = false
         for _ in 0..<100 where !ready {
@@ -125,20 +139,19 @@ import Testing
         try writeTextFile(dir + "/board.toml", profile)
         let result = try runProcess([try builtProduct("terminal"), "run", "--board", dir + "/board.toml"], environment: ["HOME": dir])
         #expect(result.status == 78)
-        #expect(result.stderr.contains("no device key"))
-        #expect(access(dir + "/state/keys/device.key", F_OK) != 0, "no key was generated")
+        #expect(result.stderr.contains("not provisioned") || result.stderr.contains("no device-unique secret"), "\(result.stderr)")
+        #expect(access(dir + "/state/keys/keystore", F_OK) != 0, "no key was generated")
     }
 
     @Test func missingDeviceIsNamedAndRetried() throws {
         let dir = try makeTemporaryDirectory("hw-board")
         defer { removeTree(dir) }
-        try #require(mkdir(dir + "/state", 0o700) == 0 && mkdir(dir + "/state/keys", 0o700) == 0)
-        try writeTextFile(dir + "/state/keys/device.key", String(repeating: "k", count: 32))
+        let keyEnvironment = try Self.provisionFactoryKeys(dir)
         let profile = try readTextFile(repositoryRoot() + "/board/rpi4/board.toml")
             .replacingFirst(#"state_dir = "/var/lib/terminal""#, with: "state_dir = \"\(dir)/state\"")
             .replacingFirst(#"device = "/dev/fb1""#, with: "device = \"\(dir)/fb-missing\"")
         try writeTextFile(dir + "/board.toml", profile)
-        let result = try runProcess([try builtProduct("terminal"), "run", "--board", dir + "/board.toml"], environment: ["HOME": dir])
+        let result = try runProcess([try builtProduct("terminal"), "run", "--board", dir + "/board.toml"], environment: keyEnvironment.merging(["HOME": dir]) { a, _ in a })
         #expect(result.status == 69, "EX_UNAVAILABLE: systemd restarts and retries")
         #expect(result.stderr.contains("display \(dir)/fb-missing"), "\(result.stderr)")
     }
