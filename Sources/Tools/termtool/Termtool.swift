@@ -1,11 +1,14 @@
 import ArgumentParser
 
-/// Developer tools for the firmware: benchmarks now; signing and inspection tools join as their features land.
+/// Developer and support tools for the firmware: benchmarks, payment-crypto calculators, key store provisioning.
 @main
 struct Termtool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "termtool",
         abstract: "Developer tools for the payment-terminal firmware (never shipped on a board).",
-        subcommands: [Bench.self]
+        subcommands: [
+            Bench.self, CryptoBench.self, PINBlockCommand.self, DUKPTCommand.self, MACCommand.self, ARQCCommand.self,
+            ARPCCommand.self, TR31Command.self, Keys.self,
+        ]
     )
 }
