@@ -54,7 +54,7 @@ public final class PCSCCardReader: CardReaderDevice {
 
     private let monitorContext: PCSCContext
     private let sessionContext: PCSCContext
-    private let runner: PCSCMonitorRunner
+    private let runner: DeviceThreadStreamRunner<CardReaderEvent>
 
     /// Connects to pcscd.
     /// - Parameters:
@@ -76,9 +76,11 @@ public final class PCSCCardReader: CardReaderDevice {
         self.disposition = disposition
         self.pollInterval = pollInterval
         self.removalWait = removalWait
-        monitorContext = try PCSCContext()
+        let monitor = try PCSCContext()
+        monitorContext = monitor
         sessionContext = try PCSCContext()
-        runner = PCSCMonitorRunner(context: monitorContext)
+        // The monitor blocks in SCardGetStatusChange, which only SCardCancel ends.
+        runner = DeviceThreadStreamRunner(threadName: "card-pcsc", bufferLimit: 64) { monitor.cancel() }
     }
 
     /// The PC/SC names of all readers pcscd knows now.
@@ -271,67 +273,5 @@ struct PCSCCardTracker {
         guard presentATR != nil else { return [] }
         presentATR = nil
         return [.cardRemoved(slot: slot)]
-    }
-}
-
-/// Runs one ``PCSCMonitor`` loop at a time on a ``DeviceThread`` and feeds its events to a stream; stopping fires
-/// the loop's ``StopSignal`` and cancels its wait with `SCardCancel`.
-final class PCSCMonitorRunner: Sendable {
-    private struct Session: Sendable {
-        let thread: DeviceThread
-        let stop: StopSignal
-    }
-
-    private let context: PCSCContext
-    private let current = Mutex<Session?>(nil)
-
-    init(context: PCSCContext) { self.context = context }
-
-    deinit { stop() }
-
-    func start(
-        _ body: @escaping @Sendable (_ stop: StopSignal, _ emit: (CardReaderEvent) -> Void) throws -> Void
-    ) -> AsyncThrowingStream<CardReaderEvent, any Error> {
-        let (stream, continuation) = AsyncThrowingStream<CardReaderEvent, any Error>.makeStream(
-            bufferingPolicy: .bufferingNewest(64))
-        let context = self.context
-        current.withLock { session in
-            if let previous = session {
-                previous.stop.fire()
-                context.cancel()
-                previous.thread.join()
-                session = nil
-            }
-            do {
-                let stop = try StopSignal()
-                continuation.onTermination = { _ in
-                    stop.fire()
-                    context.cancel()
-                }
-                let thread = try DeviceThread.start(name: "card-pcsc") {
-                    do {
-                        try body(stop) { continuation.yield($0) }
-                        continuation.finish()
-                    } catch {
-                        continuation.finish(throwing: error)
-                    }
-                }
-                session = Session(thread: thread, stop: stop)
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
-        return stream
-    }
-
-    func stop() {
-        let session = current.withLock { session -> Session? in
-            defer { session = nil }
-            return session
-        }
-        guard let session else { return }
-        session.stop.fire()
-        context.cancel()
-        session.thread.join()
     }
 }

@@ -15,15 +15,19 @@ final class DeviceThreadStreamRunner<Element: Sendable>: Sendable {
 
     private let threadName: String
     private let bufferLimit: Int
+    private let wake: @Sendable () -> Void
     private let current = Mutex<Session?>(nil)
 
     /// - Parameters:
     ///   - threadName: The thread's name (`prctl(PR_SET_NAME)` keeps 15 bytes).
     ///   - bufferLimit: How many elements the stream holds for a consumer that does not keep up; beyond that the
     ///     oldest are dropped, so a stream nobody reads cannot grow without bound.
-    init(threadName: String, bufferLimit: Int) {
+    ///   - wake: Called after the stop signal fires, for loops that block somewhere the signal cannot reach
+    ///     (PC/SC's `SCardGetStatusChange` is ended with `SCardCancel`).
+    init(threadName: String, bufferLimit: Int, wake: @escaping @Sendable () -> Void = {}) {
         self.threadName = threadName
         self.bufferLimit = bufferLimit
+        self.wake = wake
     }
 
     deinit { stop() }
@@ -41,12 +45,17 @@ final class DeviceThreadStreamRunner<Element: Sendable>: Sendable {
         current.withLock { session in
             if let previous = session {
                 previous.stop.fire()
+                wake()
                 previous.thread.join()
                 session = nil
             }
             do {
                 let stop = try StopSignal()
-                continuation.onTermination = { _ in stop.fire() }
+                let wake = self.wake
+                continuation.onTermination = { _ in
+                    stop.fire()
+                    wake()
+                }
                 let thread = try DeviceThread.start(name: threadName) {
                     do {
                         try body(stop) { continuation.yield($0) }
@@ -69,7 +78,9 @@ final class DeviceThreadStreamRunner<Element: Sendable>: Sendable {
             defer { session = nil }
             return session
         }
-        session?.stop.fire()
-        session?.thread.join()
+        guard let session else { return }
+        session.stop.fire()
+        wake()
+        session.thread.join()
     }
 }
