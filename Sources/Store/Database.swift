@@ -131,7 +131,7 @@ private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.
 
 /// An error of the store. It never carries a bound value (card data stays out of logs).
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable { case open, sqlite, constraint, diskFull, corrupt, busy, migration }
+    public enum Code: Sendable, Equatable { case open, sqlite, constraint, diskFull, corrupt, busy, migration, io }
     public var code: Code
     public var reason: String
 

@@ -296,13 +296,7 @@ public final class KeyStore {
     // MARK: Files
 
     static func makeDirectory(_ path: String) throws {
-        var current = ""
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o700) != 0, errno != EEXIST {
-                throw KeyStoreError(.io, "cannot create \(current): \(String(cString: strerror(errno)))")
-            }
-        }
+        do { try DurableFile.makeDirectories(path) } catch { throw KeyStoreError(.io, error.reason) }
     }
 
     static func readFile(_ path: String) throws -> String {
@@ -334,40 +328,9 @@ public final class KeyStore {
         return bytes
     }
 
-    static func writeFileAtomically(_ path: String, _ secret: SecretBytes) throws {
-        try secret.withUnsafeBytes { try writeFileAtomically(path, Array($0)) }
-    }
-
-    /// Temporary file (0600), fsync, rename, fsync of the directory: a power cut leaves the old file or the new one.
+    /// Key material and the store file go through ``DurableFile`` (mode 0600): the old file or the new, never half.
     static func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw KeyStoreError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else {
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                throw KeyStoreError(.io, "cannot write \(temporary): \(reason)")
-            }
-            written += n
-        }
-        guard fsync(fd) == 0 else {
-            close(fd)
-            unlink(temporary)
-            throw KeyStoreError(.io, "cannot sync \(temporary): \(String(cString: strerror(errno)))")
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw KeyStoreError(.io, "cannot replace \(path): \(String(cString: strerror(errno)))") }
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
-        }
+        do { try DurableFile.store(path, bytes, mode: 0o600) } catch { throw KeyStoreError(.io, error.reason) }
     }
 }
 

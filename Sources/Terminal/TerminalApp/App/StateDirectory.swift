@@ -28,13 +28,7 @@ public struct StateDirectory: Sendable {
 
     /// `mkdir -p` with mode 0700 for the directories it creates.
     static func makeDirectories(_ path: String) throws(RuntimeError) {
-        var current = ""
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o700) != 0, errno != EEXIST {
-                throw RuntimeError(.stateDirectory, "cannot create \(current): \(String(cString: strerror(errno)))")
-            }
-        }
+        do { try DurableFile.makeDirectories(path) } catch { throw RuntimeError(.stateDirectory, error.reason) }
     }
 
     public var storePath: String { path + "/terminal.sqlite" }
@@ -89,33 +83,10 @@ public enum TerminalKeys {
     }
 }
 
-/// Whole-file writes that a power cut cannot leave half done.
+/// ``DurableFile`` with the runtime's error.
 enum AtomicFile {
-    /// Writes a file through a temporary name, fsync, rename, fsync of the directory: never a half-written key or
-    /// receipt, and the new name survives a power cut.
     static func store(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(RuntimeError) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw RuntimeError(.stateDirectory, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else {
-                close(fd)
-                throw RuntimeError(.stateDirectory, "cannot write \(temporary): \(String(cString: strerror(errno)))")
-            }
-            written += n
-        }
-        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
-            throw RuntimeError(.stateDirectory, "cannot store \(path): \(String(cString: strerror(errno)))")
-        }
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
-        }
+        do { try DurableFile.store(path, bytes, mode: UInt32(mode)) } catch { throw RuntimeError(.stateDirectory, error.reason) }
     }
 }
 
