@@ -4,6 +4,7 @@
     import Musl
 #endif
 import Codecs
+import TestKit
 import Testing
 
 /// Randomised input for the BER-TLV, DOL and APDU parsers, so CI exercises them without libFuzzer (the libFuzzer
@@ -14,22 +15,7 @@ import Testing
 /// - DOLs and command/response APDUs: parsed ⇒ encode back to the same bytes;
 /// - an exchange over a card answering garbage ends within its exchange limit.
 @Suite struct TLVFuzzTests {
-    /// SplitMix64: small and seedable (the standard library's generator is not).
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static let seed: UInt64 = {
-        if let text = getenv("FUZZ_SEED").map({ String(cString: $0) }), let value = UInt64(text) { return value }
-        return 0x7E57_2026
-    }()
+    static let seed = fuzzSeed(default: 0x7E57_2026)
 
     /// Valid encodings to mutate: the published vectors and a few edge shapes.
     static let corpus: [[UInt8]] =

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import TerminalApp
 import TestKit
 import Testing
@@ -11,22 +6,7 @@ import Testing
 /// line of headless input gives a value or a typed error, never a crash. A fixed seed keeps runs reproducible;
 /// FUZZ_SEED overrides it.
 @Suite struct ParserFuzzTests {
-    /// SplitMix64: a small, seedable generator (the standard library's is not seedable).
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static let seed: UInt64 = {
-        if let text = getenvString("FUZZ_SEED"), let value = UInt64(text) { return value }
-        return 0x5EED_2026
-    }()
+    static let seed = fuzzSeed(default: 0x5EED_2026)
 
     @Test func mutatedBoardProfiles() throws {
         let original = Array(try readTextFile(repositoryRoot() + "/board/rpi4/board.toml").utf8)
@@ -79,9 +59,4 @@ import Testing
             if Bool.random(using: &rng) { _ = decoder.flush() }
         }
     }
-}
-
-private func getenvString(_ name: String) -> String? {
-    guard let value = getenv(name) else { return nil }
-    return String(cString: value)
 }
