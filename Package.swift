@@ -3,9 +3,11 @@
 // The payment-terminal firmware. Folders under Sources/ are the layers of docs/ARCHITECTURE.md:
 //   System/    C libraries (sqlite3, OpenSSL, libgpiod, Linux headers) behind module maps and small shims
 //   Codecs/    pure byte formats                 Crypto/   the one wrapper over libcrypto
+//   Kernels/   payment kernels (pure state machines: EMV contact, ...)
 //   Store/     encrypted SQLite store            Uplink/   host link and link awareness
 //   Devices/   protocols (DeviceKit) and their Linux drivers (LinuxDevices)
 //   Terminal/  screens (TerminalUI), the application (TerminalApp) and the `terminal` executable
+//   Simulators/ the card and issuer side (virtual cards, acquirer simulator) for the sim board and tests
 //   Tools/     `termtool`, developer-only
 import PackageDescription
 
@@ -78,6 +80,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Payment kernels (pure: driven through actions and events, no I/O of their own)
+        .target(
+            name: "EMVKernel",
+            dependencies: ["Codecs", "PaymentCrypto"],
+            path: "Sources/Kernels/EMVKernel",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Simulators: the card and issuer side of a payment, for the sim board and the tests
+        .target(
+            name: "VirtualCards",
+            dependencies: ["Codecs", "PaymentCrypto", "DeviceKit"],
+            path: "Sources/Simulators/VirtualCards",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Devices: protocols (pure) and Linux drivers
         .target(name: "DeviceKit", dependencies: ["Codecs"], path: "Sources/Devices/DeviceKit", swiftSettings: swiftSettings),
         .target(
@@ -138,6 +156,12 @@ let package = Package(
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "DeviceKit"], swiftSettings: swiftSettings),
         .testTarget(name: "PaymentCryptoTests", dependencies: ["PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "EMVKernelTests", dependencies: ["EMVKernel", "Codecs", "PaymentCrypto", "TestKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VirtualCardsTests",
+            dependencies: ["VirtualCards", "Codecs", "PaymentCrypto", "DeviceKit", "LinuxDevices", "TestKit"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",

@@ -1,3 +1,4 @@
+import Codecs
 import DeviceKit
 import LinuxDevices
 import TerminalUI
