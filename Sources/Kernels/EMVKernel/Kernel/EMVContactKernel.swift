@@ -166,13 +166,11 @@ public struct EMVContactKernel: Sendable {
     public mutating func start() -> [KernelAction] {
         guard case .idle = state else { preconditionFailure("EMVContactKernel.start() in state \(state.name)") }
         do {
-            let un = try random.bytes(4)
-            let selection = try random.bytes(1)
-            guard un.count == 4, let byte = selection.first else {
-                return abort(.terminalError("the random source gave too few bytes"))
-            }
-            unpredictableNumber = un
-            randomSelectionByte = byte
+            // One draw: the Unpredictable Number '9F37' (4 bytes) and the random selection byte.
+            let bytes = try random.bytes(5)
+            guard bytes.count == 5 else { return abort(.terminalError("the random source gave too few bytes")) }
+            unpredictableNumber = Array(bytes[0..<4])
+            randomSelectionByte = bytes[4]
         } catch {
             return abort(.terminalError("the random source failed"))
         }
