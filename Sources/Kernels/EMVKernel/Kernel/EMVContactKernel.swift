@@ -1283,11 +1283,16 @@ public struct EMVContactKernel: Sendable {
         switch state {
         case .idle: preconditionFailure("EMVContactKernel.handle(.cardRemoved) before start()")
         case .finished: return []
-        case .runningScripts(let run) where run.phase == .afterFinalGenerateAC:
+        case .runningScripts(let run):
+            guard run.phase == .afterFinalGenerateAC else { return abort(.cardRemoved) }
             // The decision is made; the remaining '72' scripts are simply not performed.
             guard let outcome = pendingOutcome else { preconditionFailure("scripts '72' without an outcome") }
             return completion(outcome)
-        default:
+        case .selectingPSE, .readingDirectory, .selectingFromList, .choosingApplication, .finalSelecting,
+            .gettingProcessingOptions, .readingRecords, .internalAuthenticating, .readingPINTryCounter,
+            .gettingChallenge, .awaitingOnlinePIN, .awaitingOfflinePIN, .awaitingTransactionLog, .readingATC,
+            .readingLastOnlineATC, .firstGenerateAC, .awaitingOnlineResponse, .externalAuthenticating,
+            .secondGenerateAC:
             return abort(.cardRemoved)
         }
     }

@@ -16,12 +16,15 @@ public struct EMVTransaction: Sendable, Hashable {
     public var amountAuthorised: Int
     /// Amount, Other ('9F03'/'9F04') in minor units: the cashback part.
     public var amountOther: Int
+    /// Transaction Type '9C'.
     public var transactionType: TransactionType
     /// Transaction Date, '9A'.
     public var date: EMVDate
     /// Transaction Time, '9F21': hour, minute, second (the terminal's local time).
     public var hour: Int
+    /// Minute of the transaction time.
     public var minute: Int
+    /// Second of the transaction time.
     public var second: Int
     /// Transaction Sequence Counter, '9F41'.
     public var sequenceCounter: UInt32
@@ -30,6 +33,7 @@ public struct EMVTransaction: Sendable, Hashable {
     /// The languages the terminal can show, as ISO 639-1 codes, preferred first (["zh", "en"]).
     public var languageCodes: [String]
 
+    /// A transaction; amounts in minor units of the terminal's currency.
     public init(
         amountAuthorised: Int, amountOther: Int = 0, transactionType: TransactionType = .purchase, date: EMVDate,
         hour: Int = 0, minute: Int = 0, second: Int = 0, sequenceCounter: UInt32, forceOnline: Bool = false,
@@ -87,18 +91,29 @@ public enum KernelEvent: Sendable, Hashable {
 
 /// A message for the cardholder (EMV Book 4 clause 11.2 standard messages and a few of our own).
 public enum KernelMessage: Sendable, Hashable {
+    /// '1B' Processing.
     case processing
+    /// '09' Please wait.
     case pleaseWait
+    /// '03' Approved.
     case approved
+    /// '07' Declined.
     case declined
+    /// '0C' Not accepted: no application both sides support.
     case notAccepted
+    /// '06' Card error.
     case cardError
     /// Book 4 message '13' "Try again": the chosen application could not be selected.
     case tryAgain
+    /// '0A' Incorrect PIN, with the tries the card has left.
     case incorrectPIN(triesLeft: Int)
+    /// Last PIN try.
     case lastPINTry
+    /// '12' PIN OK.
     case pinOK
+    /// PIN try limit exceeded.
     case pinBlocked
+    /// '10' Remove card.
     case removeCard
 }
 
@@ -115,6 +130,7 @@ public struct ApplicationCandidate: Sendable, Hashable {
     /// '87' bit 8: the application may not be selected without the cardholder's confirmation.
     public var needsConfirmation: Bool
 
+    /// A candidate from its parts.
     public init(aid: [UInt8], label: String?, preferredName: String?, priority: Int?, needsConfirmation: Bool) {
         self.aid = aid
         self.label = label
@@ -164,6 +180,7 @@ public struct OnlineRequest: Sendable, Hashable {
     /// Online PIN was entered: the driver holds the encrypted PIN block for this request.
     public var onlinePINRequested: Bool
 
+    /// A request from its parts.
     public init(
         pan: String, panSequenceNumber: Int?, expiry: EMVDate, track2Equivalent: [UInt8], cardholderName: String?,
         aid: [UInt8], iccData: [UInt8], onlinePINRequested: Bool
@@ -190,6 +207,7 @@ public struct OnlineResponse: Sendable, Hashable {
     /// The issuer script templates '71' and '72' exactly as received, one after the other.
     public var issuerScripts: [UInt8]
 
+    /// A response; scripts are the '71'/'72' templates as received, concatenated.
     public init(
         responseCode: String, authorizationCode: String? = nil, issuerAuthenticationData: [UInt8]? = nil,
         issuerScripts: [UInt8] = []
@@ -206,6 +224,7 @@ public struct OnlineResponse: Sendable, Hashable {
 
 /// Why a transaction ended without a card decision.
 public enum AbortReason: Sendable, Hashable {
+    /// The card left the reader.
     case cardRemoved
     /// The card answered a status word or data the flow cannot continue with.
     case cardError(String)
@@ -225,22 +244,31 @@ public enum AbortReason: Sendable, Hashable {
 
 /// The decision of a transaction.
 public enum KernelDecision: Sendable, Hashable {
+    /// The host approved and the card confirmed with a TC.
     case approvedOnline
     /// Approved offline by the card (TC at the first GENERATE AC, or after "unable to go online").
     case approvedOffline
+    /// The card declined offline (AAC at the first GENERATE AC, CDA failure, or default action codes).
     case declinedOffline
+    /// The host declined.
     case declinedOnline
     /// The host approved, the card answered AAC to the second GENERATE AC: reverse the authorisation.
     case declinedByCardAfterOnlineApproval
+    /// The transaction ended without a decision.
     case aborted(AbortReason)
 }
 
 /// The card data the store, receipt, advice and reversal need.
 public struct TransactionCardData: Sendable, Hashable {
+    /// PAN digits ('5A'); mask it (6/4) before showing or logging.
     public var pan: String
+    /// PAN Sequence Number '5F34'.
     public var panSequenceNumber: Int?
+    /// Application Expiration Date '5F24'.
     public var expiry: EMVDate?
+    /// Cardholder Name '5F20'.
     public var cardholderName: String?
+    /// The selected AID ('84').
     public var aid: [UInt8]
     /// Application Label or Preferred Name for the receipt.
     public var label: String
@@ -253,6 +281,7 @@ public struct TransactionCardData: Sendable, Hashable {
     /// The field-55 data of the final state, with '9F5B' issuer script results when scripts ran.
     public var iccData: [UInt8]
 
+    /// Card data from its parts.
     public init(
         pan: String, panSequenceNumber: Int?, expiry: EMVDate?, cardholderName: String?, aid: [UInt8], label: String,
         atc: [UInt8], cryptogram: [UInt8], cid: UInt8?, iccData: [UInt8]
@@ -272,6 +301,7 @@ public struct TransactionCardData: Sendable, Hashable {
 
 /// How the transaction ended.
 public struct KernelOutcome: Sendable, Hashable {
+    /// What happened.
     public var decision: KernelDecision
     /// The host approved, and the card or the session then failed: send a reversal.
     public var needsReversal: Bool
@@ -279,7 +309,9 @@ public struct KernelOutcome: Sendable, Hashable {
     public var needsAdvice: Bool
     /// The terminal could not reach the host and decided with the default action codes (ARC 'Y3'/'Z3').
     public var unableToGoOnline: Bool
+    /// The final TVR '95'.
     public var tvr: TerminalVerificationResults
+    /// The final TSI '9B'.
     public var tsi: TransactionStatusInformation
     /// CVM Results '9F34', 3 bytes.
     public var cvmResults: [UInt8]
@@ -290,6 +322,7 @@ public struct KernelOutcome: Sendable, Hashable {
     /// Issuer Script Results '9F5B': 5 bytes per script.
     public var scriptResults: [UInt8]
 
+    /// An outcome from its parts.
     public init(
         decision: KernelDecision, needsReversal: Bool = false, needsAdvice: Bool = false,
         unableToGoOnline: Bool = false, tvr: TerminalVerificationResults = [], tsi: TransactionStatusInformation = [],

@@ -88,6 +88,7 @@ public struct TerminalVerificationResults: OptionSet, Sendable, Hashable, Custom
 public struct TransactionStatusInformation: OptionSet, Sendable, Hashable {
     /// Byte 1 in the high 8 bits, byte 2 in the low 8 bits.
     public let rawValue: UInt16
+    /// A value from its number, byte 1 in the high 8 bits.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Reads the 2 bytes; missing bytes count as zero, extra bytes are ignored.
@@ -118,6 +119,7 @@ public struct TransactionStatusInformation: OptionSet, Sendable, Hashable {
 public struct ApplicationInterchangeProfile: OptionSet, Sendable, Hashable {
     /// Byte 1 in the high 8 bits.
     public let rawValue: UInt16
+    /// A value from its number, byte 1 in the high 8 bits.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Reads the 2 bytes; `nil` unless there are exactly 2.
@@ -206,6 +208,7 @@ public struct CVMRule: Sendable, Hashable {
     /// The CVM condition code (byte 2).
     public let condition: UInt8
 
+    /// A rule from its two bytes.
     public init(methodByte: UInt8, condition: UInt8) {
         self.methodByte = methodByte
         self.condition = condition
@@ -220,9 +223,11 @@ public struct CVMRule: Sendable, Hashable {
 /// Cardholder Verification Method List (CVM List, tag '8E'): amount X, amount Y and the rules, in the card's order
 /// (EMV Book 3 clause 10.5, Annex C3).
 public struct CVMList: Sendable, Hashable {
-    /// Amount X and amount Y, binary, in the application currency's minor units.
+    /// Amount X, binary, in the application currency's minor units.
     public let amountX: UInt32
+    /// Amount Y, binary, in the application currency's minor units.
     public let amountY: UInt32
+    /// The rules in the card's order.
     public let rules: [CVMRule]
 
     /// Reads the value of '8E': 4 + 4 bytes of amounts and 2 bytes per rule; `nil` for a shorter list or an odd
