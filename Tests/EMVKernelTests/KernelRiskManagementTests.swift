@@ -227,6 +227,12 @@ import Testing
         #expect(harness.decision == .aborted(.malformedData("GENERATE AC response")))
     }
 
+    @Test func signatureWithoutCDARequestedIsNoCryptogram() {
+        let answer = tlv(0x77, children: [tlv(0x9F27, [0x40]), tlv(0x9F36, h("0001")), tlv(0x9F4B, h("0102030405060708"))])
+        let harness = run(patch: [("80AE4000", ok(answer))])
+        #expect(harness.decision == .aborted(.malformedData("GENERATE AC without a cryptogram")))
+    }
+
     @Test func generateACErrorStatus() {
         let harness = run(patch: [("80AE4000", sw(0x6985))])
         #expect(harness.decision == .aborted(.cardError("GENERATE AC 6985")))

@@ -100,7 +100,8 @@ public struct EMVContactKernel: Sendable {
     private struct GenerateACResponse {
         var cid: UInt8
         var atc: [UInt8]
-        var cryptogram: [UInt8]
+        /// '9F26'; absent when a CDA signature carries it (Book 2 6.6.1).
+        var cryptogram: [UInt8]?
         var signedDynamicData: [UInt8]?
         /// The response's TLV objects other than '9F4B', original bytes (CDA transaction data hash input).
         var hashInputTail: [UInt8]
@@ -1040,14 +1041,16 @@ public struct EMVContactKernel: Sendable {
                 hashInputTail: [])
         case .responseMessageTemplateFormat2:
             guard let cid = template.child(TLVTag(0x9F27)), cid.value.count == 1, let cidByte = cid.value.first,
-                let atc = template.child(TLVTag(0x9F36)), atc.value.count == 2,
-                let ac = template.child(TLVTag(0x9F26)), ac.value.count == 8
+                let atc = template.child(TLVTag(0x9F36)), atc.value.count == 2
             else { return nil }
+            let ac = template.child(TLVTag(0x9F26)).map { Array($0.value) }
+            let sdad = template.child(TLVTag(0x9F4B)).map { Array($0.value) }
+            // Book 3 6.5.5.4: the cryptogram in clear, or (CDA) inside the Signed Dynamic Application Data.
+            guard ac?.count == 8 || (ac == nil && sdad != nil) else { return nil }
             var tail: [UInt8] = []
             for child in template.children where child.tag != TLVTag(0x9F4B) { tail += child.encodedBytes }
             return GenerateACResponse(
-                cid: cidByte, atc: Array(atc.value), cryptogram: Array(ac.value),
-                signedDynamicData: template.child(TLVTag(0x9F4B)).map { Array($0.value) }, hashInputTail: tail)
+                cid: cidByte, atc: Array(atc.value), cryptogram: ac, signedDynamicData: sdad, hashInputTail: tail)
         default:
             return nil
         }
@@ -1058,6 +1061,7 @@ public struct EMVContactKernel: Sendable {
         cardData[TLVTag(0x9F27)] = [answer.cid]
         cardData[TLVTag(0x9F36)] = answer.atc
         cardData[TLVTag(0x9F26)] = answer.cryptogram
+        if answer.cryptogram == nil { cardData[TLVTag(0x9F4B)] = answer.signedDynamicData }
         if let template = try? TLVNode(tlvEncoded: data) {
             if template.tag == .responseMessageTemplateFormat1, template.value.count > 11 {
                 cardData[.issuerApplicationData] = Array(template.value.dropFirst(11))
@@ -1101,6 +1105,7 @@ public struct EMVContactKernel: Sendable {
         guard verifyCDA(answer, referenceControl: p1, cdolData: cdol1Data) else {
             return finish(.declinedOffline)
         }
+        guard cardData[TLVTag(0x9F26)] != nil else { return abort(.malformedData("GENERATE AC without a cryptogram")) }
         switch type {
         case Self.aac: return finish(.declinedOffline)
         case Self.tc: return finish(.approvedOffline)
@@ -1259,6 +1264,9 @@ public struct EMVContactKernel: Sendable {
         record(answer, data: r.data)
         if answer.cid & 0x08 != 0 { needsAdvice = true }
         let approvedByCard = type == Self.tc && verifyCDA(answer, referenceControl: p1, cdolData: cdol1Data + cdol2Data)
+        if approvedByCard, cardData[TLVTag(0x9F26)] == nil {
+            return abort(.malformedData("GENERATE AC without a cryptogram"))
+        }
         let decision: KernelDecision
         var reversal = false
         if unableToGoOnline {
