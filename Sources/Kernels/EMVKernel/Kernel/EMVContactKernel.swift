@@ -565,6 +565,10 @@ public struct EMVContactKernel: Sendable {
                 tvr.formUnion([.iccDataMissing, .sdaFailed])
                 return processingRestrictions()
             }
+            guard !staticDataInvalid else {
+                tvr.insert(.sdaFailed)
+                return processingRestrictions()
+            }
             switch OfflineDataAuthentication.verifySignedStaticApplicationData(
                 ssad, issuerKey: issuer, staticData: staticData)
             {
@@ -631,7 +635,7 @@ public struct EMVContactKernel: Sendable {
             tvr.insert(.iccDataMissing)
             return nil
         }
-        guard !staticDataInvalid, let caKey = parameters.caKey(rid: selectedAID.prefix(5), index: index) else { return nil }
+        guard let caKey = parameters.caKey(rid: selectedAID.prefix(5), index: index) else { return nil }
         guard
             case .success(let key) = OfflineDataAuthentication.recoverIssuerPublicKey(
                 certificate: certificate, remainder: cardData[.issuerPublicKeyRemainder] ?? [], exponent: exponent,
@@ -643,7 +647,9 @@ public struct EMVContactKernel: Sendable {
 
     private mutating func recoverICCKey() -> RecoveredPublicKey? {
         if let iccKey { return iccKey }
-        guard let issuer = recoverIssuerKey() else { return nil }
+        // The ICC certificate signs the static data: a record that is not a '70' template (or a '9F4A' listing more
+        // than the AIP) fails it (Book 3 10.3).
+        guard !staticDataInvalid, let issuer = recoverIssuerKey() else { return nil }
         guard let certificate = cardData[TLVTag(0x9F46)], let exponent = cardData[TLVTag(0x9F47)],
             let pan = cardData[.applicationPrimaryAccountNumber]
         else {
