@@ -5,7 +5,8 @@ import Testing
 @Suite struct KernelCVMTests {
     func run(
         cvmList: [UInt8]?, aip: [UInt8] = h("1800"), capabilities: [UInt8] = h("E0F8C8"),
-        transaction tx: EMVTransaction = transaction(), currency: [UInt8]? = h("0156"), patch: [(String, ResponseAPDU)] = [],
+        transaction tx: EMVTransaction = transaction(), currency: [UInt8]? = h("0156"),
+        patch: [(String, ResponseAPDU)] = [],
         respond: @escaping (KernelAction) -> KernelEvent? = Harness.defaultResponse
     ) -> Harness {
         var profile = CardProfile()
@@ -187,9 +188,10 @@ import Testing
             if case .verifyOfflinePIN = action { return .offlinePINVerified(answers.removeFirst()) }
             return Harness.defaultResponse(action)
         }
-        #expect(harness.messages.filter { if case .incorrectPIN = $0 { true } else { false } } == [
-            .incorrectPIN(triesLeft: 2), .incorrectPIN(triesLeft: 1),
-        ])
+        #expect(
+            harness.messages.filter { if case .incorrectPIN = $0 { true } else { false } } == [
+                .incorrectPIN(triesLeft: 2), .incorrectPIN(triesLeft: 1),
+            ])
         #expect(harness.messages.contains(.lastPINTry))
         #expect(harness.actions.filter { $0 == .verifyOfflinePIN(.plaintext) }.count == 3)
         #expect(harness.outcome?.cvmResults == h("010002"))

@@ -7,7 +7,8 @@ import Testing
     @Test func eventBeforeStartTraps() async {
         await #expect(processExitsWith: .failure) {
             var kernel = EMVContactKernel(
-                parameters: terminalParameters(), transaction: transaction(), random: FixedRandom(values: [1, 2, 3, 4, 5]))
+                parameters: terminalParameters(), transaction: transaction(),
+                random: FixedRandom(values: [1, 2, 3, 4, 5]))
             _ = kernel.handle(.response(ResponseAPDU(statusWord: .normalProcessing)))
         }
     }
@@ -15,7 +16,8 @@ import Testing
     @Test func eventTheStateDoesNotExpectTraps() async {
         await #expect(processExitsWith: .failure) {
             var kernel = EMVContactKernel(
-                parameters: terminalParameters(), transaction: transaction(), random: FixedRandom(values: [1, 2, 3, 4, 5]))
+                parameters: terminalParameters(), transaction: transaction(),
+                random: FixedRandom(values: [1, 2, 3, 4, 5]))
             _ = kernel.start()
             _ = kernel.handle(.onlinePIN(.entered))
         }
@@ -24,7 +26,8 @@ import Testing
     @Test func choiceOutsideTheOfferedListTraps() async {
         await #expect(processExitsWith: .failure) {
             var kernel = EMVContactKernel(
-                parameters: terminalParameters(), transaction: transaction(), random: FixedRandom(values: [1, 2, 3, 4, 5]))
+                parameters: terminalParameters(), transaction: transaction(),
+                random: FixedRandom(values: [1, 2, 3, 4, 5]))
             var card = CardProfile(priority: 0x81).card()
             var actions = kernel.start()
             while case .transmit(let command)? = actions.last {

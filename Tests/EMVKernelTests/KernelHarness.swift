@@ -6,7 +6,9 @@ import PaymentCrypto
 
 /// Hex to bytes for fixtures ("9F02 06" style spaces allowed); traps on bad hex (test fixtures only).
 func h(_ text: String) -> [UInt8] {
-    guard let bytes = Hex.decode(text.filter { !$0.isWhitespace }) else { preconditionFailure("bad hex fixture \(text)") }
+    guard let bytes = Hex.decode(text.filter { !$0.isWhitespace }) else {
+        preconditionFailure("bad hex fixture \(text)")
+    }
     return bytes
 }
 
@@ -158,7 +160,9 @@ struct CardProfile {
     }
 
     var record2: [UInt8] {
-        var items: [[UInt8]] = [tlv(0x5A, pan), tlv(0x5F24, expiry), tlv(0x5F34, [0x01]), tlv(0x8C, cdol1), tlv(0x8D, cdol2)]
+        var items: [[UInt8]] = [
+            tlv(0x5A, pan), tlv(0x5F24, expiry), tlv(0x5F34, [0x01]), tlv(0x8C, cdol1), tlv(0x8D, cdol2),
+        ]
         if let effective { items.append(tlv(0x5F25, effective)) }
         if let issuerCountry { items.append(tlv(0x5F28, issuerCountry)) }
         if let auc { items.append(tlv(0x9F07, auc)) }
@@ -182,7 +186,8 @@ struct CardProfile {
     func card(pse: Bool = false) -> ScriptedCard {
         var card = ScriptedCard()
         if pse {
-            card.set("00A40400", ascii("1PAY.SYS.DDF01"),
+            card.set(
+                "00A40400", ascii("1PAY.SYS.DDF01"),
                 ok(tlv(0x6F, children: [tlv(0x84, ascii("1PAY.SYS.DDF01")), tlv(0xA5, children: [tlv(0x88, [0x0B])])])))
             var entry = [tlv(0x4F, aid), tlv(0x50, ascii(label))]
             if let priority { entry.append(tlv(0x87, [priority])) }
@@ -206,10 +211,12 @@ struct CardProfile {
     }
 
     static func generateAC(cid: UInt8, atc: [UInt8] = h("0001")) -> [UInt8] {
-        tlv(0x77, children: [
-            tlv(0x9F27, [cid]), tlv(0x9F36, atc), tlv(0x9F26, h("1122334455667788")),
-            tlv(0x9F10, h("06010A03A00000")),
-        ])
+        tlv(
+            0x77,
+            children: [
+                tlv(0x9F27, [cid]), tlv(0x9F36, atc), tlv(0x9F26, h("1122334455667788")),
+                tlv(0x9F10, h("06010A03A00000")),
+            ])
     }
 }
 

@@ -12,10 +12,12 @@ import Testing
         var card = profile.card()
         if certificates {
             card.set("00B20214", [], ok(profile.record3.dropLast(0) + []))
-            let record = tlv(0x70, children: [
-                tlv(0x8F, [0x92]), tlv(0x90, [UInt8](repeating: 0x6A, count: 176)), tlv(0x9F32, [0x03]),
-                tlv(0x93, [UInt8](repeating: 0x6A, count: 176)),
-            ])
+            let record = tlv(
+                0x70,
+                children: [
+                    tlv(0x8F, [0x92]), tlv(0x90, [UInt8](repeating: 0x6A, count: 176)), tlv(0x9F32, [0x03]),
+                    tlv(0x93, [UInt8](repeating: 0x6A, count: 176)),
+                ])
             card.set("00B2011C", [], ok(record))
             profile.afl = h("08010100 10010200 18010101")
             card.set("80A80000", [], ok(profile.gpo))
@@ -92,8 +94,10 @@ import Testing
                 var status = answer.statusWord
                 switch Int.random(in: 0..<5, using: &rng) {
                 case 0: data = Array(data.prefix(Int.random(in: 0...data.count, using: &rng)))
-                case 1 where !data.isEmpty: data[Int.random(in: 0..<data.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
-                case 2: data = (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                case 1 where !data.isEmpty:
+                    data[Int.random(in: 0..<data.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+                case 2:
+                    data = (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 case 3: status = StatusWord(rawValue: UInt16.random(in: 0...0xFFFF, using: &rng))
                 default: data += [UInt8.random(in: 0...255, using: &rng)]
                 }

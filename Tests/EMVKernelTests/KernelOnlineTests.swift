@@ -45,10 +45,11 @@ import Testing
         #expect(r.aid == visaAID)
         #expect(!r.onlinePINRequested)
         let field55 = try TLVNode.sequence(tlvEncoded: r.iccData)
-        #expect(field55.map(\.tag.description) == [
-            "9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "9F02", "5F2A", "82", "9F1A", "9F03", "9F33",
-            "9F34", "9F35", "9F1E", "84", "9F09", "9F41", "5F34",
-        ])
+        #expect(
+            field55.map(\.tag.description) == [
+                "9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "9F02", "5F2A", "82", "9F1A", "9F03", "9F33",
+                "9F34", "9F35", "9F1E", "84", "9F09", "9F41", "5F34",
+            ])
         #expect(field55.first { $0.tag == TLVTag(0x9F27) }.map { Array($0.value) } == [0x80])
         // CDOL2: 8A 95 9F37 91(10, zero-filled: no issuer authentication data)
         let cdol2 = try #require(secondGenerateAC(h0)).data
@@ -110,7 +111,10 @@ import Testing
         #expect(h0.outcome?.cardData == nil)
     }
 
-    @Test(arguments: [(h("0000000000"), "Y3", UInt8(0x40), KernelDecision.approvedOffline), (h("8000000000"), "Z3", 0x00, .declinedOffline)])
+    @Test(arguments: [
+        (h("0000000000"), "Y3", UInt8(0x40), KernelDecision.approvedOffline),
+        (h("8000000000"), "Z3", 0x00, .declinedOffline),
+    ])
     func unableToGoOnline(_ tacDefault: [UInt8], _ code: String, _ p1: UInt8, _ decision: KernelDecision) {
         var h0 = harness(unavailable: true, tacDefault: tacDefault)
         h0.run()
@@ -140,7 +144,10 @@ import Testing
     }
 
     @Test func issuerAuthenticationFailed() {
-        var h0 = harness(aip: h("1C00"), answer: OnlineResponse(responseCode: "00", issuerAuthenticationData: h("11223344556677883030"))) {
+        var h0 = harness(
+            aip: h("1C00"),
+            answer: OnlineResponse(responseCode: "00", issuerAuthenticationData: h("11223344556677883030"))
+        ) {
             $0.set("00820000", [], sw(0x6300))
         }
         h0.run()
@@ -166,7 +173,9 @@ import Testing
     @Test func scriptsBeforeAndAfterTheSecondGenerateAC() throws {
         let scripts =
             tlv(0x71, children: [tlv(0x9F18, h("11223344")), tlv(0x86, Self.unblockCommand)])
-            + tlv(0x72, children: [tlv(0x9F18, h("55667788")), tlv(0x86, Self.putDataCommand), tlv(0x86, Self.blockCommand)])
+            + tlv(
+                0x72,
+                children: [tlv(0x9F18, h("55667788")), tlv(0x86, Self.putDataCommand), tlv(0x86, Self.blockCommand)])
         var h0 = harness(answer: OnlineResponse(responseCode: "00", issuerScripts: scripts)) {
             $0.set("84240000", [], sw(0x9000))
             $0.set("04DA9F58", [], sw(0x9000))

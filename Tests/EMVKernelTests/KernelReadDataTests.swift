@@ -172,11 +172,14 @@ import Testing
         (h("FF80"), h("0840"), .cashback, false),  // no international cashback
         (h("0100"), h("0156"), .refund, true),
     ])
-    func applicationUsageControl(_ auc: [UInt8], _ country: [UInt8], _ type: EMVTransaction.TransactionType, _ allowed: Bool) {
-        let harness = run({
-            $0.auc = auc
-            $0.issuerCountry = country
-        }, transaction: transaction(amount: 5_000, other: type == .cashback ? 1_000 : 0, type: type))
+    func applicationUsageControl(
+        _ auc: [UInt8], _ country: [UInt8], _ type: EMVTransaction.TransactionType, _ allowed: Bool
+    ) {
+        let harness = run(
+            {
+                $0.auc = auc
+                $0.issuerCountry = country
+            }, transaction: transaction(amount: 5_000, other: type == .cashback ? 1_000 : 0, type: type))
         #expect(harness.tvr.contains(.requestedServiceNotAllowed) == !allowed)
     }
 }

@@ -5,7 +5,8 @@ import Testing
 @Suite struct KernelRiskManagementTests {
     func run(
         parameters: TerminalParameters = terminalParameters(), transaction tx: EMVTransaction = transaction(),
-        random: [UInt8] = [0xA1, 0xB2, 0xC3, 0xD4, 0x62], logTotal: Int = 0, profile change: (inout CardProfile) -> Void = { _ in },
+        random: [UInt8] = [0xA1, 0xB2, 0xC3, 0xD4, 0x62], logTotal: Int = 0,
+        profile change: (inout CardProfile) -> Void = { _ in },
         patch: [(String, ResponseAPDU)] = []
     ) -> Harness {
         var profile = CardProfile()
@@ -32,7 +33,9 @@ import Testing
         #expect(harness.outcome?.tsi.contains(.terminalRiskManagementPerformed) == true)
     }
 
-    @Test(arguments: [(5_000, 0, false), (5_000, 4_999, false), (5_000, 5_000, true), (10_000, 0, true), (9_999, 0, false)])
+    @Test(arguments: [
+        (5_000, 0, false), (5_000, 4_999, false), (5_000, 5_000, true), (10_000, 0, true), (9_999, 0, false),
+    ])
     func floorLimitWithSplitSales(_ amount: Int, _ logTotal: Int, _ exceeds: Bool) {
         let harness = run(transaction: transaction(amount: amount), logTotal: logTotal)
         #expect(harness.tvr.contains(.transactionExceedsFloorLimit) == exceeds)
@@ -51,15 +54,18 @@ import Testing
     ])
     func randomTransactionSelection(_ amount: Int, _ randomByte: UInt8, _ selected: Bool) {
         let parameters = terminalParameters(randomThreshold: 1_000, randomTarget: 20, randomMaximum: 50)
-        let harness = run(parameters: parameters, transaction: transaction(amount: amount), random: [0xA1, 0xB2, 0xC3, 0xD4, randomByte])
+        let harness = run(
+            parameters: parameters, transaction: transaction(amount: amount),
+            random: [0xA1, 0xB2, 0xC3, 0xD4, randomByte])
         #expect(harness.tvr.contains(.selectedRandomlyForOnlineProcessing) == selected)
     }
 
     func velocity(atc: ResponseAPDU, lastOnline: ResponseAPDU) -> Harness {
-        run(profile: {
-            $0.lcol = [0x02]
-            $0.ucol = [0x04]
-        }, patch: [("80CA9F36", atc), ("80CA9F13", lastOnline)])
+        run(
+            profile: {
+                $0.lcol = [0x02]
+                $0.ucol = [0x04]
+            }, patch: [("80CA9F36", atc), ("80CA9F13", lastOnline)])
     }
 
     @Test func velocityWithinLimits() {
@@ -169,7 +175,8 @@ import Testing
 
     @Test(arguments: [(h("8000000000"), UInt8(0x00)), (h("0000000000"), UInt8(0x40))])
     func offlineOnlyTerminalUsesDefaultCodes(_ tacDefault: [UInt8], _ p1: UInt8) {
-        let harness = run(parameters: terminalParameters(terminalType: 0x23, tacOnline: h("FFFFFFFFFF"), tacDefault: tacDefault))
+        let harness = run(
+            parameters: terminalParameters(terminalType: 0x23, tacOnline: h("FFFFFFFFFF"), tacDefault: tacDefault))
         #expect(harness.generateACReferenceControls == [p1])
         #expect(!harness.actions.contains { if case .goOnline = $0 { true } else { false } })
     }
@@ -228,7 +235,8 @@ import Testing
     }
 
     @Test func signatureWithoutCDARequestedIsNoCryptogram() {
-        let answer = tlv(0x77, children: [tlv(0x9F27, [0x40]), tlv(0x9F36, h("0001")), tlv(0x9F4B, h("0102030405060708"))])
+        let answer = tlv(
+            0x77, children: [tlv(0x9F27, [0x40]), tlv(0x9F36, h("0001")), tlv(0x9F4B, h("0102030405060708"))])
         let harness = run(patch: [("80AE4000", ok(answer))])
         #expect(harness.decision == .aborted(.malformedData("GENERATE AC without a cryptogram")))
     }

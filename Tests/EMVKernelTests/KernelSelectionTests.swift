@@ -98,12 +98,16 @@ import Testing
         var harness = Harness(parameters: terminalParameters(applications: [app]), card: CardProfile().card())
         harness.run()
         #expect(harness.decision == .approvedOffline)
-        #expect(Array(harness.commandKeys.prefix(3)) == [pse, ScriptedCard.key("00A40400", visaAID), ScriptedCard.key("00A40400", visaAID)])
+        #expect(
+            Array(harness.commandKeys.prefix(3)) == [
+                pse, ScriptedCard.key("00A40400", visaAID), ScriptedCard.key("00A40400", visaAID),
+            ])
     }
 
     @Test func blockedApplicationIsSkipped() {
         var card = CardProfile().card()
-        card.set("00A40400", h("A000000003"), ResponseAPDU(data: CardProfile().fci, statusWord: .selectedFileInvalidated))
+        card.set(
+            "00A40400", h("A000000003"), ResponseAPDU(data: CardProfile().fci, statusWord: .selectedFileInvalidated))
         var harness = Harness(card: card)
         harness.run()
         #expect(harness.decision == .aborted(.notAccepted))

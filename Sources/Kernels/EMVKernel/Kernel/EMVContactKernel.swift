@@ -269,7 +269,8 @@ public struct EMVContactKernel: Sendable {
             let sfiNode = fci.firstDescendant(.shortFileIdentifier), sfiNode.value.count == 1,
             let sfi = sfiNode.value.first, (1...30).contains(sfi)
         else { return selectFromList(terminalIndex: 0) }
-        return transmit(try? CommandAPDU.readRecord(1, shortFileIdentifier: sfi), then: .readingDirectory(sfi: sfi, record: 1))
+        return transmit(
+            try? CommandAPDU.readRecord(1, shortFileIdentifier: sfi), then: .readingDirectory(sfi: sfi, record: 1))
     }
 
     private mutating func directoryRecordRead(_ r: ResponseAPDU, sfi: UInt8, record: UInt8) -> [KernelAction] {
@@ -298,7 +299,8 @@ public struct EMVContactKernel: Sendable {
             return offerCandidates()
         }
         return transmit(
-            try? CommandAPDU.readRecord(record + 1, shortFileIdentifier: sfi), then: .readingDirectory(sfi: sfi, record: record + 1))
+            try? CommandAPDU.readRecord(record + 1, shortFileIdentifier: sfi),
+            then: .readingDirectory(sfi: sfi, record: record + 1))
     }
 
     /// The index of the terminal application that `aid` matches: exactly, or by its prefix when that application
@@ -322,7 +324,8 @@ public struct EMVContactKernel: Sendable {
         guard terminalIndex < parameters.applications.count else { return offerCandidates() }
         let aid = parameters.applications[terminalIndex].aid
         return transmit(
-            try? CommandAPDU.select(name: aid, next: next), then: .selectingFromList(terminalIndex: terminalIndex, round: round))
+            try? CommandAPDU.select(name: aid, next: next),
+            then: .selectingFromList(terminalIndex: terminalIndex, round: round))
     }
 
     private mutating func listSelected(_ r: ResponseAPDU, terminalIndex: Int, round: Int) -> [KernelAction] {
@@ -404,7 +407,11 @@ public struct EMVContactKernel: Sendable {
 
     private static func collectPrimitives(of nodes: [TLVNode], into store: inout [TLVTag: [UInt8]]) {
         for node in nodes {
-            if node.isConstructed { collectPrimitives(of: node.children, into: &store) } else { store[node.tag] = Array(node.value) }
+            if node.isConstructed {
+                collectPrimitives(of: node.children, into: &store)
+            } else {
+                store[node.tag] = Array(node.value)
+            }
         }
     }
 
@@ -418,7 +425,8 @@ public struct EMVContactKernel: Sendable {
         }
         let data = pdol.relatedData { value(for: $0) }
         pdolData = data
-        return transmit(try? CommandAPDU.getProcessingOptions(pdolRelatedData: pdolData), then: .gettingProcessingOptions)
+        return transmit(
+            try? CommandAPDU.getProcessingOptions(pdolRelatedData: pdolData), then: .gettingProcessingOptions)
     }
 
     private mutating func processingOptionsReceived(_ r: ResponseAPDU) -> [KernelAction] {
@@ -432,7 +440,9 @@ public struct EMVContactKernel: Sendable {
             if case .complete = next.last { return next }
             return [.show(.tryAgain)] + next
         }
-        guard r.statusWord.isNormalProcessing else { return abort(.cardError("GET PROCESSING OPTIONS \(r.statusWord)")) }
+        guard r.statusWord.isNormalProcessing else {
+            return abort(.cardError("GET PROCESSING OPTIONS \(r.statusWord)"))
+        }
         guard let template = try? TLVNode(tlvEncoded: r.data) else { return abort(.malformedData("GPO response")) }
         let aipBytes: [UInt8]
         let afl: [UInt8]
@@ -445,7 +455,8 @@ public struct EMVContactKernel: Sendable {
             cardData[.applicationInterchangeProfile] = aipBytes
             cardData[.applicationFileLocator] = afl
         case .responseMessageTemplateFormat2:
-            guard let a = template.child(.applicationInterchangeProfile), let l = template.child(.applicationFileLocator)
+            guard let a = template.child(.applicationInterchangeProfile),
+                let l = template.child(.applicationFileLocator)
             else { return abort(.malformedData("GPO format 2 without AIP or AFL")) }
             aipBytes = Array(a.value)
             afl = Array(l.value)
@@ -483,7 +494,8 @@ public struct EMVContactKernel: Sendable {
                 Int(oda) <= Int(last) - Int(first) + 1
             else { return nil }
             for record in first...last {
-                references.append(RecordReference(sfi: sfi, record: record, forODA: Int(record) - Int(first) < Int(oda)))
+                references.append(
+                    RecordReference(sfi: sfi, record: record, forODA: Int(record) - Int(first) < Int(oda)))
             }
         }
         return references
@@ -493,7 +505,9 @@ public struct EMVContactKernel: Sendable {
 
     private mutating func readNextRecord(_ pending: [RecordReference]) -> [KernelAction] {
         guard let next = pending.first else { return applicationDataRead() }
-        return transmit(try? CommandAPDU.readRecord(next.record, shortFileIdentifier: next.sfi), then: .readingRecords(pending: pending))
+        return transmit(
+            try? CommandAPDU.readRecord(next.record, shortFileIdentifier: next.sfi),
+            then: .readingRecords(pending: pending))
     }
 
     private mutating func recordRead(_ r: ResponseAPDU, pending: [RecordReference]) -> [KernelAction] {
@@ -521,8 +535,10 @@ public struct EMVContactKernel: Sendable {
 
     private mutating func applicationDataRead() -> [KernelAction] {
         // Book 3 10.2: the mandatory data objects.
-        for tag in [TLVTag.applicationExpirationDate, .applicationPrimaryAccountNumber,
-            .cardRiskManagementDataObjectList1, .cardRiskManagementDataObjectList2]
+        for tag in [
+            TLVTag.applicationExpirationDate, .applicationPrimaryAccountNumber,
+            .cardRiskManagementDataObjectList1, .cardRiskManagementDataObjectList2,
+        ]
         where cardData[tag] == nil {
             return abort(.malformedData("mandatory data object \(tag) missing"))
         }
@@ -592,7 +608,8 @@ public struct EMVContactKernel: Sendable {
             }
             let data = ddol.relatedData { value(for: $0) }
             return transmit(
-                try? CommandAPDU.internalAuthenticate(ddolRelatedData: data), then: .internalAuthenticating(iccKey: key, ddolData: data))
+                try? CommandAPDU.internalAuthenticate(ddolRelatedData: data),
+                then: .internalAuthenticating(iccKey: key, ddolData: data))
         case .cda:
             if let key = recoverICCKey() {
                 iccKey = key
@@ -611,7 +628,9 @@ public struct EMVContactKernel: Sendable {
         var sdad: [UInt8]?
         if let template = try? TLVNode(tlvEncoded: r.data) {
             if template.tag == .responseMessageTemplateFormat1 { sdad = Array(template.value) }
-            if template.tag == .responseMessageTemplateFormat2 { sdad = template.child(TLVTag(0x9F4B)).map { Array($0.value) } }
+            if template.tag == .responseMessageTemplateFormat2 {
+                sdad = template.child(TLVTag(0x9F4B)).map { Array($0.value) }
+            }
         }
         guard let sdad else {
             tvr.insert(.ddaFailed)
@@ -698,7 +717,8 @@ public struct EMVContactKernel: Sendable {
                 tvr.insert(.applicationNotYetEffective)
             }
         }
-        if let raw = cardData[.applicationExpirationDate], let expiry = EMVDate(yymmdd: raw), expiry < transaction.date {
+        if let raw = cardData[.applicationExpirationDate], let expiry = EMVDate(yymmdd: raw), expiry < transaction.date
+        {
             tvr.insert(.expiredApplication)
         }
         return cardholderVerification()
@@ -707,7 +727,9 @@ public struct EMVContactKernel: Sendable {
     /// Application Usage Control '9F07' against this terminal and transaction (Book 3 10.4.2).
     private func usageAllowed(_ auc: [UInt8]) -> Bool {
         let type = parameters.terminal.terminalType
-        let isATM = [0x14, 0x15, 0x16].contains(type) && parameters.terminal.additionalCapabilities.first.map { $0 & 0x80 != 0 } == true
+        let isATM =
+            [0x14, 0x15, 0x16].contains(type)
+            && parameters.terminal.additionalCapabilities.first.map { $0 & 0x80 != 0 } == true
         if isATM ? auc[0] & 0x02 == 0 : auc[0] & 0x01 == 0 { return false }
         guard let issuerCountry = cardData[.issuerCountryCode] else { return true }
         let domestic = issuerCountry == Self.bcd(Int(parameters.terminal.countryCode), bytes: 2)
@@ -855,7 +877,8 @@ public struct EMVContactKernel: Sendable {
                 return .failed
             }
             // Book 3 10.5.1: the PIN Try Counter first; 0 means the PIN is blocked.
-            return .waiting(transmit(try? CommandAPDU.getData(.pinTryCounter), then: .readingPINTryCounter(rule: index)))
+            return .waiting(
+                transmit(try? CommandAPDU.getData(.pinTryCounter), then: .readingPINTryCounter(rule: index)))
         }
     }
 
@@ -888,17 +911,22 @@ public struct EMVContactKernel: Sendable {
         }
     }
 
-    private mutating func challengeReceived(_ r: ResponseAPDU, rule index: Int, key: RecoveredPublicKey) -> [KernelAction] {
+    private mutating func challengeReceived(_ r: ResponseAPDU, rule index: Int, key: RecoveredPublicKey)
+        -> [KernelAction]
+    {
         guard r.statusWord.isNormalProcessing, r.data.count == 8 else { return ruleFailed(index) }
         let request = OfflinePINRequest.enciphered(key: key, iccUnpredictableNumber: r.data)
         state = .awaitingOfflinePIN(rule: index, request: request)
         return [.verifyOfflinePIN(request)]
     }
 
-    private mutating func offlinePINVerified(_ sw: StatusWord, rule index: Int, request: OfflinePINRequest) -> [KernelAction] {
+    private mutating func offlinePINVerified(_ sw: StatusWord, rule index: Int, request: OfflinePINRequest)
+        -> [KernelAction]
+    {
         guard let rule = cvmList?.rules[index] else { preconditionFailure("offline PIN without a CVM list") }
         if sw.isNormalProcessing {
-            let withSignature = rule.method == .plaintextPINByICCAndSignature || rule.method == .encipheredPINByICCAndSignature
+            let withSignature =
+                rule.method == .plaintextPINByICCAndSignature || rule.method == .encipheredPINByICCAndSignature
             if withSignature { signatureRequired = true }
             return [.show(.pinOK)] + cvmSucceeded(rule, result: withSignature ? 0x00 : 0x02)
         }
@@ -978,7 +1006,9 @@ public struct EMVContactKernel: Sendable {
     }
 
     private mutating func atcRead(_ r: ResponseAPDU) -> [KernelAction] {
-        transmit(try? CommandAPDU.getData(.lastOnlineATCRegister), then: .readingLastOnlineATC(atc: getDataValue(r, tag: TLVTag(0x9F36))))
+        transmit(
+            try? CommandAPDU.getData(.lastOnlineATCRegister),
+            then: .readingLastOnlineATC(atc: getDataValue(r, tag: TLVTag(0x9F36))))
     }
 
     private mutating func lastOnlineATCRead(_ r: ResponseAPDU, atc: Int?) -> [KernelAction] {
@@ -1004,7 +1034,9 @@ public struct EMVContactKernel: Sendable {
 
     private func matches(_ tac: [UInt8]?, _ iac: [UInt8]?, iacDefault: UInt8) -> Bool {
         let t = TerminalVerificationResults(bytes: tac ?? [])
-        let i = iac.map { TerminalVerificationResults(bytes: $0) } ?? TerminalVerificationResults(bytes: [UInt8](repeating: iacDefault, count: 5))
+        let i =
+            iac.map { TerminalVerificationResults(bytes: $0) }
+            ?? TerminalVerificationResults(bytes: [UInt8](repeating: iacDefault, count: 5))
         return !tvr.intersection(t.union(i)).isEmpty
     }
 
@@ -1015,13 +1047,16 @@ public struct EMVContactKernel: Sendable {
         if matches(app?.tacDenial, cardData[.issuerActionCodeDenial], iacDefault: 0x00) {
             cryptogram = Self.aac
         } else if terminalIsOnlineCapable {
-            let online = transaction.forceOnline || terminalIsOnlineOnly
+            let online =
+                transaction.forceOnline || terminalIsOnlineOnly
                 || matches(app?.tacOnline, cardData[.issuerActionCodeOnline], iacDefault: 0xFF)
             cryptogram = online ? Self.arqc : Self.tc
         } else {
-            cryptogram = matches(app?.tacDefault, cardData[.issuerActionCodeDefault], iacDefault: 0xFF) ? Self.aac : Self.tc
+            cryptogram =
+                matches(app?.tacDefault, cardData[.issuerActionCodeDefault], iacDefault: 0xFF) ? Self.aac : Self.tc
         }
-        guard let raw = cardData[.cardRiskManagementDataObjectList1], let cdol1 = try? DataObjectList(dolEncoded: raw) else {
+        guard let raw = cardData[.cardRiskManagementDataObjectList1], let cdol1 = try? DataObjectList(dolEncoded: raw)
+        else {
             return abort(.malformedData("CDOL1"))
         }
         tsi.insert(.cardRiskManagementPerformed)
@@ -1078,7 +1113,8 @@ public struct EMVContactKernel: Sendable {
     }
 
     /// CDA (Book 2 6.6.2) on a TC or ARQC asked for with a CDA signature; `false` when it failed.
-    private mutating func verifyCDA(_ answer: GenerateACResponse, referenceControl p1: UInt8, cdolData: [UInt8]) -> Bool {
+    private mutating func verifyCDA(_ answer: GenerateACResponse, referenceControl p1: UInt8, cdolData: [UInt8]) -> Bool
+    {
         guard p1 & Self.cdaSignature != 0, answer.cid & 0xC0 != Self.aac else { return true }
         guard let sdad = answer.signedDynamicData, let key = iccKey else {
             tvr.insert(.cdaFailed)
@@ -1214,7 +1250,9 @@ public struct EMVContactKernel: Sendable {
     private mutating func scriptFinished(_ script: IssuerScript, result: UInt8, phase: ScriptPhase) {
         scriptResults += [result] + script.identifier
         if result & 0xF0 == 0x10 {
-            tvr.insert(phase == .beforeFinalGenerateAC ? .scriptFailedBeforeFinalGenerateAC : .scriptFailedAfterFinalGenerateAC)
+            tvr.insert(
+                phase == .beforeFinalGenerateAC ? .scriptFailedBeforeFinalGenerateAC : .scriptFailedAfterFinalGenerateAC
+            )
         }
     }
 
@@ -1225,7 +1263,8 @@ public struct EMVContactKernel: Sendable {
             run.commandIndex += 1
         } else {
             // Stop this script at the failing command: result '1' and its sequence number (F for 15 and more).
-            scriptFinished(run.scripts[run.scriptIndex], result: 0x10 | UInt8(min(run.commandIndex + 1, 15)), phase: run.phase)
+            scriptFinished(
+                run.scripts[run.scriptIndex], result: 0x10 | UInt8(min(run.commandIndex + 1, 15)), phase: run.phase)
             run.scriptIndex += 1
             run.commandIndex = 0
         }
@@ -1249,7 +1288,8 @@ public struct EMVContactKernel: Sendable {
         } else {
             approve = hostApproved == true
         }
-        guard let raw = cardData[.cardRiskManagementDataObjectList2], let cdol2 = try? DataObjectList(dolEncoded: raw) else {
+        guard let raw = cardData[.cardRiskManagementDataObjectList2], let cdol2 = try? DataObjectList(dolEncoded: raw)
+        else {
             return abort(.malformedData("CDOL2"))
         }
         let data = cdol2.relatedData { value(for: $0) }
@@ -1353,7 +1393,8 @@ public struct EMVContactKernel: Sendable {
     private func transactionCardData() -> TransactionCardData? {
         guard cardData[.applicationPrimaryAccountNumber] != nil, let selected else { return nil }
         return TransactionCardData(
-            pan: pan, panSequenceNumber: panSequenceNumber, expiry: cardData[.applicationExpirationDate].flatMap { EMVDate(yymmdd: $0) },
+            pan: pan, panSequenceNumber: panSequenceNumber,
+            expiry: cardData[.applicationExpirationDate].flatMap { EMVDate(yymmdd: $0) },
             cardholderName: cardholderName, aid: selectedAID,
             label: selected.info.preferredName ?? selected.info.label ?? application?.name ?? "",
             atc: cardData[TLVTag(0x9F36)] ?? [], cryptogram: cardData[TLVTag(0x9F26)] ?? [],
@@ -1424,8 +1465,10 @@ public struct EMVContactKernel: Sendable {
         case 0x5F36: return [terminal.currencyExponent]
         case 0x9A: return transaction.date.yymmdd
         case 0x9F21:
-            return [Self.bcd(transaction.hour, bytes: 1), Self.bcd(transaction.minute, bytes: 1),
-                Self.bcd(transaction.second, bytes: 1)].flatMap { $0 }
+            return [
+                Self.bcd(transaction.hour, bytes: 1), Self.bcd(transaction.minute, bytes: 1),
+                Self.bcd(transaction.second, bytes: 1),
+            ].flatMap { $0 }
         case 0x9C: return [transaction.transactionType.rawValue]
         case 0x9F37: return unpredictableNumber
         case 0x9F35: return [terminal.terminalType]

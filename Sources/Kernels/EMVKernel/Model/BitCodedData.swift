@@ -18,9 +18,13 @@ public struct TerminalVerificationResults: OptionSet, Sendable, Hashable, Custom
     public var bytes: [UInt8] { (0..<5).map { UInt8(truncatingIfNeeded: rawValue >> UInt64(8 * (4 - $0))) } }
 
     /// The bytes in hexadecimal.
-    public var description: String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined() }
+    public var description: String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined()
+    }
 
-    private static func bit(_ byte: Int, _ mask: UInt8) -> Self { Self(rawValue: UInt64(mask) << UInt64(8 * (5 - byte))) }
+    private static func bit(_ byte: Int, _ mask: UInt8) -> Self {
+        Self(rawValue: UInt64(mask) << UInt64(8 * (5 - byte)))
+    }
 
     // Byte 1
     /// Offline data authentication was not performed (byte 1 bit 8).
