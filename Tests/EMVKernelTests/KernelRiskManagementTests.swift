@@ -181,6 +181,18 @@ import Testing
         #expect(!harness.actions.contains { if case .goOnline = $0 { true } else { false } })
     }
 
+    @Test func offlineOnlyTerminalAnswersAnARQCWithTheDefaultCodes() {
+        var card = CardProfile().card()
+        card.set("80AE4000", [], ok(CardProfile.generateAC(cid: 0x80)), ok(CardProfile.generateAC(cid: 0x40)))
+        var harness = Harness(parameters: terminalParameters(terminalType: 0x23), card: card)
+        harness.run()
+        #expect(!harness.actions.contains { if case .goOnline = $0 { true } else { false } })
+        #expect(harness.generateACReferenceControls == [0x40, 0x40])
+        #expect(harness.commands.last?.data.prefix(2) == ascii("Y3")[...])
+        #expect(harness.outcome?.unableToGoOnline == true)
+        #expect(harness.decision == .approvedOffline)
+    }
+
     @Test func onlineOnlyTerminalAlwaysAsksForARQC() {
         let harness = run(parameters: terminalParameters(terminalType: 0x21))
         #expect(harness.generateACReferenceControls.first == 0x80)

@@ -824,13 +824,12 @@ public struct EMVContactKernel: Sendable {
 
     /// CVM condition codes (Book 3 Annex C3, table 40).
     private func conditionSatisfied(_ condition: UInt8, list: CVMList, method: CVMRule.Method) -> Bool {
-        let type = parameters.terminal.terminalType & 0x0F
-        let unattended = [4, 5, 6].contains(type)
         let cashback = transaction.transactionType == .cashback
         switch condition {
         case 0x00: return true
         case 0x01: return false  // unattended cash: this terminal does no cash transactions
-        case 0x02: return !cashback && !(unattended && false)
+        // 02: not unattended cash, not manual cash, not purchase with cashback (this terminal does no cash).
+        case 0x02: return !cashback
         case 0x03: return terminalSupports(method)
         case 0x04: return false  // manual cash
         case 0x05: return cashback
@@ -1152,6 +1151,8 @@ public struct EMVContactKernel: Sendable {
         case Self.aac: return finish(.declinedOffline)
         case Self.tc: return finish(.approvedOffline)
         default:
+            // An offline-only terminal cannot go online: the default action codes decide at once (Book 3 10.7).
+            guard terminalIsOnlineCapable else { return onlineUnavailable() }
             state = .awaitingOnlineResponse
             return [.goOnline(onlineRequest())]
         }
