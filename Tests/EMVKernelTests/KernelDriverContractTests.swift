@@ -72,3 +72,23 @@ import Testing
         #expect(batches.last?.last.map { if case .complete = $0 { true } else { false } } == true)
     }
 }
+
+@Suite struct KernelRedactionTests {
+    @Test func descriptionsMaskThePAN() {
+        var request: OnlineRequest?
+        var harness = Harness(parameters: terminalParameters(tacOnline: h("8000000000")), card: CardProfile().card()) {
+            action in
+            if case .goOnline(let r) = action { request = r }
+            return Harness.defaultResponse(action)
+        }
+        harness.run()
+        let texts =
+            harness.actions.map { "\($0)" } + harness.actions.map { String(reflecting: $0) }
+            + ["\(String(describing: request))", "\(String(describing: harness.outcome))"]
+        for text in texts {
+            #expect(!text.contains("4761739001010010"))
+            #expect(!text.contains("D3012201"))
+        }
+        #expect(texts.contains { $0.contains("476173******0010") })
+    }
+}
