@@ -38,6 +38,15 @@ import Testing
         #expect(text.contains("BEGIN simulator test CA keys") && text.contains("END simulator test CA keys"))
     }
 
+    @Test func theDocumentedExampleParses() throws {
+        let doc = try readTextFile(repositoryRoot() + "/docs/emv-parameters.md")
+        let start = try #require(doc.firstRange(of: "```toml\n"))
+        let rest = doc[start.upperBound...]
+        let end = try #require(rest.firstRange(of: "```"))
+        let p = try TerminalParameters.parse(String(rest[..<end.lowerBound]), today: Self.today)
+        #expect(p.applications.count == 1 && p.caKeys.count == 1)
+    }
+
     /// A small valid file; the mistakes below each change one line of it.
     static let minimal = """
         [terminal]
