@@ -1,6 +1,7 @@
 import Codecs
 import EMVKernel
 import PaymentCrypto
+import TestKit
 import Testing
 
 /// SDA: Signed Static Application Data '93' (Book 2 clause 5.4, Table 7).
@@ -186,6 +187,40 @@ import Testing
         }
         #expect(throws: ODAFailure(.pinEncipherment)) {
             try OfflineDataAuthentication.encipherPIN(pinBlock: SecretBytes(zeros: 7), iccUnpredictableNumber: [UInt8](repeating: 0, count: 8), key: key, random: FixedRandom())
+        }
+    }
+}
+
+/// Random signed data and certificates never trap: every outcome is a returned failure.
+@Suite struct ODARandomInputTests {
+    @Test func randomInputsAreFailuresNotTraps() throws {
+        let f = ODAFixture.shared
+        let issuerKey = try f.issuerKey()
+        let iccKey = try f.iccKey()
+        var rng = SplitMix(state: fuzzSeed(default: 0x5DA))
+        for _ in 0..<300 {
+            var data = rng.bytes(Int(rng.byte() % 4) == 0 ? Int(rng.byte()) : 96)
+            if !data.isEmpty { data[0] &= 0x7F }
+            let extra = rng.bytes(Int(rng.byte() % 32))
+            if case .success = OfflineDataAuthentication.verifySignedDynamicApplicationData(data, iccKey: iccKey, terminalDynamicData: extra) {
+                Issue.record("random DDA data verified")
+            }
+            if case .success = OfflineDataAuthentication.verifyCombinedDynamicSignature(
+                data, iccKey: iccKey, unpredictableNumber: extra, cryptogramInformationData: rng.byte(), transactionDataHashInput: extra)
+            {
+                Issue.record("random CDA data verified")
+            }
+            var wide = rng.bytes(128)
+            wide[0] &= 0x7F
+            if case .success = OfflineDataAuthentication.verifySignedStaticApplicationData(wide, issuerKey: issuerKey, staticData: extra) {
+                Issue.record("random SDA data verified")
+            }
+            if case .success = OfflineDataAuthentication.recoverICCPublicKey(
+                certificate: wide, remainder: extra, exponent: [3], issuerKey: issuerKey, staticData: extra, pan: ODAFixture.pan,
+                today: ODAFixture.today)
+            {
+                Issue.record("a random ICC certificate verified")
+            }
         }
     }
 }
