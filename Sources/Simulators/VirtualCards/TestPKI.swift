@@ -49,6 +49,13 @@ public enum TestPKI {
         public let index: UInt8
         /// TEST ONLY: the revoked issuer certificate's serial number, 3 bytes.
         public let certificateSerialNumber: [UInt8]
+
+        /// TEST ONLY: an entry.
+        public init(rid: [UInt8], index: UInt8, certificateSerialNumber: [UInt8]) {
+            self.rid = rid
+            self.index = index
+            self.certificateSerialNumber = certificateSerialNumber
+        }
     }
 
     /// TEST ONLY: the Visa test CA, RID A000000003 index 'FB'.
