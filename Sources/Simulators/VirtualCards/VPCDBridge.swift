@@ -123,6 +123,7 @@ public final class VPCDCardClient {
         while filled < count {
             var one: Int32 = 1
             _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
+            // `count` > 0 (vpcd lengths are checked non-zero, the header is 2), so the buffer has a base address.
             let n = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress! + filled, count - filled, 0) }
             if n == 0 { return nil }
             if n < 0 {
@@ -140,6 +141,7 @@ public final class VPCDCardClient {
         let frame = [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)] + payload
         var sent = 0
         while sent < frame.count {
+            // The frame holds at least its 2-byte length, so it has a base address.
             let n = frame.withUnsafeBytes {
                 Glibc.send(descriptor, $0.baseAddress! + sent, frame.count - sent, Int32(MSG_NOSIGNAL))
             }
