@@ -51,6 +51,46 @@ struct VPCDBridgeTests {
     }
 }
 
+extension VPCDBridgeTests {
+    @Test func pulledCardDropsTheLinkDuringGenerateAC() async throws {
+        let rig = try VPCDRig()
+        defer { rig.shutDown() }
+        let reader = try PCSCCardReader(reader: "VCard VPCD")
+        defer { reader.stop() }
+        var events = reader.events().makeAsyncIterator()
+        try rig.insertCard(profile: "pulled")
+        var present = false
+        while !present {
+            guard let event = try await events.next() else { break }
+            if case .cardPresent = event { present = true }
+        }
+        #expect(present)
+        let connection = try reader.connectSession(.contact)
+        defer { connection.disconnect() }
+        let send: ([UInt8]) throws -> [UInt8] = { try connection.transmit($0) }
+        _ = try APDUExchange.run(try .select(name: Hex.decode("A0000000031010")!), transmit: send)
+        _ = try APDUExchange.run(try .getProcessingOptions(pdolRelatedData: []), transmit: send)
+        let generateAC = try CommandAPDU.generateApplicationCryptogram(
+            referenceControl: 0x40, cdolRelatedData: [UInt8](repeating: 0, count: 33))
+        var failed = false
+        do {
+            let response = try connection.transmit(generateAC.encoded)
+            // pcscd may report the lost card as a mute answer rather than an error.
+            failed = response.count < 2 || response.suffix(2) != [0x90, 0x00]
+        } catch {
+            failed = true
+        }
+        #expect(failed, "the GENERATE AC of a pulled card has no answer")
+        var removed = false
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !removed, ContinuousClock.now < deadline {
+            guard let event = try await events.next() else { break }
+            if case .cardRemoved = event { removed = true }
+        }
+        #expect(removed, "pcscd reports the card removed")
+    }
+}
+
 /// A private pcscd with one vpcd reader ("VCard VPCD 00 00") and `termtool vcard` as the card.
 final class VPCDRig {
     static let pcscd = "/usr/sbin/pcscd"

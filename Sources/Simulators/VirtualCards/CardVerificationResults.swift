@@ -4,8 +4,10 @@
 /// docs/virtual-cards.md. The raw value is `b2 << 16 | b3 << 8 | b4`; the issuer script counter (b4 bits 8-5) is
 /// ``issuerScriptCommandCount``.
 public struct CardVerificationResults: OptionSet, Sendable, Hashable {
+    /// CVR bytes 2-4 as `b2 << 16 | b3 << 8 | b4`, without the script counter (b4 bits 8-5).
     public let rawValue: UInt32
 
+    /// The results of a raw value; the script counter nibble is dropped.
     public init(rawValue: UInt32) { self.rawValue = rawValue & 0xFF_FF0F }
 
     // Byte 2
