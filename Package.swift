@@ -134,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "termtool",
             dependencies: [
-                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store",
+                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
