@@ -146,8 +146,8 @@ enum OpenSSLTLS {
             try check(pcshim_SSL_CTX_add1_chain_cert(ctx, intermediate.pointer), "SSL_CTX_add1_chain_cert")
         }
         let key = try readPrivateKey(pem: privateKeyPEM)
-        try check(SSL_CTX_use_PrivateKey(ctx, key.pointer), "SSL_CTX_use_PrivateKey")
-        guard SSL_CTX_check_private_key(ctx) == 1 else {
+        // SSL_CTX_use_PrivateKey already refuses a key of another certificate ("key values mismatch").
+        guard SSL_CTX_use_PrivateKey(ctx, key.pointer) == 1, SSL_CTX_check_private_key(ctx) == 1 else {
             ERR_clear_error()
             throw CryptoError(.invalidCertificate, "the private key does not match the certificate")
         }
@@ -244,12 +244,34 @@ final class SSLConnection {
     }
 
     /// Writes all of `bytes` (`SSL_write`, partial writes continued).
+    ///
+    /// When the peer has closed, the reason it sent may already wait in the receive buffer: a TLS 1.3 server checks
+    /// the client certificate after the client's handshake has finished, then sends an alert and closes, and our
+    /// write meets the reset. One non-waiting `SSL_read` picks that alert up, so the error says why.
     func write(_ bytes: UnsafeRawBufferPointer, deadline: ContinuousClock.Instant) throws {
         var offset = 0
         while offset < bytes.count, let base = bytes.baseAddress {
             let chunk = Int32(clamping: bytes.count - offset)
-            offset += Int(try drive(.write, deadline: deadline) { SSL_write(ssl, base + offset, chunk) })
+            do {
+                offset += Int(try drive(.write, deadline: deadline) { SSL_write(ssl, base + offset, chunk) })
+            } catch let error as CryptoError where error.code == .tlsPeerClosed {
+                throw pendingAlert() ?? error
+            }
         }
+    }
+
+    /// The certificate or handshake error of an alert already received, read without waiting.
+    private func pendingAlert() -> CryptoError? {
+        ERR_clear_error()
+        var byte: UInt8 = 0
+        let rc = SSL_read(ssl, &byte, 1)
+        guard rc <= 0, SSL_get_error(ssl, rc) == SSL_ERROR_SSL else {
+            ERR_clear_error()
+            return nil
+        }
+        let error = classify(.read)
+        ERR_clear_error()
+        return error.code == .tlsCertificateRejected || error.code == .tlsHandshakeFailure ? error : nil
     }
 
     /// Sends close_notify once without waiting for the peer's (`SSL_shutdown`), then closes the socket.
