@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import PaymentCrypto
+import Synchronization
 import Testing
 import TestKit
 @testable import Uplink
@@ -61,6 +62,48 @@ struct HostConnectionTests {
         let big = (0..<65_535).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         #expect(try connection.exchange(big, responseTimeout: .seconds(10)) == big)
         #expect(throws: UplinkError(.messageTooLong, "")) { try connection.exchange(big + [0], responseTimeout: .seconds(1)) }
+    }
+
+    @Test("one request in flight: a second caller fails fast and the first exchange is unharmed")
+    func oneInFlight() throws {
+        let host = try TestHostServer(context: server, behavior: .silent)
+        defer { host.stop() }
+        let connection = try HostConnection.connect(host: "127.0.0.1", port: host.port, tls: client)
+        let first = Mutex<UplinkError.Code?>(nil)
+        let worker = try UplinkThread.start(name: "first-exchange") {
+            do {
+                _ = try connection.exchange([1], responseTimeout: .milliseconds(600))
+            } catch let error as UplinkError {
+                first.withLock { $0 = error.code }
+            } catch {}
+        }
+        usleep(150_000)
+        let (elapsed, error) = timed { _ = try connection.exchange([2], responseTimeout: .seconds(5)) }
+        #expect((error as? UplinkError)?.code == .requestInFlight)
+        #expect(elapsed < .milliseconds(50))
+        worker.join()
+        #expect(first.withLock { $0 } == .timeout(.response))
+    }
+
+    @Test("the generated PKI verifies with the openssl command (an independent X.509 implementation)")
+    func pkiVerifiesWithOpenSSLCommand() throws {
+        guard access("/usr/bin/openssl", X_OK) == 0 else { return }
+        let dir = try makeTemporaryDirectory("uplink-pki")
+        defer { removeTree(dir) }
+        try writePKI(pki, to: dir)
+        try writeTextFile(dir + "/server.pem", String(decoding: pki.serverCertificatePEM, as: UTF8.self))
+        let verify = try runProcess(
+            ["/usr/bin/openssl", "verify", "-CAfile", dir + "/ca.pem", "-purpose", "sslserver", "-verify_ip", "127.0.0.1", dir + "/server.pem"])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        let verifyClient = try runProcess(
+            ["/usr/bin/openssl", "verify", "-CAfile", dir + "/ca.pem", "-purpose", "sslclient", dir + "/client.pem"])
+        #expect(verifyClient.status == 0, "\(verifyClient.stdout) \(verifyClient.stderr)")
+        let text = try runProcess(["/usr/bin/openssl", "x509", "-in", dir + "/server.pem", "-noout", "-text"])
+        #expect(text.stdout.contains("DNS:localhost, IP Address:127.0.0.1"))
+        #expect(text.stdout.contains("ASN1 OID: prime256v1"))
+        // The key files are PKCS#8 PEM that openssl reads back as P-256 keys.
+        let key = try runProcess(["/usr/bin/openssl", "pkey", "-in", dir + "/client.key", "-noout", "-text_pub"])
+        #expect(key.status == 0 && key.stdout.contains("prime256v1"))
     }
 
     @Test("a server whose certificate comes from another CA is refused by the client")
