@@ -106,6 +106,8 @@ public final class ConnectivityMonitor: Sendable {
                 return
             }
             if fds[1].revents != 0 { return }
+            // A closed descriptor cannot recover; anything else (POLLERR after ENOBUFS) is consumed by recv below.
+            if fds[0].revents & Int16(POLLNVAL) != 0 { return }
             var resync = false
             var fullResync = false
             // Drain every queued datagram before deciding, so one change is reported once.

@@ -95,7 +95,7 @@ public final class HostConnection: Sendable {
         }
     }
 
-    /// Whether the connection is still open (not closed and no exchange has failed).
+    /// Whether the connection is still open (not closed and no exchange has failed). Waits for an exchange in flight.
     public var isOpen: Bool { channel.withLock { $0 != nil } }
 
     /// Sends close_notify and closes the socket. Waits for an exchange in flight to end first. Idempotent.

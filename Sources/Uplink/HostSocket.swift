@@ -46,7 +46,7 @@ private func connectOne(_ ai: addrinfo, host: String, port: Int, deadline: Conti
     // Requests are small and latency-bound: no Nagle delay.
     _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     var status: Int32 = 0
-    if Glibc.connect(fd, ai.ai_addr, ai.ai_addrlen) != 0 {
+    if connect(fd, ai.ai_addr, ai.ai_addrlen) != 0 {
         guard errno == EINPROGRESS else { throw connectError(errno, host: host, port: port) }
         try waitForSocket(fd, events: Int16(POLLOUT), deadline: deadline, phase: .connect)
         var length = socklen_t(MemoryLayout<Int32>.size)

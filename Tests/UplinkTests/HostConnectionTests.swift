@@ -250,6 +250,19 @@ struct HostConnectionTests {
         #expect(error?.code == .protocolViolation)
     }
 
+    @Test("a client that sends plain text instead of TLS: the server side reports protocolViolation")
+    func serverSeesGarbage() throws {
+        let host = try TestHostServer(context: server, behavior: .echo(prefix: []))
+        defer { host.stop() }
+        let fd = try connectTCP(host: "127.0.0.1", port: host.port, deadline: .now + .seconds(2))
+        defer { close(fd) }
+        let text = Array("GET / HTTP/1.0\r\n\r\n".utf8)
+        #expect(write(fd, text, text.count) == text.count)
+        try waitForSocket(fd, events: Int16(POLLIN), deadline: .now + .seconds(5), phase: .response)
+        host.stop()
+        #expect(host.serverError.withLock { $0?.code } == .tlsProtocolViolation)
+    }
+
     @Test("bad PEM input and a key that does not match its certificate are refused when the context is made")
     func badIdentity() throws {
         let other = try TLSTestCertificates.generate()

@@ -182,7 +182,7 @@ final class SSLConnection {
     init(context: SSLContextHandle, takingSocket socket: Int32, server: Bool, peerName: String?) throws {
         self.socket = socket
         guard let ssl = SSL_new(context.pointer) else {
-            Glibc.close(socket)
+            closeDescriptor(socket)
             throw CryptoError.openSSL(function: "SSL_new")
         }
         self.ssl = ssl
@@ -201,7 +201,7 @@ final class SSLConnection {
 
     deinit {
         SSL_free(ssl)
-        if !closed { Glibc.close(socket) }
+        if !closed { closeDescriptor(socket) }
     }
 
     private static func setExpectedPeer(_ ssl: OpaquePointer, _ name: String) throws {
@@ -281,7 +281,7 @@ final class SSLConnection {
         if SSL_is_init_finished(ssl) == 1 { _ = SSL_shutdown(ssl) }
         ERR_clear_error()
         closed = true
-        Glibc.close(socket)
+        closeDescriptor(socket)
     }
 
     /// The negotiated protocol (`SSL_get_version`: "TLSv1.2", "TLSv1.3").
@@ -388,6 +388,11 @@ final class SSLConnection {
         let code: CryptoError.Code = phase == .handshake ? .tlsHandshakeFailure : .tlsProtocolViolation
         return CryptoError.openSSL(function: "TLS \(phase.rawValue)").recoded(code)
     }
+}
+
+/// close(2) of a socket this file owns (a free function: inside `SSLConnection`, `close` names the method).
+private func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
 }
 
 extension CryptoError {
