@@ -189,6 +189,7 @@ struct HostConnectionTests {
         let (elapsed, error) = timed { _ = try connection.exchange([1, 2], responseTimeout: .milliseconds(400)) }
         #expect((error as? UplinkError)?.code == .timeout(.response))
         #expect(elapsed >= .milliseconds(400) && elapsed < .milliseconds(550), "took \(elapsed)")
+        print("figure: response timeout 400 ms thrown after \(elapsed)")
         // A timed-out connection is closed: a late answer must never pass for the next response.
         #expect(!connection.isOpen)
     }
@@ -203,6 +204,7 @@ struct HostConnectionTests {
         }
         #expect((error as? UplinkError)?.code == .timeout(.handshake))
         #expect(elapsed >= .milliseconds(300) && elapsed < .milliseconds(450), "took \(elapsed)")
+        print("figure: handshake timeout 300 ms thrown after \(elapsed)")
     }
 
     @Test("connect timeout when the host's accept queue is full and SYNs are dropped")
@@ -219,6 +221,7 @@ struct HostConnectionTests {
         }
         #expect((outcome.1 as? UplinkError)?.code == .timeout(.connect))
         #expect(outcome.0 >= .milliseconds(250) && outcome.0 < .milliseconds(400), "took \(outcome.0)")
+        print("figure: connect timeout 250 ms thrown after \(outcome.0)")
     }
 
     @Test("nothing listening: connection refused")
