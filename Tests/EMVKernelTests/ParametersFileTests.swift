@@ -28,13 +28,18 @@ import Testing
         #expect(visa.defaultDDOL == [0x9F, 0x37, 0x04])
         #expect(p.applications[1].defaultTDOL.isEmpty)
         // Every published test key of ODACAKeyTests is in the file, with its checksum verified on loading.
-        #expect(p.caKeys.count == ODACAKeyTests.published.count)
+        // ... and the virtual cards' three TEST CA keys (Visa FB, Mastercard FC, UnionPay FD).
+        #expect(p.caKeys.count == ODACAKeyTests.published.count + 3)
+        for (rid, index) in [("A000000003", UInt8(0xFB)), ("A000000004", 0xFC), ("A000000333", 0xFD)] {
+            #expect(p.caKey(rid: hex(rid), index: index) != nil)
+        }
         for k in ODACAKeyTests.published {
             let key = try #require(p.caKey(rid: hex(k.rid), index: k.index))
             #expect(key.modulus == hex(k.modulus))
             #expect(key.checksum == hex(k.checksum))
         }
-        #expect(p.revocations.entries.isEmpty && p.exceptionFile.isEmpty)
+        #expect(p.revocations.contains(rid: hex("A000000003"), caIndex: 0xFB, serialNumber: [0x5E, 0x0B, 0xAD]))
+        #expect(p.revocations.entries.count == 1 && p.exceptionFile.isEmpty)
         #expect(text.contains("BEGIN simulator test CA keys") && text.contains("END simulator test CA keys"))
     }
 
