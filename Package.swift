@@ -96,6 +96,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "AcquirerSimulator",
+            dependencies: ["Codecs", "PaymentCrypto", "VirtualCards", "Store", "Uplink"],
+            path: "Sources/Simulators/AcquirerSimulator",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Devices: protocols (pure) and Linux drivers
         .target(name: "DeviceKit", dependencies: ["Codecs"], path: "Sources/Devices/DeviceKit", swiftSettings: swiftSettings),
         .target(
