@@ -418,3 +418,28 @@ extension JournalRig {
         return n
     }
 }
+
+@Suite struct StoreInspectTests {
+    @Test func inspectMasksPANsUnlessAskedAndAuditsWhenAsked() throws {
+        let state = try makeTemporaryDirectory("store-inspect")
+        defer { removeTree(state) }
+        // A state directory as the simulator board leaves it: the key store with a data key, the journal beside it.
+        let keys = try KeyStore(.init(directory: state + "/keys", deviceSecretPaths: KeyStore.defaultDeviceSecretPaths + [state + "/keys/device.secret"],
+                                      mayProvision: true, environment: [:]))
+        try keys.storeSecret("data-key", SecretBytes(try SystemRandom().bytes(32)), isTestKey: true)
+        do {
+            let journal = try TransactionJournal(store: try TerminalStore(path: state + "/terminal.sqlite"), dataKey: try keys.secret("data-key"),
+                                                 random: SystemRandom(), clock: { 1_790_000_000 })
+            let id = try journal.begin(JournalRig.sale(4_321))
+            try journal.recordOutcome(id, .offlineApproved(authorizationResponseCode: "Y1", authorizationCode: nil))
+        }
+        let termtool = try builtProduct("termtool")
+        let masked = try runProcess([termtool, "store", "inspect", "--state-dir", state])
+        #expect(masked.status == 0, "\(masked.stderr)")
+        #expect(masked.stdout.contains("476173******0119") && masked.stdout.contains("offline-approved") && masked.stdout.contains("1 advices unsent"))
+        #expect(!masked.stdout.contains(JournalRig.pan))
+        let shown = try runProcess([termtool, "store", "inspect", "--state-dir", state, "--show-pan"])
+        #expect(shown.status == 0 && shown.stdout.contains(JournalRig.pan) && shown.stderr.contains("WARNING"))
+        #expect(shown.stdout.contains("show-pan"), "the audit log lists the disclosure")
+    }
+}
