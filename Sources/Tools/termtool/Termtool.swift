@@ -9,7 +9,8 @@ struct Termtool: ParsableCommand {
         subcommands: [
             Bench.self, CryptoBench.self, PINBlockCommand.self, DUKPTCommand.self, MACCommand.self, ARQCCommand.self,
             ARPCCommand.self, TR31Command.self, Keys.self, TLVCommand.self, EMVCommand.self, VirtualCardCommand.self,
-            TLSPKICommand.self, TLSEchoServerCommand.self, TLSExchangeCommand.self, LinkCommand.self,
+            TLSPKICommand.self, TLSEchoServerCommand.self, TLSExchangeCommand.self, LinkCommand.self, StoreCommand.self,
+            BenchStore.self,
         ]
     )
 }
