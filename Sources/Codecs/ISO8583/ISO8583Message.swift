@@ -1,4 +1,12 @@
 extension ISO8583 {
+    /// A PAN for listings: its first six and last four digits with `*` between (PCI DSS 3.4.1); a value of ten
+    /// digits or fewer becomes its digit count only.
+    public static func maskedPAN(_ pan: String) -> String {
+        let digits = Array(pan)
+        guard digits.count > 10 else { return "[\(digits.count) digits]" }
+        return String(digits.prefix(6)) + String(repeating: "*", count: digits.count - 10) + String(digits.suffix(4))
+    }
+
     /// The value of one data element.
     public enum FieldValue: Sendable, Hashable {
         /// Numeric, alphanumeric or track 2 content, as characters (track 2 with `=` as the separator).
@@ -85,10 +93,7 @@ extension ISO8583 {
         static func masked(_ number: Int, _ value: FieldValue) -> String {
             switch (number, value) {
             case (2, .text(let pan)), (34, .text(let pan)):
-                let digits = Array(pan)
-                guard digits.count > 10 else { return "[\(digits.count) digits]" }
-                return String(digits.prefix(6)) + String(repeating: "*", count: digits.count - 10)
-                    + String(digits.suffix(4))
+                return ISO8583.maskedPAN(pan)
             case (14, _), (35, _), (36, _), (45, _), (52, _):
                 return "[redacted]"
             case (_, .tlv(let nodes)):
