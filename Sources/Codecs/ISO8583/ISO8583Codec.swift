@@ -42,14 +42,20 @@ extension ISO8583 {
     ///   ``ISO8583Error/Code/unknownField`` for a bitmap bit the spec lacks, ``ISO8583Error/Code/invalidBCDDigit``,
     ///   ``ISO8583Error/Code/invalidPadding``, ``ISO8583Error/Code/invalidLengthPrefix``,
     ///   ``ISO8583Error/Code/fieldTooLong``, ``ISO8583Error/Code/invalidCharacter``,
-    ///   ``ISO8583Error/Code/invalidTLV`` or ``ISO8583Error/Code/trailingBytes``.
+    ///   ``ISO8583Error/Code/invalidTLV``, ``ISO8583Error/Code/emptySecondaryBitmap`` or
+    ///   ``ISO8583Error/Code/trailingBytes``.
     public static func unpack(_ bytes: ArraySlice<UInt8>, spec: Spec) throws -> Message {
         var reader = Reader(rest: bytes, origin: bytes.startIndex)
         let mti = try reader.readMTI(spec.mtiEncoding)
         var message = Message(mti: mti)
         var bitmap = try reader.take(8, field: nil, what: "primary bitmap")
         if let first = bitmap.first, first & 0x80 != 0 {
-            bitmap += try reader.take(8, field: 1, what: "secondary bitmap")
+            let secondary = try reader.take(8, field: 1, what: "secondary bitmap")
+            guard secondary.contains(where: { $0 != 0 }) else {
+                throw ISO8583Error(
+                    .emptySecondaryBitmap, field: 1, offset: reader.offset - 8, reason: "bit 1 set, no field above 64")
+            }
+            bitmap += secondary
         }
         for number in 2...(bitmap.count * 8) where bitmap[bitmap.startIndex + (number - 1) / 8] & (0x80 >> UInt8((number - 1) % 8)) != 0 {
             guard let field = spec.field(number) else {

@@ -13,6 +13,8 @@ public struct ISO8583Error: Error, Sendable, Equatable, CustomStringConvertible 
         /// A bitmap names a field the spec does not define (also: bit 65, the tertiary bitmap, which no spec here
         /// supports), or a message to pack carries such a field.
         case unknownField
+        /// Bit 1 names a secondary bitmap that has no bit set (the packer never writes one, so it is not accepted).
+        case emptySecondaryBitmap
         /// A nibble above 9 where a BCD digit must stand (a numeric field, a BCD length prefix or MTI), or a track 2
         /// nibble other than a digit or the separator `D`.
         case invalidBCDDigit

@@ -420,10 +420,12 @@ public struct HostResponse: Sendable {
             settlementTotals = nil
             keyBlock = expected == .networkManagementResponse ? response.text(63) : nil
         }
-        if let date = response.text(13), let time = response.text(12) {
+        if let settlementDate = response.text(15) {
+            hostDate = settlementDate
+        } else if expected == .networkManagementResponse, let date = response.text(13), let time = response.text(12) {
             hostDate = date + time
         } else {
-            hostDate = response.text(15)
+            hostDate = nil
         }
     }
 }
