@@ -139,6 +139,23 @@ enum HostFixtures {
         #expect(Array(packed.suffix(8)) == expected)
     }
 
+    /// The example of docs/host-interface.md §12, byte for byte (its MAC was also checked with pyemv's
+    /// `mac_iso9797_3`).
+    static let documentedSaleFrame =
+        "00FD0200723C068020C09A151647617390010101190000000000000012501127093015000042173015112722120051000100344761739001010119D2212201175892888954303030313233343130343131303037303131303030310156123456789ABCDEF010FFFF9876543210E0000100879F26081D0E9AC4A3C5B1F79F2701809F100706010A03A000009F37049A1B2C3D9F36020027950500000080009A032611279C01009F02060000000012505F2A020156820238009F1A0201569F3303E0F8C89F34034203000000070041494B3033365430303031323334303030303037303030303432303030303030303030303030303032415EADB893416F4193"
+
+    @Test func theDocumentedExampleSale() throws {
+        var request = HostFixtures.request(.sale)
+        request.transactionReference = 42
+        let framed = try HostDialect.frame(
+            try HostDialect.pack(try HostMessages.request(request), mac: HostFixtures.retailMAC))
+        #expect(Hex.encode(framed) == Self.documentedSaleFrame)
+        let bytes = try #require(Hex.decode(Self.documentedSaleFrame))
+        #expect(try HostDialect.frameLength(in: bytes[...]) == bytes.count)
+        let message = try HostDialect.unpack(bytes.dropFirst(2), mac: { try HostFixtures.retailMAC($0) })
+        #expect(message.text(3) == "000000" && message[55]?.tlvNodes == HostFixtures.icc)
+    }
+
     @Test func framing() throws {
         let message = [UInt8](repeating: 0xAB, count: 300)
         let framed = try HostDialect.frame(message)
@@ -220,6 +237,10 @@ enum HostFixtures {
         let sale = HostFixtures.request(.sale)
         let advice = try HostMessages.offlineAdvice(sale, decision: .offlineApproved)
         #expect(advice.mti == "0220" && advice.text(39) == "Y1" && advice[52] == nil && advice[35] == nil)
+        let completion = try HostMessages.offlineAdvice(
+            sale, decision: .approved, authorizationCode: "A1B2C3", issuerScriptResults: [0x20, 0, 0, 0, 0])
+        #expect(completion.text(39) == "00" && completion.text(38) == "A1B2C3")
+        #expect(completion[55]?.tlvNodes?.last?.tag == TLVTag(0x9F5B))
         let upload = try HostMessages.batchUpload(
             sale, responseCode: .approved, retrievalReference: "332917000042", authorizationCode: "A1B2C3")
         #expect(upload.mti == "0320" && upload.text(37) == "332917000042" && upload.text(38) == "A1B2C3")

@@ -197,18 +197,22 @@ public enum HostMessages {
         return message
     }
 
-    /// A 0220 financial advice (0221 when `isRepeat`) of a transaction approved offline: field 39 is `Y1` or `Y3`,
-    /// field 55 the card's final data (with the TC).
+    /// A 0220 financial advice (0221 when `isRepeat`): of a transaction approved offline (field 39 `Y1` or `Y3`), or
+    /// the completion advice of an online approval whose card ran issuer scripts (field 39 `00`, the host's approval
+    /// code in 38, `9F5B` in 55; docs/host-interface.md §7). Field 55 is the card's final data (with the TC).
     /// - Parameters:
-    ///   - request: The transaction, as it would have been sent online.
-    ///   - decision: ``HostResponseCode/offlineApproved`` or ``HostResponseCode/unableToGoOnlineApproved``.
-    ///   - authorizationCode: Field 38: the referral approval code, when a voice referral gave one.
+    ///   - request: The transaction, as it would have been sent online (`card.iccData`: the final card data).
+    ///   - decision: ``HostResponseCode/offlineApproved``, ``HostResponseCode/unableToGoOnlineApproved``, or
+    ///     ``HostResponseCode/approved`` for a completion advice.
+    ///   - authorizationCode: Field 38: the host's approval code, or the referral approval code of a voice referral.
+    ///   - issuerScriptResults: Tag '9F5B', appended to field 55.
     ///   - isRepeat: Whether an earlier send of this advice may have reached the host.
     public static func offlineAdvice(
         _ request: TransactionRequest, decision: HostResponseCode, authorizationCode: String? = nil,
-        isRepeat: Bool = false
+        issuerScriptResults: [UInt8]? = nil, isRepeat: Bool = false
     ) throws -> ISO8583.Message {
-        var message = try base(request, type: isRepeat ? .financialAdviceRepeat : .financialAdvice)
+        var message = try base(
+            request, type: isRepeat ? .financialAdviceRepeat : .financialAdvice, issuerScriptResults: issuerScriptResults)
         message[39] = .text(decision.rawValue)
         if let authorizationCode { message[38] = .text(HostFormat.padded(authorizationCode, 6)) }
         return message
