@@ -13,7 +13,7 @@ struct ISO8583Command: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iso8583",
         abstract: "Pack, unpack and benchmark ISO 8583 messages of the host protocol (docs/host-interface.md).",
-        subcommands: [Pack.self, Unpack.self, BenchCodec.self]
+        subcommands: [Pack.self, Unpack.self, Samples.self, BenchCodec.self]
     )
 
     /// The text form of a message, one item a line: `mti 0200`, then `NUMBER VALUE` per field. VALUE is the text
@@ -220,15 +220,45 @@ struct ISO8583Command: ParsableCommand {
         return "input"
     }
 
-    /// The benchmark's message: an 0200 contact-chip sale with PIN, KSN, track 2 equivalent and 14 ICC tags.
+    /// The benchmark's message: an 0200 contact-chip sale with PIN, KSN, track 2 equivalent and 14 ICC tags, and a
+    /// placeholder MAC.
     static func sampleSale() throws -> ISO8583.Message {
+        var message = try HostMessages.request(sampleRequest(.sale))
+        message[64] = .binary([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08])
+        return message
+    }
+
+    struct Samples: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print one message of every MTI made by the typed builders (test card data), as `NAME HEX`.",
+            discussion: "Requests, advices, reversals, uploads, settlement and network management, and a host response to each; MACs under the documented test key. Used by Tests/scripts/iso8583-crosscheck.sh."
+        )
+
+        func run() throws {
+            let key = try CryptoInput.secret(
+                "0123456789ABCDEFFEDCBA9876543210", option: "test key", lengths: [16], what: "MAC key")
+            let mac = { (data: [UInt8]) in try ISO9797MAC.algorithm3(data, key: key, padding: .method2) }
+            for (name, message) in try ISO8583Command.sampleMessages() {
+                let packed: [UInt8]
+                if HostMessageType(rawValue: message.mti)?.carriesMAC == true {
+                    packed = try HostDialect.pack(message, mac: mac)
+                } else {
+                    packed = try HostDialect.pack(message)
+                }
+                print("\(String(name.map { $0 == " " ? "-" : $0 })) \(Hex.encode(packed))")
+            }
+        }
+    }
+
+    /// A transaction of `kind` with test card data (an EMV test PAN).
+    static func sampleRequest(_ kind: TransactionKind) -> TransactionRequest {
         let icc: [TLVNode] = [
             (0x9F26, "1D0E9AC4A3C5B1F7"), (0x9F27, "80"), (0x9F10, "06010A03A00000"), (0x9F37, "9A1B2C3D"),
             (0x9F36, "0027"), (0x95, "0000008000"), (0x9A, "261127"), (0x9C, "00"), (0x9F02, "000000001250"),
             (0x5F2A, "0156"), (0x82, "3800"), (0x9F1A, "0156"), (0x9F33, "E0F8C8"), (0x9F34, "420300"),
         ].map { TLVNode(tag: TLVTag($0.0), value: Hex.decode($0.1) ?? []) }
-        let request = TransactionRequest(
-            kind: .sale, amount: 1250, currencyCode: "156", stan: 42,
+        var request = TransactionRequest(
+            kind: kind, amount: 1250, currencyCode: "156", stan: 42,
             transmission: HostDateTime(month: 11, day: 27, hour: 9, minute: 30, second: 15),
             local: HostDateTime(month: 11, day: 27, hour: 17, minute: 30, second: 15),
             terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, transactionReference: 42,
@@ -238,8 +268,79 @@ struct ISO8583Command: ParsableCommand {
                 track2: "4761739001010119=22122011758928889", iccData: icc),
             pinBlock: [0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0xDE, 0xF0],
             keySerialNumber: [0xFF, 0xFF, 0x98, 0x76, 0x54, 0x32, 0x10, 0xE0, 0x00, 0x01])
-        var message = try HostMessages.request(request)
-        message[64] = .binary([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08])
-        return message
+        switch kind {
+        case .void, .refund:
+            request.original = OriginalTransaction(
+                batchNumber: 7, stan: 41, localDate: "1127", retrievalReference: "332917000041",
+                authorizationCode: "A1B2C3")
+        case .qrPayment, .qrQuery:
+            request.entryMode = .qrCode
+            request.card = CardData()
+            request.pinBlock = nil
+            request.keySerialNumber = nil
+            request.qrCode = kind == .qrPayment ? "134501234567890123" : nil
+            request.qrOrderReference = kind == .qrQuery ? "QO20261127000042" : nil
+        case .prepaidActivation:
+            request.prepaidActivationCode = "ACT-7731"
+        case .sale, .preAuthorization, .balanceInquiry, .prepaidTopUp:
+            break
+        }
+        return request
+    }
+
+    /// One message of every MTI from the typed builders, with a host response to each request.
+    static func sampleMessages() throws -> [(String, ISO8583.Message)] {
+        var requests: [(String, ISO8583.Message)] = []
+        for kind in TransactionKind.allCases {
+            requests.append(("\(kind)", try HostMessages.request(sampleRequest(kind))))
+        }
+        let sale = sampleRequest(.sale)
+        requests += [
+            ("advice", try HostMessages.offlineAdvice(sale, decision: .offlineApproved)),
+            ("advice repeat", try HostMessages.offlineAdvice(sale, decision: .unableToGoOnlineApproved, isRepeat: true)),
+            ("completion advice", try HostMessages.offlineAdvice(
+                sale, decision: .approved, authorizationCode: "A1B2C3", issuerScriptResults: [0x20, 0, 0, 0, 0])),
+            ("reversal", try HostMessages.reversal(of: sale, reason: .timeout)),
+            ("reversal repeat", try HostMessages.reversal(of: sale, reason: .timeout, isRepeat: true)),
+            ("reversal advice", try HostMessages.reversal(
+                of: sale, reason: .cardDeclinedAfterApproval, issuerScriptResults: [0x20, 0, 0, 0, 0], asAdvice: true)),
+            ("reversal advice repeat", try HostMessages.reversal(
+                of: sampleRequest(.qrPayment), reason: .lateResponse, asAdvice: true, isRepeat: true)),
+            ("batch upload", try HostMessages.batchUpload(
+                sale, responseCode: .approved, retrievalReference: "332917000042", authorizationCode: "A1B2C3")),
+        ]
+        let totals = SettlementTotals(saleCount: 12, saleAmount: 99_900, refundCount: 1, refundAmount: 1250, currencyCode: "156")
+        for afterUpload in [false, true] {
+            requests.append(("settlement", HostMessages.settlement(
+                terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, stan: 50,
+                transmission: sale.transmission, local: sale.local, totals: totals, afterBatchUpload: afterUpload)))
+        }
+        for code in NetworkManagementCode.allCases {
+            requests.append(("network \(code)", HostMessages.networkManagement(
+                code, stan: 60, transmission: sale.transmission, terminalID: "T0001234", merchantID: "104110070110001")))
+        }
+        var out = requests
+        for (name, request) in requests {
+            var fields: [Int: ISO8583.FieldValue] = [:]
+            switch request.mti {
+            case "0100", "0200":
+                fields[37] = .text("332917000042")
+                fields[38] = .text("A1B2C3")
+                if request[55] != nil {
+                    fields[55] = .tlv([TLVNode(tag: TLVTag(0x91), value: Hex.decode("3A4B5C6D7E8F90A13030") ?? []),
+                                       TLVNode(tag: TLVTag(0x8A), value: [0x30, 0x30])])
+                }
+                if request.text(3) == "310000" || request.text(3) == "280000" {
+                    fields[54] = .text(AdditionalAmount(amountType: "02", currencyCode: "156", amount: 123_456).encoded)
+                }
+            case "0500": fields[15] = .text("1128"); fields[63] = request[63]
+            case "0800":
+                if request.text(70) == "001" { fields[12] = .text("093016"); fields[13] = .text("1127") }
+                if request.text(70) == "101" { fields[63] = .text("B0096M3TB00E0000" + String(repeating: "0", count: 80)) }
+            default: break
+            }
+            out.append(("\(name) response", try HostMessages.response(to: request, responseCode: .approved, fields: fields)))
+        }
+        return out
     }
 }

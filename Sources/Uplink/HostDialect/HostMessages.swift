@@ -13,6 +13,7 @@ public struct CardData: Sendable, Hashable, CustomStringConvertible {
     /// Field 55, the ICC data of an EMV transaction (the tags of docs/host-interface.md §7).
     public var iccData: [TLVNode]
 
+    /// Creates card data.
     public init(pan: String? = nil, expiry: String? = nil, panSequenceNumber: Int? = nil, track2: String? = nil,
                 iccData: [TLVNode] = []) {
         (self.pan, self.expiry, self.panSequenceNumber, self.track2, self.iccData) =
@@ -36,13 +37,18 @@ public struct CardData: Sendable, Hashable, CustomStringConvertible {
 /// The reference of an earlier transaction of ours: field 61 of a void, refund or their advices (34 characters:
 /// batch `n6`, STAN `n6`, local date `MMDD`, RRN `an12`, authorization code `an6`, space-padded).
 public struct OriginalTransaction: Sendable, Hashable {
+    /// The original's batch number (field 60).
     public var batchNumber: Int
+    /// The original's STAN (field 11).
     public var stan: Int
     /// `MMDD` of the original.
     public var localDate: String
+    /// The original's RRN (field 37 of its response).
     public var retrievalReference: String
+    /// The original's approval code (field 38 of its response); spaces when none.
     public var authorizationCode: String
 
+    /// Creates a reference.
     public init(batchNumber: Int, stan: Int, localDate: String, retrievalReference: String, authorizationCode: String) {
         (self.batchNumber, self.stan, self.localDate, self.retrievalReference, self.authorizationCode) =
             (batchNumber, stan, localDate, retrievalReference, authorizationCode)
@@ -71,7 +77,8 @@ public struct OriginalTransaction: Sendable, Hashable {
 }
 
 /// Everything a transaction request (0100/0200) carries, and what its advice, reversal and batch upload repeat.
-public struct TransactionRequest: Sendable {
+public struct TransactionRequest: Sendable, CustomStringConvertible {
+    /// What is asked: the processing code and request MTI.
     public var kind: TransactionKind
     /// Field 4, in minor units of ``currencyCode``.
     public var amount: UInt64
@@ -108,6 +115,7 @@ public struct TransactionRequest: Sendable {
     /// Field 62 `PC`: a prepaid activation code.
     public var prepaidActivationCode: String?
 
+    /// Creates a request.
     public init(
         kind: TransactionKind, amount: UInt64, currencyCode: String, stan: Int, transmission: HostDateTime,
         local: HostDateTime, terminalID: String, merchantID: String, batchNumber: Int, transactionReference: UInt64,
@@ -135,6 +143,11 @@ public struct TransactionRequest: Sendable {
         self.prepaidActivationCode = prepaidActivationCode
     }
 
+    /// "sale 1250 156 STAN 42 PAN 476173******0119": no card data beyond the masked PAN.
+    public var description: String {
+        "\(kind) \(amount) \(currencyCode) STAN \(stan) \(card)"
+    }
+
     /// Field 62 `IK`: terminal id (8) + batch (6) + STAN (6) + transaction reference (16 upper-case hex digits).
     /// The host answers a request whose message class (MTI without its repeat digit) and key it has seen with the
     /// stored response of the first, and never applies it twice.
@@ -148,12 +161,18 @@ public struct TransactionRequest: Sendable {
 /// The totals of a batch: field 63 of 0500 and 0510 (`n4` sale count, `n12` sale amount, `n4` refund count, `n12`
 /// refund amount, `n3` currency; 35 characters). Sales include offline-approved advices; voided sales are left out.
 public struct SettlementTotals: Sendable, Hashable {
+    /// Sales (and offline approvals, pre-authorization completions) in the batch.
     public var saleCount: Int
+    /// Their total, minor units.
     public var saleAmount: UInt64
+    /// Refunds in the batch.
     public var refundCount: Int
+    /// Their total, minor units.
     public var refundAmount: UInt64
+    /// ISO 4217 numeric currency code.
     public var currencyCode: String
 
+    /// Creates totals.
     public init(saleCount: Int, saleAmount: UInt64, refundCount: Int, refundAmount: UInt64, currencyCode: String) {
         (self.saleCount, self.saleAmount, self.refundCount, self.refundAmount, self.currencyCode) =
             (saleCount, saleAmount, refundCount, refundAmount, currencyCode)
@@ -370,6 +389,7 @@ public enum HostMessages {
 
 /// A response from the host, checked against the request it answers.
 public struct HostResponse: Sendable {
+    /// The response MTI.
     public let messageType: HostMessageType
     /// Field 39.
     public let responseCode: HostResponseCode

@@ -179,30 +179,55 @@ public struct HostResponseCode: RawRepresentable, Sendable, Hashable, CustomStri
     }
     private init(_ code: String) { rawValue = code }
 
+    /// `00`: Approved.
     public static let approved = HostResponseCode("00")
+    /// `01`: Refer to card issuer.
     public static let referToIssuer = HostResponseCode("01")
+    /// `03`: Invalid merchant.
     public static let invalidMerchant = HostResponseCode("03")
+    /// `05`: Do not honour.
     public static let doNotHonour = HostResponseCode("05")
+    /// `09`: Request in progress (a QR payment awaiting the customer).
     public static let requestInProgress = HostResponseCode("09")
+    /// `10`: Approved for a partial amount (field 4).
     public static let partialApproval = HostResponseCode("10")
+    /// `12`: Invalid transaction.
     public static let invalidTransaction = HostResponseCode("12")
+    /// `13`: Invalid amount.
     public static let invalidAmount = HostResponseCode("13")
+    /// `14`: Invalid card number.
     public static let invalidCardNumber = HostResponseCode("14")
+    /// `25`: Original transaction not found.
     public static let originalNotFound = HostResponseCode("25")
+    /// `30`: Format error.
     public static let formatError = HostResponseCode("30")
+    /// `41`: Lost card.
     public static let lostCard = HostResponseCode("41")
+    /// `43`: Stolen card.
     public static let stolenCard = HostResponseCode("43")
+    /// `51`: Insufficient funds.
     public static let insufficientFunds = HostResponseCode("51")
+    /// `54`: Expired card.
     public static let expiredCard = HostResponseCode("54")
+    /// `55`: Incorrect PIN.
     public static let incorrectPIN = HostResponseCode("55")
+    /// `57`: Transaction not permitted to cardholder.
     public static let notPermittedToCardholder = HostResponseCode("57")
+    /// `58`: Transaction not permitted to terminal.
     public static let notPermittedToTerminal = HostResponseCode("58")
+    /// `61`: Exceeds amount limit.
     public static let exceedsAmountLimit = HostResponseCode("61")
+    /// `65`: Exceeds frequency limit.
     public static let exceedsFrequencyLimit = HostResponseCode("65")
+    /// `75`: Allowable PIN tries exceeded.
     public static let pinTriesExceeded = HostResponseCode("75")
+    /// `91`: Issuer or switch inoperative.
     public static let issuerUnavailable = HostResponseCode("91")
+    /// `95`: Reconciliation error: upload the batch.
     public static let reconciliationError = HostResponseCode("95")
+    /// `96`: System malfunction.
     public static let systemMalfunction = HostResponseCode("96")
+    /// `A0`: MAC verification failed.
     public static let macVerificationFailed = HostResponseCode("A0")
     /// `Y1`: approved offline by the card (EMV Book 4 §12.2.1, Authorisation Response Code '8A').
     public static let offlineApproved = HostResponseCode("Y1")
@@ -278,10 +303,15 @@ public enum ReversalReason: String, Sendable, CaseIterable {
 
 /// A date and time as the protocol writes it (no year): fields 7, 12 and 13, and field 90.
 public struct HostDateTime: Sendable, Hashable {
+    /// Month, 1…12.
     public var month: Int
+    /// Day of the month, 1…31.
     public var day: Int
+    /// Hour, 0…23.
     public var hour: Int
+    /// Minute, 0…59.
     public var minute: Int
+    /// Second, 0…59.
     public var second: Int
 
     /// Creates a date and time. Traps outside month 1…12, day 1…31, 0…23 h, 0…59 min, 0…59 s (a programming error).
@@ -412,6 +442,7 @@ public struct AdditionalAmount: Sendable, Hashable {
     /// The amount in minor units; negative for a debit balance.
     public var amount: Int64
 
+    /// Creates an entry.
     public init(accountType: String = "00", amountType: String, currencyCode: String, amount: Int64) {
         (self.accountType, self.amountType, self.currencyCode, self.amount) = (accountType, amountType, currencyCode, amount)
     }
