@@ -46,10 +46,12 @@ enum ISO8583TestSpecs {
     /// A 0200 in the BCD dialect, and its encoding worked out by hand: MTI `0200`; bitmap `7020040020800200` (fields 2,
     /// 3, 4, 11, 22, 35, 41, 55); PAN LLVAR `16` + digits; `051` left-padded to `0051`; track 2 with `=` as `D`;
     /// field 55 LLLVAR `0009`.
-    static let sale = ISO8583.Message(mti: "0200", fields: [
-        2: .text("4761739001010119"), 3: .text("000000"), 4: .text("000000001000"), 11: .text("000123"),
-        22: .text("051"), 35: .text("4761739001010119=22122011758928889"), 41: .text("TERM0001"), 55: .tlv(icc),
-    ])
+    static let sale = ISO8583.Message(
+        mti: "0200",
+        fields: [
+            2: .text("4761739001010119"), 3: .text("000000"), 4: .text("000000001000"), 11: .text("000123"),
+            22: .text("051"), 35: .text("4761739001010119=22122011758928889"), 41: .text("TERM0001"), 55: .tlv(icc),
+        ])
     static let saleHex =
         "0200" + "7020040020800200" + "164761739001010119" + "000000" + "000000001000" + "000123" + "0051"
         + "34" + "4761739001010119D22122011758928889" + Hex.encode(Array("TERM0001".utf8)) + "0009"
@@ -61,9 +63,11 @@ enum ISO8583TestSpecs {
     }
 
     @Test func oddDigitCountsArePaddedOnTheSpecsSide() throws {
-        let message = ISO8583.Message(mti: "0100", fields: [
-            2: .text("476173900101011"), 32: .text("12345"), 35: .text("1234=5"),
-        ])
+        let message = ISO8583.Message(
+            mti: "0100",
+            fields: [
+                2: .text("476173900101011"), 32: .text("12345"), 35: .text("1234=5"),
+            ])
         let packed = try ISO8583.pack(message, spec: ISO8583TestSpecs.bcd)
         // PAN right-padded with F; field 32 (default padding) left-padded with 0; track 2 right-padded with F.
         #expect(Hex.encode(packed) == "0100" + "4000000120000000" + "15476173900101011F" + "05012345" + "061234D5")
@@ -71,20 +75,25 @@ enum ISO8583TestSpecs {
     }
 
     @Test func secondaryBitmapWhenAFieldAbove64IsPresent() throws {
-        let message = ISO8583.Message(mti: "0400", fields: [
-            11: .text("000001"), 90: .text(String(repeating: "1", count: 42)), 128: .binary([1, 2, 3, 4, 5, 6, 7, 8]),
-        ])
+        let message = ISO8583.Message(
+            mti: "0400",
+            fields: [
+                11: .text("000001"), 90: .text(String(repeating: "1", count: 42)),
+                128: .binary([1, 2, 3, 4, 5, 6, 7, 8]),
+            ])
         let packed = try ISO8583.pack(message, spec: ISO8583TestSpecs.bcd)
         #expect(Hex.encode(packed.prefix(18)) == "0400" + "8020000000000000" + "0000004000000001")
         #expect(try ISO8583.unpack(packed, spec: ISO8583TestSpecs.bcd) == message)
     }
 
     @Test func asciiDialect() throws {
-        let message = ISO8583.Message(mti: "0210", fields: [
-            2: .text("4761739001010119"), 3: .text("000000"), 4: .text("000000001000"),
-            35: .text("4761739001010119=2212"), 39: .text("00"), 55: .tlv(Self.icc),
-            102: .text("ACCOUNT #1"),
-        ])
+        let message = ISO8583.Message(
+            mti: "0210",
+            fields: [
+                2: .text("4761739001010119"), 3: .text("000000"), 4: .text("000000001000"),
+                35: .text("4761739001010119=2212"), 39: .text("00"), 55: .tlv(Self.icc),
+                102: .text("ACCOUNT #1"),
+            ])
         let packed = try ISO8583.pack(message, spec: ISO8583TestSpecs.ascii)
         #expect(Array(packed.prefix(4)) == Array("0210".utf8))
         // MTI, primary and secondary bitmap (field 102), then field 2 with its ASCII length.
@@ -182,8 +191,9 @@ enum ISO8583TestSpecs {
 
     @Test func errorsNameTheFieldButNotItsBytes() {
         do {
-            _ = try ISO8583.unpack(Self.bytes("0200" + "4000000000000000" + "15" + "4761739001010110"),
-                                   spec: ISO8583TestSpecs.bcd)
+            _ = try ISO8583.unpack(
+                Self.bytes("0200" + "4000000000000000" + "15" + "4761739001010110"),
+                spec: ISO8583TestSpecs.bcd)
         } catch let error as ISO8583Error {
             #expect(error.field == 2 && error.offset == 11)
             #expect(!error.description.contains("476173"))

@@ -61,22 +61,43 @@ enum HostFixtures {
         out.append(("0221", try HostMessages.offlineAdvice(sale, decision: .unableToGoOnlineApproved, isRepeat: true)))
         out.append(("0400", try HostMessages.reversal(of: sale, reason: .timeout)))
         out.append(("0401", try HostMessages.reversal(of: sale, reason: .timeout, isRepeat: true)))
-        out.append(("0420", try HostMessages.reversal(
-            of: sale, reason: .cardDeclinedAfterApproval, issuerScriptResults: [0x20, 0x00, 0x00, 0x00, 0x00],
-            asAdvice: true)))
+        out.append(
+            (
+                "0420",
+                try HostMessages.reversal(
+                    of: sale, reason: .cardDeclinedAfterApproval, issuerScriptResults: [0x20, 0x00, 0x00, 0x00, 0x00],
+                    asAdvice: true)
+            ))
         out.append(("0421", try HostMessages.reversal(of: sale, reason: .lateResponse, asAdvice: true, isRepeat: true)))
-        out.append(("0320", try HostMessages.batchUpload(
-            sale, responseCode: .approved, retrievalReference: "332917000042", authorizationCode: "A1B2C3")))
-        let totals = SettlementTotals(saleCount: 12, saleAmount: 99_900, refundCount: 1, refundAmount: 1250, currencyCode: "156")
-        out.append(("0500", HostMessages.settlement(
-            terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, stan: 50,
-            transmission: sale.transmission, local: sale.local, totals: totals)))
-        out.append(("0500 after upload", HostMessages.settlement(
-            terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, stan: 51,
-            transmission: sale.transmission, local: sale.local, totals: totals, afterBatchUpload: true)))
+        out.append(
+            (
+                "0320",
+                try HostMessages.batchUpload(
+                    sale, responseCode: .approved, retrievalReference: "332917000042", authorizationCode: "A1B2C3")
+            ))
+        let totals = SettlementTotals(
+            saleCount: 12, saleAmount: 99_900, refundCount: 1, refundAmount: 1250, currencyCode: "156")
+        out.append(
+            (
+                "0500",
+                HostMessages.settlement(
+                    terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, stan: 50,
+                    transmission: sale.transmission, local: sale.local, totals: totals)
+            ))
+        out.append(
+            (
+                "0500 after upload",
+                HostMessages.settlement(
+                    terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, stan: 51,
+                    transmission: sale.transmission, local: sale.local, totals: totals, afterBatchUpload: true)
+            ))
         for code in NetworkManagementCode.allCases {
-            out.append(("0800 \(code)", HostMessages.networkManagement(
-                code, stan: 60, transmission: sale.transmission, terminalID: "T0001234")))
+            out.append(
+                (
+                    "0800 \(code)",
+                    HostMessages.networkManagement(
+                        code, stan: 60, transmission: sale.transmission, terminalID: "T0001234")
+                ))
         }
         return out
     }
@@ -106,7 +127,8 @@ enum HostFixtures {
     }
 
     @Test func aTamperedMessageFailsMACVerification() throws {
-        let packed = try HostDialect.pack(try HostMessages.request(HostFixtures.request(.sale)), mac: HostFixtures.retailMAC)
+        let packed = try HostDialect.pack(
+            try HostMessages.request(HostFixtures.request(.sale)), mac: HostFixtures.retailMAC)
         for index in [0, 5, packed.count / 2, packed.count - 9, packed.count - 1] {
             var tampered = packed
             tampered[index] ^= 0x01
@@ -115,8 +137,11 @@ enum HostFixtures {
                 Issue.record("accepted a change at \(index)")
             } catch let error as ISO8583Error {
                 // A change in the MTI, bitmap or a BCD digit may also make the message malformed first.
-                #expect([.macVerificationFailed, .invalidBCDDigit, .unknownField, .invalidMessageTypeIndicator,
-                         .truncated, .trailingBytes, .missingField].contains(error.code), "\(index): \(error)")
+                #expect(
+                    [
+                        .macVerificationFailed, .invalidBCDDigit, .unknownField, .invalidMessageTypeIndicator,
+                        .truncated, .trailingBytes, .missingField,
+                    ].contains(error.code), "\(index): \(error)")
             }
         }
         #expect(throws: ISO8583Error(.macVerificationFailed, reason: "")) {
@@ -134,7 +159,8 @@ enum HostFixtures {
     }
 
     @Test func theMACIsTheRetailMACOfEverythingBeforeIt() throws {
-        let packed = try HostDialect.pack(try HostMessages.request(HostFixtures.request(.sale)), mac: HostFixtures.retailMAC)
+        let packed = try HostDialect.pack(
+            try HostMessages.request(HostFixtures.request(.sale)), mac: HostFixtures.retailMAC)
         let expected = try ISO9797MAC.algorithm3(Array(packed.dropLast(8)), key: HostFixtures.macKey, padding: .method2)
         #expect(Array(packed.suffix(8)) == expected)
     }
@@ -142,7 +168,12 @@ enum HostFixtures {
     /// The example of docs/host-interface.md §12, byte for byte (its MAC was also checked with pyemv's
     /// `mac_iso9797_3`).
     static let documentedSaleFrame =
-        "00FD0200723C068020C09A151647617390010101190000000000000012501127093015000042173015112722120051000100344761739001010119D2212201175892888954303030313233343130343131303037303131303030310156123456789ABCDEF010FFFF9876543210E0000100879F26081D0E9AC4A3C5B1F79F2701809F100706010A03A000009F37049A1B2C3D9F36020027950500000080009A032611279C01009F02060000000012505F2A020156820238009F1A0201569F3303E0F8C89F34034203000000070041494B3033365430303031323334303030303037303030303432303030303030303030303030303032415EADB893416F4193"
+        "00FD0200723C068020C09A151647617390010101190000000000000012501127093015000042173015112722120051000100"
+        + "344761739001010119D2212201175892888954303030313233343130343131303037303131303030310156123456789ABCDE"
+        + "F010FFFF9876543210E0000100879F26081D0E9AC4A3C5B1F79F2701809F100706010A03A000009F37049A1B2C3D9F360200"
+        + "27950500000080009A032611279C01009F02060000000012505F2A020156820238009F1A0201569F3303E0F8C89F34034203"
+        + "000000070041494B3033365430303031323334303030303037303030303432303030303030303030303030303032415EADB8"
+        + "93416F4193"
 
     @Test func theDocumentedExampleSale() throws {
         var request = HostFixtures.request(.sale)
@@ -249,23 +280,32 @@ enum HostFixtures {
 
     @Test func responsesAreReadAgainstTheirRequest() throws {
         let request = try HostMessages.request(HostFixtures.request(.sale))
-        let issuerData = [TLVNode(tag: TLVTag(0x91), value: Hex.decode("3A4B5C6D7E8F90A13030") ?? []),
-                          TLVNode(tag: TLVTag(0x8A), value: [0x30, 0x30])]
-        let response = try HostMessages.response(to: request, responseCode: .approved, fields: [
-            37: .text("332917000042"), 38: .text("A1B2C3"), 55: .tlv(issuerData),
-        ])
+        let issuerData = [
+            TLVNode(tag: TLVTag(0x91), value: Hex.decode("3A4B5C6D7E8F90A13030") ?? []),
+            TLVNode(tag: TLVTag(0x8A), value: [0x30, 0x30]),
+        ]
+        let response = try HostMessages.response(
+            to: request, responseCode: .approved,
+            fields: [
+                37: .text("332917000042"), 38: .text("A1B2C3"), 55: .tlv(issuerData),
+            ])
         let packed = try HostDialect.pack(response, mac: HostFixtures.retailMAC)
-        let read = try HostResponse(try HostDialect.unpack(packed[...], mac: HostFixtures.retailMAC), answering: request)
+        let read = try HostResponse(
+            try HostDialect.unpack(packed[...], mac: HostFixtures.retailMAC), answering: request)
         #expect(read.responseCode == .approved && read.responseCode.outcome == .approved)
         #expect(read.retrievalReference == "332917000042" && read.authorizationCode == "A1B2C3")
         #expect(read.issuerData == issuerData)
 
         var wrongSTAN = response
         wrongSTAN[11] = .text("000043")
-        #expect(throws: ISO8583Error(.invalidFieldContent, reason: "")) { try HostResponse(wrongSTAN, answering: request) }
+        #expect(throws: ISO8583Error(.invalidFieldContent, reason: "")) {
+            try HostResponse(wrongSTAN, answering: request)
+        }
         var wrongType = response
         wrongType.mti = "0410"
-        #expect(throws: ISO8583Error(.unexpectedMessageType, reason: "")) { try HostResponse(wrongType, answering: request) }
+        #expect(throws: ISO8583Error(.unexpectedMessageType, reason: "")) {
+            try HostResponse(wrongType, answering: request)
+        }
         var noCode = response
         noCode[39] = nil
         #expect(throws: ISO8583Error(.missingField, reason: "")) { try HostResponse(noCode, answering: request) }
@@ -273,31 +313,40 @@ enum HostFixtures {
 
     @Test func balancesSettlementAndKeyExchangeResponses() throws {
         let balance = try HostMessages.request(HostFixtures.request(.balanceInquiry))
-        let amounts = [AdditionalAmount(accountType: "00", amountType: "02", currencyCode: "156", amount: 123_456),
-                       AdditionalAmount(accountType: "00", amountType: "01", currencyCode: "156", amount: -500)]
-        let answer = try HostMessages.response(to: balance, responseCode: .approved, fields: [
-            54: .text(amounts.map(\.encoded).joined()),
-        ])
+        let amounts = [
+            AdditionalAmount(accountType: "00", amountType: "02", currencyCode: "156", amount: 123_456),
+            AdditionalAmount(accountType: "00", amountType: "01", currencyCode: "156", amount: -500),
+        ]
+        let answer = try HostMessages.response(
+            to: balance, responseCode: .approved,
+            fields: [
+                54: .text(amounts.map(\.encoded).joined())
+            ])
         #expect(try HostResponse(answer, answering: balance).balances == amounts)
 
-        let totals = SettlementTotals(saleCount: 12, saleAmount: 99_900, refundCount: 1, refundAmount: 1250, currencyCode: "156")
+        let totals = SettlementTotals(
+            saleCount: 12, saleAmount: 99_900, refundCount: 1, refundAmount: 1250, currencyCode: "156")
         let settlement = HostMessages.settlement(
             terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, stan: 50,
             transmission: HostDateTime(month: 11, day: 27, hour: 20, minute: 0, second: 0),
             local: HostDateTime(month: 11, day: 27, hour: 23, minute: 0, second: 0), totals: totals)
         #expect(settlement.text(63) == "0012000000099900000100000000125015" + "6")
-        let settled = try HostMessages.response(to: settlement, responseCode: .reconciliationError, fields: [
-            15: .text("1128"), 63: .text(totals.encoded),
-        ])
+        let settled = try HostMessages.response(
+            to: settlement, responseCode: .reconciliationError,
+            fields: [
+                15: .text("1128"), 63: .text(totals.encoded),
+            ])
         let read = try HostResponse(settled, answering: settlement)
         #expect(read.settlementTotals == totals && read.responseCode.outcome == .declined && read.hostDate == "1128")
 
         let keyExchange = HostMessages.networkManagement(
             .keyExchange, stan: 60, transmission: HostDateTime(month: 1, day: 2, hour: 3, minute: 4, second: 5),
             terminalID: "T0001234")
-        let keyAnswer = try HostMessages.response(to: keyExchange, responseCode: .approved, fields: [
-            63: .text("B0096M0TB00N0000" + String(repeating: "0", count: 80)),
-        ])
+        let keyAnswer = try HostMessages.response(
+            to: keyExchange, responseCode: .approved,
+            fields: [
+                63: .text("B0096M0TB00N0000" + String(repeating: "0", count: 80))
+            ])
         #expect(try HostResponse(keyAnswer, answering: keyExchange).keyBlock?.hasPrefix("B0096M0TB00N") == true)
     }
 

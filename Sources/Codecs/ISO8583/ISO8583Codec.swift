@@ -57,7 +57,8 @@ extension ISO8583 {
             }
             bitmap += secondary
         }
-        for number in 2...(bitmap.count * 8) where bitmap[bitmap.startIndex + (number - 1) / 8] & (0x80 >> UInt8((number - 1) % 8)) != 0 {
+        for number in 2...(bitmap.count * 8)
+        where bitmap[bitmap.startIndex + (number - 1) / 8] & (0x80 >> UInt8((number - 1) % 8)) != 0 {
             guard let field = spec.field(number) else {
                 throw ISO8583Error(
                     .unknownField, field: number, offset: reader.origin,
@@ -92,7 +93,8 @@ extension ISO8583 {
         }
     }
 
-    static func writeField(_ value: FieldValue, _ field: FieldSpec, tlvRules: TLVRules, into out: inout [UInt8]) throws {
+    static func writeField(_ value: FieldValue, _ field: FieldSpec, tlvRules: TLVRules, into out: inout [UInt8]) throws
+    {
         let number = field.number
         // The content bytes before encoding: characters for text, bytes for binary and TLV.
         let content: [UInt8]
@@ -306,7 +308,8 @@ extension ISO8583 {
                 }
                 guard pad == field.padding.nibble else {
                     throw ISO8583Error(
-                        .invalidPadding, field: field.number, offset: offset, reason: "the pad nibble is not the spec's")
+                        .invalidPadding, field: field.number, offset: offset, reason: "the pad nibble is not the spec's"
+                    )
                 }
             }
             var characters: [UInt8] = []

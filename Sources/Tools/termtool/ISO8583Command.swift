@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 import ArgumentParser
 import Codecs
@@ -26,7 +26,11 @@ struct ISO8583Command: ParsableCommand {
         """
 
     struct MACOptions: ParsableArguments {
-        @Option(help: "A 16-byte MAC key in hex (test keys only): pack adds, unpack verifies the retail MAC (ISO 9797-1 algorithm 3, padding 2) in field 64/128.")
+        @Option(
+            help: ArgumentHelp(
+                "A 16-byte MAC key in hex (test keys only): pack adds, unpack verifies the retail MAC "
+                    + "(ISO 9797-1 algorithm 3, padding 2) in field 64/128.")
+        )
         var macKey: String?
 
         func closure() throws -> (([UInt8]) throws -> [UInt8])? {
@@ -231,7 +235,9 @@ struct ISO8583Command: ParsableCommand {
     struct Samples: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print one message of every MTI made by the typed builders (test card data), as `NAME HEX`.",
-            discussion: "Requests, advices, reversals, uploads, settlement and network management, and a host response to each; MACs under the documented test key. Used by Tests/scripts/iso8583-crosscheck.sh."
+            discussion:
+                "Requests, advices, reversals, uploads, settlement and network management, and a host response to "
+                + "each; MACs under the documented test key. Used by Tests/scripts/iso8583-crosscheck.sh."
         )
 
         func run() throws {
@@ -297,27 +303,54 @@ struct ISO8583Command: ParsableCommand {
         let sale = sampleRequest(.sale)
         requests += [
             ("advice", try HostMessages.offlineAdvice(sale, decision: .offlineApproved)),
-            ("advice repeat", try HostMessages.offlineAdvice(sale, decision: .unableToGoOnlineApproved, isRepeat: true)),
-            ("completion advice", try HostMessages.offlineAdvice(
-                sale, decision: .approved, authorizationCode: "A1B2C3", issuerScriptResults: [0x20, 0, 0, 0, 0])),
+            (
+                "advice repeat",
+                try HostMessages.offlineAdvice(sale, decision: .unableToGoOnlineApproved, isRepeat: true)
+            ),
+            (
+                "completion advice",
+                try HostMessages.offlineAdvice(
+                    sale, decision: .approved, authorizationCode: "A1B2C3", issuerScriptResults: [0x20, 0, 0, 0, 0])
+            ),
             ("reversal", try HostMessages.reversal(of: sale, reason: .timeout)),
             ("reversal repeat", try HostMessages.reversal(of: sale, reason: .timeout, isRepeat: true)),
-            ("reversal advice", try HostMessages.reversal(
-                of: sale, reason: .cardDeclinedAfterApproval, issuerScriptResults: [0x20, 0, 0, 0, 0], asAdvice: true)),
-            ("reversal advice repeat", try HostMessages.reversal(
-                of: sampleRequest(.qrPayment), reason: .lateResponse, asAdvice: true, isRepeat: true)),
-            ("batch upload", try HostMessages.batchUpload(
-                sale, responseCode: .approved, retrievalReference: "332917000042", authorizationCode: "A1B2C3")),
+            (
+                "reversal advice",
+                try HostMessages.reversal(
+                    of: sale, reason: .cardDeclinedAfterApproval, issuerScriptResults: [0x20, 0, 0, 0, 0],
+                    asAdvice: true)
+            ),
+            (
+                "reversal advice repeat",
+                try HostMessages.reversal(
+                    of: sampleRequest(.qrPayment), reason: .lateResponse, asAdvice: true, isRepeat: true)
+            ),
+            (
+                "batch upload",
+                try HostMessages.batchUpload(
+                    sale, responseCode: .approved, retrievalReference: "332917000042", authorizationCode: "A1B2C3")
+            ),
         ]
-        let totals = SettlementTotals(saleCount: 12, saleAmount: 99_900, refundCount: 1, refundAmount: 1250, currencyCode: "156")
+        let totals = SettlementTotals(
+            saleCount: 12, saleAmount: 99_900, refundCount: 1, refundAmount: 1250, currencyCode: "156")
         for afterUpload in [false, true] {
-            requests.append(("settlement", HostMessages.settlement(
-                terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, stan: 50,
-                transmission: sale.transmission, local: sale.local, totals: totals, afterBatchUpload: afterUpload)))
+            requests.append(
+                (
+                    "settlement",
+                    HostMessages.settlement(
+                        terminalID: "T0001234", merchantID: "104110070110001", batchNumber: 7, stan: 50,
+                        transmission: sale.transmission, local: sale.local, totals: totals,
+                        afterBatchUpload: afterUpload)
+                ))
         }
         for code in NetworkManagementCode.allCases {
-            requests.append(("network \(code)", HostMessages.networkManagement(
-                code, stan: 60, transmission: sale.transmission, terminalID: "T0001234", merchantID: "104110070110001")))
+            requests.append(
+                (
+                    "network \(code)",
+                    HostMessages.networkManagement(
+                        code, stan: 60, transmission: sale.transmission, terminalID: "T0001234",
+                        merchantID: "104110070110001")
+                ))
         }
         var out = requests
         for (name, request) in requests {
@@ -327,8 +360,10 @@ struct ISO8583Command: ParsableCommand {
                 fields[37] = .text("332917000042")
                 fields[38] = .text("A1B2C3")
                 if request[55] != nil {
-                    fields[55] = .tlv([TLVNode(tag: TLVTag(0x91), value: Hex.decode("3A4B5C6D7E8F90A13030") ?? []),
-                                       TLVNode(tag: TLVTag(0x8A), value: [0x30, 0x30])])
+                    fields[55] = .tlv([
+                        TLVNode(tag: TLVTag(0x91), value: Hex.decode("3A4B5C6D7E8F90A13030") ?? []),
+                        TLVNode(tag: TLVTag(0x8A), value: [0x30, 0x30]),
+                    ])
                 }
                 if request.text(3) == "310000" || request.text(3) == "280000" {
                     fields[54] = .text(AdditionalAmount(amountType: "02", currencyCode: "156", amount: 123_456).encoded)
@@ -336,10 +371,13 @@ struct ISO8583Command: ParsableCommand {
             case "0500": fields[15] = .text("1128"); fields[63] = request[63]
             case "0800":
                 if request.text(70) == "001" { fields[12] = .text("093016"); fields[13] = .text("1127") }
-                if request.text(70) == "101" { fields[63] = .text("B0096M3TB00E0000" + String(repeating: "0", count: 80)) }
+                if request.text(70) == "101" {
+                    fields[63] = .text("B0096M3TB00E0000" + String(repeating: "0", count: 80))
+                }
             default: break
             }
-            out.append(("\(name) response", try HostMessages.response(to: request, responseCode: .approved, fields: fields)))
+            out.append(
+                ("\(name) response", try HostMessages.response(to: request, responseCode: .approved, fields: fields)))
         }
         return out
     }

@@ -20,8 +20,9 @@ public enum HostDialect {
     public static let spec = ISO8583.Spec(
         mtiEncoding: .bcd,
         fields: [
-            .init(2, "Primary account number", .llvar, maxLength: 19, content: .numeric,
-                  padding: .right(nibble: 0x0F), isSensitive: true),
+            .init(
+                2, "Primary account number", .llvar, maxLength: 19, content: .numeric,
+                padding: .right(nibble: 0x0F), isSensitive: true),
             .init(3, "Processing code", .fixed, maxLength: 6, content: .numeric),
             .init(4, "Amount, transaction", .fixed, maxLength: 12, content: .numeric),
             .init(7, "Transmission date and time (UTC, MMDDhhmmss)", .fixed, maxLength: 10, content: .numeric),
@@ -33,8 +34,9 @@ public enum HostDialect {
             .init(22, "POS entry mode", .fixed, maxLength: 3, content: .numeric),
             .init(23, "Card sequence number", .fixed, maxLength: 3, content: .numeric),
             .init(25, "POS condition code", .fixed, maxLength: 2, content: .numeric),
-            .init(35, "Track 2 data", .llvar, maxLength: 37, content: .track2,
-                  padding: .right(nibble: 0x0F), isSensitive: true),
+            .init(
+                35, "Track 2 data", .llvar, maxLength: 37, content: .track2,
+                padding: .right(nibble: 0x0F), isSensitive: true),
             .init(37, "Retrieval reference number", .fixed, maxLength: 12, content: .alphanumeric),
             .init(38, "Authorization identification response", .fixed, maxLength: 6, content: .alphanumeric),
             .init(39, "Response code", .fixed, maxLength: 2, content: .alphanumeric),
@@ -46,12 +48,15 @@ public enum HostDialect {
             .init(54, "Additional amounts", .lllvar, maxLength: 120, content: .alphanumericSpecial),
             .init(55, "ICC system related data", .lllvar, maxLength: 255, content: .berTLV, isSensitive: true),
             .init(60, "Reserved private: batch number", .fixed, maxLength: 6, content: .numeric),
-            .init(61, "Reserved private: original transaction data", .lllvar, maxLength: 34,
-                  content: .alphanumericSpecial),
-            .init(62, "Reserved private: tagged data (idempotency key, QR, prepaid, reason)", .lllvar,
-                  maxLength: 999, content: .alphanumericSpecial),
-            .init(63, "Reserved private: settlement totals, key blocks", .lllvar, maxLength: 999,
-                  content: .alphanumericSpecial),
+            .init(
+                61, "Reserved private: original transaction data", .lllvar, maxLength: 34,
+                content: .alphanumericSpecial),
+            .init(
+                62, "Reserved private: tagged data (idempotency key, QR, prepaid, reason)", .lllvar,
+                maxLength: 999, content: .alphanumericSpecial),
+            .init(
+                63, "Reserved private: settlement totals, key blocks", .lllvar, maxLength: 999,
+                content: .alphanumericSpecial),
             .init(64, "Message authentication code", .fixed, maxLength: 8, content: .binary),
             .init(70, "Network management information code", .fixed, maxLength: 3, content: .numeric),
             .init(90, "Original data elements", .fixed, maxLength: 42, content: .numeric),
@@ -77,7 +82,8 @@ public enum HostDialect {
         guard buffer.count >= 2 else { return nil }
         let length = Int(buffer[buffer.startIndex]) << 8 | Int(buffer[buffer.startIndex + 1])
         guard length > 0, length <= maximumMessageSize else {
-            throw ISO8583Error(.invalidFrame, offset: 0, reason: "frame length \(length) outside 1…\(maximumMessageSize)")
+            throw ISO8583Error(
+                .invalidFrame, offset: 0, reason: "frame length \(length) outside 1…\(maximumMessageSize)")
         }
         return buffer.count >= 2 + length ? 2 + length : nil
     }
@@ -107,7 +113,8 @@ public enum HostDialect {
         var packed = try ISO8583.pack(message, spec: spec)
         let code = try mac(Array(packed.dropLast(macLength)))
         guard code.count >= macLength else {
-            throw ISO8583Error(.invalidFieldContent, field: macField, reason: "the MAC function returned \(code.count) bytes")
+            throw ISO8583Error(
+                .invalidFieldContent, field: macField, reason: "the MAC function returned \(code.count) bytes")
         }
         packed.replaceSubrange((packed.count - macLength)..., with: code.prefix(macLength))
         return packed
@@ -121,7 +128,8 @@ public enum HostDialect {
     /// - Throws: ``ISO8583Error`` from ``ISO8583/unpack(_:spec:)-(ArraySlice<UInt8>,_)``;
     ///   ``ISO8583Error/Code/missingField`` when `mac` is given and the message has no MAC as its last field;
     ///   ``ISO8583Error/Code/macVerificationFailed`` when the MAC does not verify.
-    public static func unpack(_ bytes: ArraySlice<UInt8>, mac: (([UInt8]) throws -> [UInt8])?) throws -> ISO8583.Message {
+    public static func unpack(_ bytes: ArraySlice<UInt8>, mac: (([UInt8]) throws -> [UInt8])?) throws -> ISO8583.Message
+    {
         let message = try ISO8583.unpack(bytes, spec: spec)
         guard let mac else { return message }
         let numbers = message.fieldNumbers

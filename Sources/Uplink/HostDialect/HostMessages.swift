@@ -14,8 +14,10 @@ public struct CardData: Sendable, Hashable, CustomStringConvertible {
     public var iccData: [TLVNode]
 
     /// Creates card data.
-    public init(pan: String? = nil, expiry: String? = nil, panSequenceNumber: Int? = nil, track2: String? = nil,
-                iccData: [TLVNode] = []) {
+    public init(
+        pan: String? = nil, expiry: String? = nil, panSequenceNumber: Int? = nil, track2: String? = nil,
+        iccData: [TLVNode] = []
+    ) {
         (self.pan, self.expiry, self.panSequenceNumber, self.track2, self.iccData) =
             (pan, expiry, panSequenceNumber, track2, iccData)
     }
@@ -231,7 +233,8 @@ public enum HostMessages {
         issuerScriptResults: [UInt8]? = nil, isRepeat: Bool = false
     ) throws -> ISO8583.Message {
         var message = try base(
-            request, type: isRepeat ? .financialAdviceRepeat : .financialAdvice, issuerScriptResults: issuerScriptResults)
+            request, type: isRepeat ? .financialAdviceRepeat : .financialAdvice,
+            issuerScriptResults: issuerScriptResults)
         message[39] = .text(decision.rawValue)
         if let authorizationCode { message[38] = .text(HostFormat.padded(authorizationCode, 6)) }
         return message
@@ -247,14 +250,16 @@ public enum HostMessages {
         asAdvice: Bool = false, isRepeat: Bool = false
     ) throws -> ISO8583.Message {
         let type: HostMessageType =
-            asAdvice ? (isRepeat ? .reversalAdviceRepeat : .reversalAdvice)
+            asAdvice
+            ? (isRepeat ? .reversalAdviceRepeat : .reversalAdvice)
             : (isRepeat ? .reversalRequestRepeat : .reversalRequest)
         var message = try base(request, type: type, issuerScriptResults: issuerScriptResults)
         var tagged = try PrivateTaggedData(encoded: message.text(62) ?? "")
         tagged[.reversalReason] = reason.rawValue
         message[62] = .text(tagged.encoded)
         message[90] = .text(
-            request.kind.requestType.rawValue + HostFormat.digits(request.stan, 6) + request.transmission.transmissionField
+            request.kind.requestType.rawValue + HostFormat.digits(request.stan, 6)
+                + request.transmission.transmissionField
                 + String(repeating: "0", count: 22))
         return message
     }
@@ -425,7 +430,8 @@ public struct HostResponse: Sendable {
             throw ISO8583Error(.missingField, field: 39, reason: "a response carries field 39")
         }
         for number in [11, 41, 3] where response[number] != request[number] {
-            throw ISO8583Error(.invalidFieldContent, field: number, reason: "field \(number) differs from the request's")
+            throw ISO8583Error(
+                .invalidFieldContent, field: number, reason: "field \(number) differs from the request's")
         }
         if code != .partialApproval, let amount = request[4], response[4] != amount {
             throw ISO8583Error(.invalidFieldContent, field: 4, reason: "the amount differs from the request's")

@@ -314,10 +314,12 @@ public struct HostDateTime: Sendable, Hashable {
     /// Second, 0…59.
     public var second: Int
 
-    /// Creates a date and time. Traps outside month 1…12, day 1…31, 0…23 h, 0…59 min, 0…59 s (a programming error).
+    /// Creates a date and time. Traps outside month 1…12, day 1…31, 0…23 h, 0…59 min, 0…59 s (a programming
+    /// error).
     public init(month: Int, day: Int, hour: Int, minute: Int, second: Int) {
-        precondition((1...12).contains(month) && (1...31).contains(day) && (0...23).contains(hour)
-            && (0...59).contains(minute) && (0...59).contains(second), "HostDateTime out of range")
+        precondition(
+            (1...12).contains(month) && (1...31).contains(day) && (0...23).contains(hour)
+                && (0...59).contains(minute) && (0...59).contains(second), "HostDateTime out of range")
         (self.month, self.day, self.hour, self.minute, self.second) = (month, day, hour, minute, second)
     }
 
@@ -444,7 +446,9 @@ public struct AdditionalAmount: Sendable, Hashable {
 
     /// Creates an entry.
     public init(accountType: String = "00", amountType: String, currencyCode: String, amount: Int64) {
-        (self.accountType, self.amountType, self.currencyCode, self.amount) = (accountType, amountType, currencyCode, amount)
+        (self.accountType, self.amountType, self.currencyCode, self.amount) = (
+            accountType, amountType, currencyCode, amount
+        )
     }
 
     /// The twenty characters.
@@ -461,7 +465,9 @@ public struct AdditionalAmount: Sendable, Hashable {
         }
         return try stride(from: 0, to: bytes.count, by: 20).map { start in
             let entry = bytes[start..<(start + 20)]
-            let text = { (range: Range<Int>) in String(decoding: entry.dropFirst(range.lowerBound).prefix(range.count), as: UTF8.self) }
+            let text = { (range: Range<Int>) in
+                String(decoding: entry.dropFirst(range.lowerBound).prefix(range.count), as: UTF8.self)
+            }
             let sign = entry[start + 7]
             guard sign == UInt8(ascii: "C") || sign == UInt8(ascii: "D"), let magnitude = Int64(text(8..<20)),
                 HostFormat.isDigits(text(0..<7))
