@@ -1,5 +1,6 @@
 import Codecs
 import PaymentCrypto
+import TestKit
 import Testing
 import Uplink
 
@@ -185,6 +186,34 @@ enum HostFixtures {
         #expect(try HostDialect.frameLength(in: bytes[...]) == bytes.count)
         let message = try HostDialect.unpack(bytes.dropFirst(2), mac: { try HostFixtures.retailMAC($0) })
         #expect(message.text(3) == "000000" && message[55]?.tlvNodes == HostFixtures.icc)
+    }
+
+    /// Frames of every request, coalesced into one stream, read back through ``HostDialect/frameLength(in:)`` fed
+    /// one byte at a time and in random chunks.
+    @Test func framedStreamsByteByByteAndCoalesced() throws {
+        let messages = try HostFixtures.allRequests().map { try HostDialect.pack($0.1) }
+        let stream = try messages.flatMap { try HostDialect.frame($0) }
+        var rng = SplitMix(state: 0xF4A3E)
+        for chunking in ["byte", "random", "whole"] {
+            var buffer: [UInt8] = []
+            var received: [[UInt8]] = []
+            var position = 0
+            while position < stream.count {
+                let size =
+                    switch chunking {
+                    case "byte": 1
+                    case "random": Int.random(in: 1...300, using: &rng)
+                    default: stream.count
+                    }
+                buffer += stream[position..<min(stream.count, position + size)]
+                position += size
+                while let count = try HostDialect.frameLength(in: buffer[...]) {
+                    received.append(Array(buffer[2..<count]))
+                    buffer.removeFirst(count)
+                }
+            }
+            #expect(received == messages && buffer.isEmpty, "\(chunking)")
+        }
     }
 
     @Test func framing() throws {
