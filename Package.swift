@@ -169,7 +169,7 @@ let package = Package(
             dependencies: ["VirtualCards", "Codecs", "PaymentCrypto", "DeviceKit", "LinuxDevices", "TestKit"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "PaymentCrypto", "CLinux", "TestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Codecs", "PaymentCrypto", "CLinux", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",
