@@ -2,15 +2,16 @@
 /// transaction journal (Store): card data sealed, the reversal armed before a request leaves, the final record
 /// durable (synchronous=FULL) before the outcome is shown or printed.
 public protocol RailJournal: Sendable {
-    /// Opens a pending transaction; returns its idempotency key and STAN.
+    /// Starts a transaction: its idempotency key (nothing is written until there is card data or an outcome).
     func begin(_ draft: RailDraft) throws -> RailTicket
     /// Today's approved total for this PAN (split sales, EMV floor-limit check), in minor units.
     func transactionLogTotal(pan: String) throws -> Int
-    /// Card data known; an online request is about to leave: arm the reversal first (a power cut mid-request
-    /// still reverses).
-    func prepareOnline(_ ticket: RailTicket, card: RailCardData) throws
-    /// The host answered (approved or declined): the armed reversal is dropped unless `keepReversal`.
-    func hostAnswered(_ ticket: RailTicket, response: AuthorizationResponse, keepReversal: Bool) throws
+    /// Card data known; an online request is about to leave: the pending record and its armed reversal are written
+    /// in one durable commit first (a power cut mid-request still reverses). Returns the ticket with its STAN.
+    func prepareOnline(_ ticket: RailTicket, card: RailCardData) throws -> RailTicket
+    /// The host answered (`response`), or nothing reached it (`nil`: connection refused, link down). Kept until
+    /// ``complete(_:outcome:)``, which records it with the card's final word.
+    func hostAnswered(_ ticket: RailTicket, response: AuthorizationResponse?, keepReversal: Bool) throws
     /// The transaction's end, durable before it is shown: approved, offline-approved (queued as an advice),
     /// declined, reversed or failed.
     func complete(_ ticket: RailTicket, outcome: RailOutcome) throws
@@ -32,11 +33,16 @@ public struct RailDraft: Sendable, Equatable {
 }
 
 public struct RailTicket: Sendable, Equatable {
+    /// The idempotency key (field 62 "IK" of docs/host-interface.md).
     public var transactionReference: String
+    /// The system trace audit number, known once the transaction is written (0 before).
     public var stan: Int
-    public init(transactionReference: String, stan: Int) {
+    /// The terminal's transaction sequence counter (EMV '9F41'), one per transaction started.
+    public var sequence: UInt32
+    public init(transactionReference: String, stan: Int, sequence: UInt32) {
         self.transactionReference = transactionReference
         self.stan = stan
+        self.sequence = sequence
     }
 }
 
