@@ -75,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "Uplink",
-            dependencies: ["Codecs", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Codecs", "PaymentCrypto", "CLinux", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Uplink",
             swiftSettings: swiftSettings
         ),
@@ -93,6 +93,13 @@ let package = Package(
             name: "VirtualCards",
             dependencies: ["Codecs", "PaymentCrypto", "DeviceKit"],
             path: "Sources/Simulators/VirtualCards",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "AcquirerSimulator",
+            dependencies: ["Codecs", "PaymentCrypto", "VirtualCards", "Store", "Uplink"],
+            path: "Sources/Simulators/AcquirerSimulator",
             swiftSettings: swiftSettings
         ),
 
@@ -134,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "termtool",
             dependencies: [
-                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto",
+                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
@@ -162,6 +169,7 @@ let package = Package(
             dependencies: ["VirtualCards", "Codecs", "PaymentCrypto", "DeviceKit", "LinuxDevices", "TestKit"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Codecs", "PaymentCrypto", "CLinux", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",

@@ -35,6 +35,24 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         case authenticationFailure
         /// The input names a variant this module does not implement (for instance TR-31 version A or C).
         case unsupported
+        /// A certificate or private key (PEM) does not parse, or the key does not match the certificate.
+        case invalidCertificate
+        /// A TLS operation did not finish before its deadline; ``CryptoError/reason`` names the phase (handshake,
+        /// read, write).
+        case tlsTimeout
+        /// The TLS handshake failed for a reason other than certificates: no common protocol version, cipher or
+        /// group, or an alert from the peer.
+        case tlsHandshakeFailure
+        /// A certificate was refused: the peer's chain does not lead to the pinned CA, names another host, has
+        /// expired, or is missing (a client without a certificate); or the peer refused ours (a certificate alert).
+        case tlsCertificateRejected
+        /// The peer closed the connection (close_notify, end of stream or reset) before the operation finished.
+        case tlsPeerClosed
+        /// The peer sent bytes that are not TLS records (garbage, plain text, another protocol) or a record that
+        /// does not decrypt.
+        case tlsProtocolViolation
+        /// The socket failed with an error other than a closed peer (``CryptoError/reason`` names the errno).
+        case tlsSocket
     }
 
     /// What went wrong; compare this, never ``reason``.

@@ -1,4 +1,9 @@
 internal import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// One SQLite database file, opened once for the life of the process (one writer; STYLE B10).
 ///
@@ -41,8 +46,23 @@ public final class Database {
         sqlite3_busy_timeout(db, 5000)
         sqlite3_extended_result_codes(db, 1)
         try execute("PRAGMA foreign_keys = ON")
+        // Deleted rows (purged card data) are overwritten with zeros, not left in free pages.
+        try execute("PRAGMA secure_delete = ON")
         let mode = try query("PRAGMA journal_mode = WAL").first?.first
         guard mode == .text("wal") else { throw StoreError(.open, "\(path): WAL mode refused (\(String(describing: mode)))") }
+    }
+
+    /// The SQLite library's version (`sqlite3_libversion`).
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+
+    /// Whether SQLite opened the file read-only (a read-only file or file system): reads work, every write
+    /// fails with ``StoreError/Code/readOnly`` (`sqlite3_db_readonly`).
+    public var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+
+    /// Caps the file at `pages` pages (`PRAGMA max_page_count`): a write that needs more fails as
+    /// ``StoreError/Code/diskFull``, exactly as on a full disk. For tests and the stress tool.
+    package func limitPageCount(_ pages: Int) throws(StoreError) {
+        try query("PRAGMA max_page_count = \(pages)")
     }
 
     deinit { sqlite3_close_v2(handle) }
@@ -117,8 +137,11 @@ public final class Database {
         switch rc & 0xFF {
         case SQLITE_CONSTRAINT: code = .constraint
         case SQLITE_FULL: code = .diskFull
+        case SQLITE_READONLY: code = .readOnly
         case SQLITE_CORRUPT, SQLITE_NOTADB: code = .corrupt
         case SQLITE_BUSY, SQLITE_LOCKED: code = .busy
+        case SQLITE_IOERR: code = .io
+        case SQLITE_CANTOPEN where access(path, W_OK) != 0 && access(path, F_OK) == 0: code = .readOnly
         default: code = .sqlite
         }
         // The message names the SQL step and SQLite's text; bound values are never part of it.
@@ -131,7 +154,19 @@ private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.
 
 /// An error of the store. It never carries a bound value (card data stays out of logs).
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable { case open, sqlite, constraint, diskFull, corrupt, busy, migration, io }
+    public enum Code: Sendable, Equatable {
+        case open, sqlite, constraint, diskFull, corrupt, busy, migration, io
+        /// The file or its file system is read-only (`SQLITE_READONLY`): nothing new can be stored.
+        case readOnly
+        /// A sealed value does not open under the data key with its row's associated data: the record is marked
+        /// `tampered = 1` and an audit entry written; its card data is never returned.
+        case tampered
+        /// The data key is not the key this database was sealed with (key check value mismatch).
+        case wrongKey
+        /// A value the caller gave breaks a rule of the journal (a PAN that is not 12–19 digits, an unknown
+        /// transaction, a transition out of order).
+        case invalid
+    }
     public var code: Code
     public var reason: String
 

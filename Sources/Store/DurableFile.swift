@@ -50,6 +50,24 @@ package enum DurableFile {
         }
     }
 
+    /// Reads a whole file of at most `limit` bytes (configuration, parameter and trace files; keys go through the
+    /// key store). A larger file is an error, not a truncated read.
+    package static func readAll(_ path: String, limit: Int = 1 << 20) throws(StoreError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("cannot open \(path)") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw failure("cannot read \(path)") }
+            if n == 0 { return bytes }
+            bytes += chunk[0..<n]
+            guard bytes.count <= limit else { throw StoreError(.io, "\(path) is larger than \(limit) bytes") }
+        }
+    }
+
     private static func failure(_ what: String) -> StoreError {
         StoreError(errno == ENOSPC ? .diskFull : .io, "\(what): \(String(cString: strerror(errno)))")
     }

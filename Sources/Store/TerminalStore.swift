@@ -1,7 +1,7 @@
 /// The terminal's store: settings and the transaction journal every payment rail writes to.
 ///
 /// This is the part the runtime needs (settings, the count of transactions waiting for upload); the encrypted
-/// journal with store-and-forward builds on the same file and migrations.
+/// journal with store-and-forward (``TransactionJournal``) builds on the same file and migrations.
 public final class TerminalStore {
     public let database: Database
 
@@ -35,6 +35,7 @@ public final class TerminalStore {
             CREATE INDEX transactions_upload ON transactions (upload_state) WHERE upload_state IN ('queued', 'sent');
             """
         ),
+        journalMigration,
     ]
 
     /// Opens the store at `path` and brings its schema up to date.

@@ -304,11 +304,14 @@ final class PCSCRig {
 
     let configDirectory: String
     let port: Int
+    /// Other suites start a pcscd on the same socket path (TestKit `PCSCDaemonLock`).
+    private var lock: PCSCDaemonLock?
     private var daemon: SpawnedProcess?
     private var card: SpawnedProcess?
 
     /// Starts pcscd (with the vpcd reader configured, or none) and waits until it serves.
     init(withReader: Bool = true) throws {
+        lock = try PCSCDaemonLock()
         let run = PCSCRig.runDirectory
         removeTree(run)
         mkdir(run, 0o755)
@@ -333,6 +336,8 @@ final class PCSCRig {
         stopDaemon()
         removeTree(configDirectory)
         removeTree(PCSCRig.runDirectory)
+        lock?.release()
+        lock = nil
     }
 
     /// Starts the virtual card (T=1, or T=0 with `t0`); it connects to vpcd.

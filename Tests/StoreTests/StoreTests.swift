@@ -36,7 +36,7 @@ import Testing
     @Test func schemaRefusesBadRows() throws {
         try withStore { path in
             let store = try TerminalStore(path: path)
-            let insert = "INSERT INTO transactions (txn_ref, rail, kind, amount_minor, currency, status, upload_state, created_at, updated_at) VALUES (?, ?, 'sale', ?, 156, 'approved', ?, 0, 0)"
+            let insert = "INSERT INTO transactions (txn_ref, rail, kind, amount_minor, currency, status, upload_state, stan, batch, business_day, entry_mode, created_at, updated_at) VALUES (?, ?, 'sale', ?, 156, 'approved', ?, 1, 1, 0, 'qr', 0, 0)"
             try store.database.write { db in
                 try db.query(insert, [.text("REF-00000001"), .text("qr"), .integer(100), .text("queued")])
             }

@@ -12,13 +12,24 @@ imports() { grep -rhoE '^(@preconcurrency |public |internal |package )?import [A
 for module in $(imports Sources); do
     case "$module" in Foundation|FoundationEssentials|FoundationNetworking) complain "Sources import $module: $(grep -rlE "import $module\$" Sources | tr '\n' ' ')";; esac
 done
-for pure in Sources/Codecs Sources/Devices/DeviceKit Sources/Terminal/TerminalUI Sources/Terminal/TerminalApp/Flow; do
+for pure in Sources/Codecs Sources/Kernels Sources/Devices/DeviceKit Sources/Terminal/TerminalUI Sources/Terminal/TerminalApp/Flow; do
     for module in $(imports "$pure"); do
         case "$module" in
             Glibc|Musl|Darwin|SystemPackage|LinuxDevices|CLinux|CGPIOD|CSQLite|COpenSSL|Store|Uplink|Logging)
                 complain "$pure is pure but imports $module";;
         esac
     done
+done
+# Kernels sit above codecs and crypto only: no store, no uplink, no devices, no application.
+for module in $(imports Sources/Kernels); do
+    case "$module" in
+        Codecs|PaymentCrypto|EMVKernel|Testing) ;;
+        *) complain "Sources/Kernels imports $module (kernels may import Codecs and PaymentCrypto only)";;
+    esac
+done
+# Simulators (virtual cards, the acquirer simulator) never reach into the application.
+for module in $(imports Sources/Simulators); do
+    case "$module" in TerminalApp|TerminalUI|terminal) complain "Sources/Simulators imports $module";; esac
 done
 owner() { # C module, the one folder allowed to import it
     local hits; hits=$(grep -rlE "^(@preconcurrency |public |internal |package )?import $1\$" Sources | grep -v "^$2/" || true)

@@ -31,6 +31,23 @@ public enum UIString: Sendable, Equatable {
     case amountLabel
     case cancelHint
     case printerTest, printing, printed, printerFault, noPrinter
+    // Chip payments
+    case selectApplication
+    case incorrectPIN(triesLeft: Int)
+    case lastPINTry
+    case pinBlocked
+    case pinOK
+    case cardError
+    case cardNotAccepted
+    case tryAgain
+    case approvedOffline
+    case declinedByCard
+    case hostUnavailable
+    case signatureRequired
+    case responseCode(String)
+    case authCode(String)
+    case cardRemoved
+    case storeUnavailable
 
     /// The text in `language`.
     public func text(_ language: Language) -> String {
@@ -94,6 +111,22 @@ public enum UIString: Sendable, Equatable {
         case .printed: "打印完成"
         case .printerFault: "打印机故障"
         case .noPrinter: "未配置打印机"
+        case .selectApplication: "请选择应用"
+        case .incorrectPIN(let n): "密码错误，还剩\(n)次"
+        case .lastPINTry: "最后一次输入密码"
+        case .pinBlocked: "密码已锁定"
+        case .pinOK: "密码正确"
+        case .cardError: "卡片错误"
+        case .cardNotAccepted: "不支持此卡"
+        case .tryAgain: "请重试"
+        case .approvedOffline: "脱机批准"
+        case .declinedByCard: "卡片拒绝，交易已冲正"
+        case .hostUnavailable: "主机无响应"
+        case .signatureRequired: "请持卡人签名"
+        case .responseCode(let code): "应答码 \(code)"
+        case .authCode(let code): "授权码 \(code)"
+        case .cardRemoved: "卡片已拔出"
+        case .storeUnavailable: "存储故障，暂停交易"
         }
     }
 
@@ -151,6 +184,22 @@ public enum UIString: Sendable, Equatable {
         case .printed: "Printed"
         case .printerFault: "Printer fault"
         case .noPrinter: "No printer"
+        case .selectApplication: "Select application"
+        case .incorrectPIN(let n): "Wrong PIN, \(n) left"
+        case .lastPINTry: "Last PIN try"
+        case .pinBlocked: "PIN blocked"
+        case .pinOK: "PIN OK"
+        case .cardError: "Card error"
+        case .cardNotAccepted: "Card not accepted"
+        case .tryAgain: "Try again"
+        case .approvedOffline: "Approved offline"
+        case .declinedByCard: "Declined by card, reversed"
+        case .hostUnavailable: "Host unavailable"
+        case .signatureRequired: "Signature required"
+        case .responseCode(let code): "Response \(code)"
+        case .authCode(let code): "Auth code \(code)"
+        case .cardRemoved: "Card removed"
+        case .storeUnavailable: "Storage fault: no sales"
         }
     }
 }

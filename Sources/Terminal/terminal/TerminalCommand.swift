@@ -24,7 +24,7 @@ struct Terminal: AsyncParsableCommand {
         @Flag(help: "Read events from stdin (one per line) and write each new screen to stdout, frames separated by ----.")
         var headless = false
 
-        @Option(help: "Show this fixed time (HH:MM) on the idle screen, for reproducible headless transcripts.")
+        @Option(help: "Use this fixed time (HH:MM, or YYYY-MM-DD HH:MM; the date is 2026-11-27 otherwise) for screens, transactions and receipts, for reproducible headless transcripts.")
         var fixedClock: String?
 
         @Option(help: "Keep the store and keys here instead of the profile's state directory.")

@@ -8,7 +8,10 @@ struct Termtool: ParsableCommand {
         abstract: "Developer tools for the payment-terminal firmware (never shipped on a board).",
         subcommands: [
             Bench.self, CryptoBench.self, PINBlockCommand.self, DUKPTCommand.self, MACCommand.self, ARQCCommand.self,
-            ARPCCommand.self, TR31Command.self, Keys.self,
+            ARPCCommand.self, TR31Command.self, Keys.self, TLVCommand.self, EMVCommand.self, VirtualCardCommand.self,
+            TLSPKICommand.self, TLSEchoServerCommand.self, TLSExchangeCommand.self, LinkCommand.self, StoreCommand.self,
+            BenchStore.self,
+            ISO8583Command.self,
         ]
     )
 }

@@ -1,4 +1,4 @@
-public import Codecs
+import Codecs
 
 /// What the terminal knows before a card arrives: its own configuration (Book 4 terminal data), the applications it
 /// accepts with their risk-management parameters, the certification authority public keys, the certificate

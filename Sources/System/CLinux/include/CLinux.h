@@ -5,4 +5,5 @@
 #include "clinux_base.h"
 #include "clinux_input.h"
 #include "clinux_fb.h"
+#include "clinux_netlink.h"
 #endif

@@ -16,10 +16,16 @@ final class DeviceSet: Sendable {
     let inputs: [InputDevice]
     /// Prints on the board's receipt printer (if it has one) from a thread of its own.
     let spooler: PrintSpooler
+    /// The board's card reader (PC/SC), whose card sessions the card rails open; `nil` on the simulator.
+    let cardReader: (any CardReaderDevice)?
     private let stoppers: Locked<[@Sendable () -> Void]>
 
-    init(display: sending any DisplayDevice, inputs: [InputDevice] = [], printer: sending (any ReceiptPrinterDevice)? = nil, stoppers: [@Sendable () -> Void]) throws {
+    init(
+        display: sending any DisplayDevice, inputs: [InputDevice] = [], printer: sending (any ReceiptPrinterDevice)? = nil,
+        cardReader: (any CardReaderDevice)? = nil, stoppers: [@Sendable () -> Void]
+    ) throws {
         self.inputs = inputs
+        self.cardReader = cardReader
         let spooler = try PrintSpooler(printer: printer)
         self.spooler = spooler
         gridSize = display.geometry.gridSize

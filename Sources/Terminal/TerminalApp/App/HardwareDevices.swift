@@ -13,10 +13,11 @@ import SystemPackage
 enum InputDevice: Sendable {
     case keypad(name: String, device: any KeypadDevice)
     case scanner(name: String, device: any CodeScannerDevice)
+    case cardReader(name: String, device: any CardReaderDevice)
 
     var name: String {
         switch self {
-        case .keypad(let name, _), .scanner(let name, _): name
+        case .keypad(let name, _), .scanner(let name, _), .cardReader(let name, _): name
         }
     }
 }
@@ -92,6 +93,20 @@ extension DeviceSet {
             break
         }
 
+        var cardReader: (any CardReaderDevice)?
+        switch profile.cardReader {
+        case .pcsc(let reader):
+            do {
+                let pcsc = try PCSCCardReader(reader: reader)
+                cardReader = pcsc
+                inputs.append(.cardReader(name: "card reader \(reader)", device: pcsc))
+            } catch {
+                throw failure("card reader \(reader) (is pcscd running?)", error)
+            }
+        case .simulator, .none:
+            break
+        }
+
         var printer: (any ReceiptPrinterDevice)?
         switch profile.printer {
         case .escpos(let serial, let chineseMode):
@@ -102,7 +117,7 @@ extension DeviceSet {
             break
         }
 
-        return try DeviceSet(display: display, inputs: inputs, printer: printer, stoppers: [])
+        return try DeviceSet(display: display, inputs: inputs, printer: printer, cardReader: cardReader, stoppers: [])
     }
 }
 
@@ -143,6 +158,15 @@ struct InputService: Service {
                 case .scanner(_, let scanner):
                     for try await code in scanner.codes() {
                         bus.send(.flow(.presentation(.scanned(code: code))))
+                        pause = .seconds(1)
+                    }
+                case .cardReader(_, let reader):
+                    for try await event in reader.events() {
+                        switch event {
+                        case .cardPresent(.contact, _): bus.send(.flow(.presentation(.inserted(name: "contact"))))
+                        case .cardPresent(.contactless, _): bus.send(.flow(.presentation(.tapped(name: "contactless"))))
+                        case .cardRemoved: bus.send(.flow(.presentation(.removed)))
+                        }
                         pause = .seconds(1)
                     }
                 }

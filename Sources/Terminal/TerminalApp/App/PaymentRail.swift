@@ -1,4 +1,4 @@
-import DeviceKit
+public import DeviceKit
 public import TerminalUI
 
 /// A payment rail: EMV contact, contactless, QR, prepaid. Each rail is added to the terminal by its own module and
@@ -20,10 +20,16 @@ public struct PaymentSession: Sendable {
     public let show: @Sendable (Screen) -> Void
     /// Keys, presentations (card removed) and ticks while the rail runs.
     public let inputs: AsyncStream<TerminalFlow.RailInput>
+    /// Queues a receipt on the board's printer (or the simulator's receipt files); returns at once.
+    public let print: @Sendable (PrintDocument) -> Void
 
-    public init(show: @escaping @Sendable (Screen) -> Void, inputs: AsyncStream<TerminalFlow.RailInput>) {
+    public init(
+        show: @escaping @Sendable (Screen) -> Void, inputs: AsyncStream<TerminalFlow.RailInput>,
+        print: @escaping @Sendable (PrintDocument) -> Void = { _ in }
+    ) {
         self.show = show
         self.inputs = inputs
+        self.print = print
     }
 
     /// How PIN entry ended.

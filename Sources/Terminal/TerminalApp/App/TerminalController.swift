@@ -119,7 +119,15 @@ public final class TerminalController: Sendable {
                             let (inputs, inputsIn) = AsyncStream.makeStream(of: TerminalFlow.RailInput.self)
                             railInputs = inputsIn
                             let bus = self.bus
-                            let session = PaymentSession(show: { bus.send(.flow(.railScreen($0))) }, inputs: inputs)
+                            let printer = dependencies.print
+                            let log = logger
+                            let session = PaymentSession(
+                                show: { bus.send(.flow(.railScreen($0))) }, inputs: inputs,
+                                print: { document in
+                                    printer(document) { result in
+                                        if result != .printed { log.warning("receipt not printed", metadata: ["result": "\(result)"]) }
+                                    }
+                                })
                             logger.info("payment started", metadata: ["rail": "\(rail.name)", "amount": "\(amount)"])
                             payments.addTask {
                                 let result = await rail.pay(amount: amount, presentation: presentation, session: session)

@@ -94,6 +94,13 @@ public struct BoardProfile: Sendable, Equatable {
 
     public struct Payments: Sendable, Equatable {
         public var methods: [PaymentMethod]
+        /// The EMV terminal parameters file (docs/emv-parameters.md): AIDs, action codes, CA public keys. A relative
+        /// path in the profile is relative to the profile's directory; chip payments need it.
+        public var emvParameters: String?
+        public init(methods: [PaymentMethod], emvParameters: String? = nil) {
+            self.methods = methods
+            self.emvParameters = emvParameters
+        }
     }
 
     /// The virtual things the simulator can present, by name (each payment rail resolves its own names).

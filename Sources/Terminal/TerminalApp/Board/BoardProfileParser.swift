@@ -382,7 +382,16 @@ private struct ProfileReader {
     }
 
     func payments(_ s: Section) throws(BoardProfileError) -> BoardProfile.Payments {
-        try only(s, ["methods"])
+        try only(s, ["methods", "emv_parameters"])
+        var emvParameters = try optionalString(s, "emv_parameters")
+        if let path = emvParameters {
+            guard !path.isEmpty else { throw fail("payments.emv_parameters", s.table["emv_parameters"]?.line, "expected a file path") }
+            if !path.hasPrefix("/") {
+                // Relative to the profile's own directory.
+                let directory = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? "."
+                emvParameters = directory + "/" + path
+            }
+        }
         var methods: [PaymentMethod] = []
         for (i, name) in try stringArray(s, "methods").enumerated() {
             guard let m = PaymentMethod(rawValue: name) else {
@@ -392,7 +401,7 @@ private struct ProfileReader {
             methods.append(m)
         }
         guard !methods.isEmpty else { throw fail("payments.methods", s.table["methods"]?.line, "expected at least one payment method") }
-        return .init(methods: methods)
+        return .init(methods: methods, emvParameters: emvParameters)
     }
 }
 
