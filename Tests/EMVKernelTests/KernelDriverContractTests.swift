@@ -8,7 +8,7 @@ import Testing
         await #expect(processExitsWith: .failure) {
             var kernel = EMVContactKernel(
                 parameters: terminalParameters(), transaction: transaction(),
-                random: FixedRandom(values: [1, 2, 3, 4, 5]))
+                random: PinnedRandom(values: [1, 2, 3, 4, 5]))
             _ = kernel.handle(.response(ResponseAPDU(statusWord: .normalProcessing)))
         }
     }
@@ -17,7 +17,7 @@ import Testing
         await #expect(processExitsWith: .failure) {
             var kernel = EMVContactKernel(
                 parameters: terminalParameters(), transaction: transaction(),
-                random: FixedRandom(values: [1, 2, 3, 4, 5]))
+                random: PinnedRandom(values: [1, 2, 3, 4, 5]))
             _ = kernel.start()
             _ = kernel.handle(.onlinePIN(.entered))
         }
@@ -27,7 +27,7 @@ import Testing
         await #expect(processExitsWith: .failure) {
             var kernel = EMVContactKernel(
                 parameters: terminalParameters(), transaction: transaction(),
-                random: FixedRandom(values: [1, 2, 3, 4, 5]))
+                random: PinnedRandom(values: [1, 2, 3, 4, 5]))
             var card = CardProfile(priority: 0x81).card()
             var actions = kernel.start()
             while case .transmit(let command)? = actions.last {

@@ -37,7 +37,7 @@ func ascii(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// Random bytes from a fixed list, repeated: pins the Unpredictable Number (first 4 bytes) and the random
 /// selection byte (fifth).
-struct FixedRandom: RandomSource {
+struct PinnedRandom: RandomSource {
     var values: [UInt8]
     func bytes(_ count: Int) throws -> [UInt8] {
         struct Exhausted: Error {}
@@ -236,7 +236,8 @@ struct Harness {
         card: ScriptedCard, random: [UInt8] = [0xA1, 0xB2, 0xC3, 0xD4, 0x32],
         respond: @escaping (KernelAction) -> KernelEvent? = Harness.defaultResponse
     ) {
-        kernel = EMVContactKernel(parameters: parameters, transaction: transaction, random: FixedRandom(values: random))
+        kernel = EMVContactKernel(
+            parameters: parameters, transaction: transaction, random: PinnedRandom(values: random))
         self.card = card
         self.respond = respond
     }
