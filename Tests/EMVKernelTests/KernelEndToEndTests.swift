@@ -1,6 +1,8 @@
 import Codecs
 import EMVKernel
+import Foundation
 import PaymentCrypto
+import TestKit
 import Testing
 import VirtualCards
 
@@ -34,6 +36,12 @@ import VirtualCards
             caKeys: caKeys, revocations: CertificateRevocationList(revocations))
     }
 
+    /// The simulator board's parameters file (board/sim/emv-parameters.toml).
+    static func simParameters() throws -> TerminalParameters {
+        let text = try String(contentsOfFile: repositoryRoot() + "/board/sim/emv-parameters.toml", encoding: .utf8)
+        return try TerminalParameters.parse(text, today: date)
+    }
+
     struct Run {
         var outcome: KernelOutcome?
         var actions: [KernelAction] = []
@@ -43,13 +51,14 @@ import VirtualCards
     /// Drives one transaction; `approve` answers the host's part (nil: unavailable).
     static func run(
         profile name: String, amount: Int = 5_000, forceOnline: Bool = false, tacOnline: [UInt8] = h("DC4004F800"),
-        choose: Int? = 0, hostCode: String? = "00", corruptARPC: Bool = false
+        choose: Int? = 0, hostCode: String? = "00", corruptARPC: Bool = false, sim: Bool = false,
+        random: any RandomSource = SystemRandom()
     ) throws -> Run {
         let profile = try #require(VirtualCardProfile.named(name))
         let card = try VirtualCard(profile: profile, random: SystemRandom())
         var kernel = EMVContactKernel(
-            parameters: try parameters(tacOnline: tacOnline),
-            transaction: transaction(amount: amount, forceOnline: forceOnline), random: SystemRandom())
+            parameters: sim ? try simParameters() : try parameters(tacOnline: tacOnline),
+            transaction: transaction(amount: amount, forceOnline: forceOnline), random: random)
         var result = Run()
         var queue = kernel.start()
         var steps = 0
@@ -248,5 +257,27 @@ import VirtualCards
         let outcome = try #require(run.outcome)
         #expect(outcome.unableToGoOnline)
         #expect(outcome.decision == .declinedOffline || outcome.decision == .approvedOffline)
+    }
+
+    /// Every profile with the simulator board's parameters file: the decision docs/virtual-cards.md describes for a
+    /// correct terminal (random selection pinned off: random number 99).
+    @Test(arguments: [
+        ("visa-credit", KernelDecision.approvedOffline), ("mastercard-debit", .approvedOffline),
+        ("unionpay-debit", .approvedOnline), ("visa-sda", .approvedOffline), ("multi-app", .approvedOffline),
+        ("visa-expired-cert", .approvedOnline), ("visa-revoked", .approvedOnline),
+        ("mastercard-tampered", .approvedOnline), ("blocked-app", .aborted(.notAccepted)),
+        ("blocked-app-6a81", .aborted(.notAccepted)), ("pin-blocked", .approvedOffline),
+        ("pulled", .aborted(.cardRemoved)),
+        ("malformed-tlv", .aborted(.malformedData("record is not a '70' template"))),
+        ("decline-card", .declinedOffline), ("online-only", .approvedOnline), ("issuer-script", .approvedOnline),
+    ])
+    func everyProfileWithTheSimulatorParameters(_ name: String, _ decision: KernelDecision) throws {
+        let run = try Self.run(profile: name, sim: true, random: PinnedRandom(values: [0x12, 0x34, 0x56, 0x78, 98]))
+        #expect(run.outcome?.decision == decision)
+        #expect(run.outcome?.tvr.contains(.selectedRandomlyForOnlineProcessing) == false)
+    }
+
+    @Test func theCatalogueIsCovered() {
+        #expect(VirtualCardProfile.allNames.count == 16)
     }
 }
