@@ -121,6 +121,7 @@ let package = Package(
             name: "TerminalApp",
             dependencies: [
                 "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "PaymentCrypto", "Codecs", "CLinux",
+                "EMVKernel", "VirtualCards", "AcquirerSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
