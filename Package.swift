@@ -164,7 +164,7 @@ let package = Package(
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "DeviceKit"], swiftSettings: swiftSettings),
         .testTarget(name: "PaymentCryptoTests", dependencies: ["PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "EMVKernelTests", dependencies: ["EMVKernel", "Codecs", "PaymentCrypto", "TestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "EMVKernelTests", dependencies: ["EMVKernel", "Codecs", "PaymentCrypto", "TestKit", "VirtualCards"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VirtualCardsTests",
             dependencies: ["VirtualCards", "Codecs", "PaymentCrypto", "DeviceKit", "LinuxDevices", "TestKit"],
