@@ -57,6 +57,13 @@ let package = Package(
             providers: [.apt(["libpcsclite-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CQREncode",
+            path: "Sources/System/CQREncode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+
         // MARK: Codecs and crypto (bottom layer; pure codecs do no I/O)
         .target(name: "Codecs", path: "Sources/Codecs", swiftSettings: swiftSettings),
         .target(
@@ -90,6 +97,12 @@ let package = Package(
 
         // MARK: Simulators: the card and issuer side of a payment, for the sim board and the tests
         .target(
+            name: "QRGatewaySimulator",
+            dependencies: ["Codecs"],
+            path: "Sources/Simulators/QRGateway",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "VirtualCards",
             dependencies: ["Codecs", "PaymentCrypto", "DeviceKit"],
             path: "Sources/Simulators/VirtualCards",
@@ -101,7 +114,7 @@ let package = Package(
         .target(
             name: "LinuxDevices",
             dependencies: [
-                "DeviceKit", "Codecs", "CGPIOD", "CLinux", "CPCSCLite",
+                "DeviceKit", "Codecs", "CGPIOD", "CLinux", "CPCSCLite", "CQREncode",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Devices/LinuxDevices",
@@ -114,6 +127,7 @@ let package = Package(
             name: "TerminalApp",
             dependencies: [
                 "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "PaymentCrypto", "Codecs", "CLinux",
+                "QRGatewaySimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -134,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "termtool",
             dependencies: [
-                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store",
+                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "LinuxDevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
@@ -160,6 +174,13 @@ let package = Package(
         .testTarget(
             name: "VirtualCardsTests",
             dependencies: ["VirtualCards", "Codecs", "PaymentCrypto", "DeviceKit", "LinuxDevices", "TestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "QRTests",
+            dependencies: [
+                "Codecs", "DeviceKit", "LinuxDevices", "TerminalUI", "TerminalApp", "QRGatewaySimulator", "TestKit",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),

@@ -79,6 +79,11 @@ public struct ScreenRenderer: Sendable {
             canvas.bottom(UIString.pressEnter.text(language))
         case .shuttingDown:
             canvas.centered([UIString.shuttingDown.text(language)])
+        case .qrCode(let qr):
+            canvas.titleBar(left: UIString.qrScanToPay.text(language), right: qr.currency.display(minorUnits: qr.amount, language: language))
+            canvas.centered([UIString.qrScanToPay.text(language), UIString.qrOrder(qr.reference).text(language)])
+            canvas.bottom(UIString.cancelHint.text(language))
+            canvas.grid.qrOverlay = QROverlay(matrix: qr.matrix, rows: canvas.bodyRows)
         }
         return canvas.grid
     }
