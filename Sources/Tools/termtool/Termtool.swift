@@ -8,7 +8,7 @@ struct Termtool: ParsableCommand {
         abstract: "Developer tools for the payment-terminal firmware (never shipped on a board).",
         subcommands: [
             Bench.self, CryptoBench.self, PINBlockCommand.self, DUKPTCommand.self, MACCommand.self, ARQCCommand.self,
-            ARPCCommand.self, TR31Command.self, Keys.self, TLVCommand.self, EMVCommand.self,
+            ARPCCommand.self, TR31Command.self, Keys.self, TLVCommand.self, EMVCommand.self, QRCommand.self,
         ]
     )
 }
