@@ -40,8 +40,8 @@ public struct QRMatrix: Sendable, Equatable {
             var line = String.UnicodeScalarView()
             for x in 0..<span {
                 let upperLight = !self[x - quietZone, y - quietZone]
-                // A last odd row: the lower half is outside the drawing, shown dark (background).
-                let lowerLight = y + 1 < span && !self[x - quietZone, y + 1 - quietZone]
+                // After a last odd row the lower half is more quiet zone: light.
+                let lowerLight = y + 1 >= span || !self[x - quietZone, y + 1 - quietZone]
                 switch (upperLight, lowerLight) {
                 case (true, true): line.append("\u{2588}")
                 case (true, false): line.append("\u{2580}")

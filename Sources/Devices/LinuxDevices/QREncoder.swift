@@ -46,7 +46,10 @@ public enum QREncoder {
         }
 
         public let code: Code
+        public init(code: Code) { self.code = code }
         public var description: String { "QREncoder.EncodingError.\(code)" }
+        /// Equality compares the code, as the module's other errors do.
+        public static func == (lhs: EncodingError, rhs: EncodingError) -> Bool { lhs.code == rhs.code }
     }
 
     /// The QR symbol of `text`.

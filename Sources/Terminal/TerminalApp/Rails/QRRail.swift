@@ -384,8 +384,10 @@ public struct QRRail: PaymentRail {
         while true {
             let reply = await gateway.cancel(orderID: orderID)
             switch reply {
-            case .closed, .orderNotFound, .refunded:
+            case .closed, .refunded:
                 return .closed
+            case .orderNotFound:
+                return .orderNotFound
             case .cancelTooEarly(let wait):
                 await waitTicks(session, milliseconds: wait)
             case .unreachable, .timedOut:
@@ -440,7 +442,8 @@ public struct QRRail: PaymentRail {
         case .mustCancel(let byOperator):
             session.show(.processing(.init(message: .ui(.qrCancelling))))
             let reply = await cancel(orderID: orderID, session: session)
-            if reply == .closed {
+            // An order the gateway never saw charged nothing: as good as closed.
+            if reply == .closed || reply == .orderNotFound {
                 try? journal.complete(
                     ticket,
                     outcome: outcome(.reversed, card: nil, detail: "\(wallet.rawValue) \(masked) cancelled" + (byOperator ? " by the operator" : " after timeout")))
