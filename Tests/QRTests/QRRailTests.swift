@@ -4,6 +4,7 @@ import LinuxDevices
 import QRGatewaySimulator
 import TerminalApp
 import TerminalUI
+import TestKit
 import Testing
 
 /// A journal that records what the rail writes, in order (the Store's journal is tested in StoreTests).
@@ -281,5 +282,44 @@ struct QRRailTests {
         #expect(QRRail.orderID(for: RailTicket(transactionReference: "TXN-20261127-100001", stan: 1)) == "QRTXN20261127100001")
         let long = QRRail.orderID(for: RailTicket(transactionReference: "6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f", stan: 1))
         #expect(long.count == 25 && long.hasSuffix("8e9f0a1b2c3d4e5f"))
+    }
+
+    @Test("ENTER on the QR payment screen starts a merchant-presented payment; the screen says so")
+    func flowStartsMerchantPresented() {
+        var flow = TerminalFlow(
+            configuration: .init(merchantName: "Demo", currency: Currency(code: "CNY")!, maximumAmount: 100_000, methods: [.qr], boardName: "sim", version: "t"),
+            language: .en)
+        for key: Key in [.digit5, .enter] { _ = flow.handle(.key(key)) }
+        #expect(ScreenRenderer(columns: 40, rows: 15).render(flow.screen, language: .en).plainText.contains("ENTER: show our QR"))
+        #expect(flow.handle(.key(.enter)) == [.startPayment(amount: 5, method: .qr, presentation: .scanned(code: "MPM"))])
+        #expect(flow.isPaying)
+    }
+
+    @Test("The sim board's ledger file gets one line an entry")
+    func ledgerFile() async throws {
+        let directory = try makeTemporaryDirectory("qr-ledger")
+        defer { removeTree(directory) }
+        let path = directory + "/qr-ledger.txt"
+        let link = SimulatedQRGatewayLink(now: { 1_000 }, onLedger: SimulatedQRGatewayLink.appendingLedger(to: path))
+        _ = await link.pay(QRPaymentRequest(orderID: "O1", stan: 1, amount: 100, currencyCode: 156, wallet: .alipay, credential: "284567890123456789"))
+        _ = await link.cancel(orderID: "O1")
+        let lines = try readTextFile(path).split(separator: "\n")
+        #expect(lines == ["1000 O1 pay alipay code 284567********6789 100", "1000 O1 success 100", "1000 O1 REVERSED: paid order refunded in full and closed 100"])
+    }
+
+    @Test("Figure: from the start of a merchant-presented payment to the QR on screen (payload, libqrencode, screen)")
+    func timeToQR() async throws {
+        let harness = RailHarness(printMerchantQR: false)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let shown = Locked<Duration?>(nil)
+        let session = PaymentSession(
+            show: { screen in
+                if case .qrCode = screen { shown.withLock { $0 = $0 ?? (clock.now - start) } }
+            }, inputs: AsyncStream { $0.finish() })
+        _ = await harness.rail.pay(amount: 2372, presentation: .scanned(code: "MPM"), session: session)
+        let elapsed = try #require(shown.withLock { $0 })
+        print("qr figure: payment start to QR on screen \(elapsed)")
+        #expect(elapsed < .milliseconds(250))
     }
 }

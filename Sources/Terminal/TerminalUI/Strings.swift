@@ -61,6 +61,7 @@ public enum UIString: Sendable, Equatable {
     case qrMalformed
     case qrOrder(String)
     case qrReversalPending
+    case qrShowCodeHint
 
     /// The text in `language`.
     public func text(_ language: Language) -> String {
@@ -157,6 +158,7 @@ public enum UIString: Sendable, Equatable {
         case .qrMalformed: "付款码无法识别"
         case .qrOrder(let id): "订单 \(id)"
         case .qrReversalPending: "撤销未完成，将自动重试"
+        case .qrShowCodeHint: "按确认键显示收款码"
         }
     }
 
@@ -247,6 +249,7 @@ public enum UIString: Sendable, Equatable {
         case .qrMalformed: "Unreadable code"
         case .qrOrder(let id): "Order \(id)"
         case .qrReversalPending: "Cancel pending, retrying"
+        case .qrShowCodeHint: "ENTER: show our QR"
         }
     }
 }

@@ -57,7 +57,7 @@ public struct QRRail: PaymentRail {
         public var merchantAccount: MerchantPresentedQR.MerchantAccount
         /// MPM "62"/"07".
         public var terminalLabel: String
-        /// The scanned text that starts a merchant-presented payment.
+        /// The scanned text that starts a merchant-presented payment (``Presentation/merchantPresentedQRRequest``).
         public var merchantPresentedRequest = "MPM"
         /// Print the merchant-presented code (ESC/POS QR command) as well as showing it.
         public var printMerchantQR = true
@@ -177,8 +177,8 @@ public struct QRRail: PaymentRail {
             final, ticket: ticket, orderID: orderID, wallet: wallet, amount: amount, kind: "sale", session: session)
     }
 
-    /// POS entry mode for QR codes (ISO 8583 field 22: "03" bar code / QR reader, PIN capability unknown "0").
-    static let entryMode = "030"
+    /// POS entry mode for QR codes (ISO 8583 field 22, docs/host-interface.md: "031" QR code scanned by the terminal).
+    static let entryMode = "031"
 
     // MARK: - Merchant-presented
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 public import Codecs
 public import QRGatewaySimulator
 
@@ -73,6 +78,18 @@ public final class SimulatedQRGatewayLink: QRGatewayLink {
         case .orderNotFound: .orderNotFound
         case .cancelTooEarly(let ms): .cancelTooEarly(retryAfterMilliseconds: ms)
         case .rejected(let code, let message): .rejected(code: code, message: message)
+        }
+    }
+
+    /// An `onLedger` that appends each entry as a line to the file at `path` (created 0600), so the sim board's
+    /// ledger can be watched with `tail -f` while payments run. Write failures are ignored: the ledger is a view.
+    public static func appendingLedger(to path: String) -> @Sendable ([QRGatewaySimulator.LedgerEntry]) -> Void {
+        { entries in
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            let bytes = Array(entries.map { $0.description + "\n" }.joined().utf8)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         }
     }
 }
