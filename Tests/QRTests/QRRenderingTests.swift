@@ -6,6 +6,7 @@ import Musl
 import Codecs
 import DeviceKit
 import LinuxDevices
+import TerminalApp
 import TerminalUI
 import TestKit
 import Testing
@@ -116,5 +117,32 @@ struct QRRenderingTests {
             }
         }
         #expect(try zbarDecode(canvas) == Array(payload.utf8))
+    }
+}
+
+@Suite("QR in the simulator window")
+struct QRAnsiWindowTests {
+    @Test("The ANSI window draws the symbol below the frame in half blocks, white on black")
+    func ansiWindow() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let matrix = try QREncoder.encode("HELLO")
+        let grid = ScreenRenderer(columns: 40, rows: 15).render(
+            .qrCode(.init(amount: 100, currency: Currency(code: "CNY")!, matrix: matrix, reference: "ref")), language: .en)
+        let display = AnsiDisplay(geometry: .text(columns: 40, rows: 15, wideGlyphs: true), fd: fds[1])
+        try display.show(grid)
+        close(fds[1])
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = read(fds[0], &buffer, buffer.count)
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        for line in matrix.halfBlockLines(quietZone: 2) {
+            #expect(text.contains("\u{1B}[97;40m" + line + "\u{1B}[0m"))
+        }
     }
 }
