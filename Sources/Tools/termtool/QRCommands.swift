@@ -75,6 +75,32 @@ struct QRCommand: ParsableCommand {
         return out
     }
 
+    /// The CPM tree: the CPM's own templates named (EMV QRCPS CPM v1.1 §3.3, tags '61'-'64' mean other things in
+    /// EMV), every other object through the EMV dictionary, so PAN, track 2 and names stay masked.
+    static func renderCPM(_ nodes: [TLVNode], indent: String) -> String {
+        var out = ""
+        for node in nodes {
+            switch node.tag {
+            case ConsumerPresentedPayload.payloadFormatIndicatorTag:
+                out += "\(indent)85 Payload Format Indicator: \"\(String(decoding: node.value, as: UTF8.self))\"\n"
+            case ConsumerPresentedPayload.applicationTemplateTag, ConsumerPresentedPayload.commonDataTemplateTag,
+                ConsumerPresentedPayload.applicationSpecificTransparentTemplateTag,
+                ConsumerPresentedPayload.commonDataTransparentTemplateTag:
+                let name = [
+                    0x61: "Application Template", 0x62: "Common Data Template",
+                    0x63: "Application Specific Transparent Template", 0x64: "Common Data Transparent Template",
+                ][node.tag.rawValue] ?? ""
+                out += "\(indent)\(node.tag) \(name)\n"
+                out += renderCPM(node.children, indent: indent + "  ")
+            default:
+                for line in EMVDataDictionary.render([node]).split(separator: "\n", omittingEmptySubsequences: true) {
+                    out += indent + line + "\n"
+                }
+            }
+        }
+        return out
+    }
+
     struct Decode: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the data-object tree of an EMVCo MPM payload (and check its CRC) or of a CPM payload (Base64).",
@@ -102,9 +128,9 @@ struct QRCommand: ParsableCommand {
             guard let bytes = Base64.decode(text) else {
                 try CryptoTool.fail("neither an MPM payload (000201...) nor Base64 CPM text")
             }
-            _ = try ConsumerPresentedPayload(tlvEncoded: bytes)
+            let payload = try ConsumerPresentedPayload(tlvEncoded: bytes)
             print("EMVCo CPM (consumer-presented), \(bytes.count) bytes")
-            print(EMVDataDictionary.render(tlvEncoded: bytes, revealingUnknownValues: false), terminator: "")
+            print(QRCommand.renderCPM(payload.nodes, indent: ""), terminator: "")
         }
     }
 
