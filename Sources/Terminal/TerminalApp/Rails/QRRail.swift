@@ -66,6 +66,9 @@ public struct QRRail: PaymentRail {
         public var polling: [QRWallet: Polling] = Polling.walletDefaults
         /// How often a cancel is retried when the gateway cannot be reached, before the reversal is left to the store.
         public var cancelAttempts = 3
+        /// How long after an order was made each wallet accepts its cancellation (WeChat Pay's micropay reverse: 15 s);
+        /// the rail waits that long before cancelling, and also waits whenever the gateway answers "too early".
+        public var cancelNotBeforeMilliseconds: [QRWallet: Int64] = [.weChatPay: 15_000]
         /// Receipts' language.
         public var receiptLanguage: Language = .zhCN
 
@@ -330,8 +333,9 @@ public struct QRRail: PaymentRail {
         case failed(code: String, message: String)
         /// Closed by the gateway itself (nothing charged).
         case closed
-        /// Still not paid when the time ran out, or CANCEL pressed: the order must be cancelled.
-        case mustCancel(byOperator: Bool)
+        /// Still not paid when the time ran out, or CANCEL pressed: the order must be cancelled. `elapsed`: how long
+        /// the order has existed, as far as the ticks tell (from the first tick after it was made).
+        case mustCancel(byOperator: Bool, elapsed: Int64)
     }
 
     /// Queries until the order is final, CANCEL is pressed or the polling time runs out. Time comes from the
@@ -342,14 +346,17 @@ public struct QRRail: PaymentRail {
         if let final = Self.final(first) { return final }
         onPending()
         var started: Int64?
+        var latest: Int64 = 0
         var nextQuery: Int64 = 0
+        func elapsed() -> Int64 { started.map { latest - $0 } ?? 0 }
         for await input in session.inputs {
             switch input {
             case .key(.cancel):
-                return .mustCancel(byOperator: true)
+                return .mustCancel(byOperator: true, elapsed: elapsed())
             case .key, .presentation:
                 continue
             case .tick(let now):
+                latest = now
                 guard let start = started else {
                     started = now
                     nextQuery = now + polling.intervalMilliseconds
@@ -359,11 +366,11 @@ public struct QRRail: PaymentRail {
                 guard now >= nextQuery || last else { continue }
                 let reply = await gateway.query(orderID: orderID)
                 if let final = Self.final(reply) { return final }
-                if last { return .mustCancel(byOperator: false) }
+                if last { return .mustCancel(byOperator: false, elapsed: elapsed()) }
                 nextQuery = now + polling.intervalMilliseconds
             }
         }
-        return .mustCancel(byOperator: true)  // the terminal is shutting down
+        return .mustCancel(byOperator: true, elapsed: elapsed())  // the terminal is shutting down
     }
 
     /// A reply that ends the wait, or `nil` (still paying, waiting, no answer).
@@ -439,8 +446,11 @@ public struct QRRail: PaymentRail {
         case .closed:
             try? journal.complete(ticket, outcome: outcome(.declined, card: nil, detail: "\(wallet.rawValue) order closed by the gateway"))
             return .declined(lines: [walletLine, .ui(.qrOrder(masked))])
-        case .mustCancel(let byOperator):
+        case .mustCancel(let byOperator, let elapsed):
             session.show(.processing(.init(message: .ui(.qrCancelling))))
+            // Wallets that revoke only a while after the order was made (WeChat: 15 s) are not asked earlier.
+            let notBefore = configuration.cancelNotBeforeMilliseconds[wallet] ?? 0
+            if notBefore > elapsed { await waitTicks(session, milliseconds: notBefore - elapsed) }
             let reply = await cancel(orderID: orderID, session: session)
             // An order the gateway never saw charged nothing: as good as closed.
             if reply == .closed || reply == .orderNotFound {
