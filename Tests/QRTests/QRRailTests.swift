@@ -37,6 +37,12 @@ final class RecordingJournal: RailJournal {
     func offlineAllowed(amount: Int, rail: String) throws -> String? { "QR payments are online only" }
 }
 
+/// The store's QR sales, as a list.
+struct ListedSales: QRTransactionLookup {
+    var sales: [String: QRSaleRecord]
+    func qrSale(orderID: String) throws -> QRSaleRecord? { sales[orderID] }
+}
+
 /// A rail, its simulated gateway and a session whose ticks the test drives one second at a time; the gateway's clock
 /// follows the ticks.
 final class RailHarness: Sendable {
@@ -49,7 +55,10 @@ final class RailHarness: Sendable {
     let session: PaymentSession
     private let continuation: AsyncStream<TerminalFlow.RailInput>.Continuation
 
-    init(gateway configuration: QRGatewaySimulator.Configuration = .init(), printMerchantQR: Bool = true) {
+    init(
+        gateway configuration: QRGatewaySimulator.Configuration = .init(), printMerchantQR: Bool = true,
+        lookup: (any QRTransactionLookup)? = nil
+    ) {
         let clock = self.clock
         gateway = SimulatedQRGatewayLink(configuration: configuration, now: { clock.withLock { $0 } })
         var railConfiguration = QRRail.Configuration(
@@ -58,7 +67,7 @@ final class RailHarness: Sendable {
             merchantAccount: .init(id: 26, globallyUniqueIdentifier: "CN.COM.EXAMPLE.QRSIM", details: [MPMDataObject(id: "01", value: "SIM00001")]),
             terminalLabel: "SIM00001")
         railConfiguration.printMerchantQR = printMerchantQR
-        rail = QRRail(configuration: railConfiguration, journal: journal, gateway: gateway)
+        rail = QRRail(configuration: railConfiguration, journal: journal, gateway: gateway, lookup: lookup)
         // No buffer: a tick is taken only while the rail waits for one, so the clock never runs ahead of the rail.
         let (stream, continuation) = AsyncStream.makeStream(of: TerminalFlow.RailInput.self, bufferingPolicy: .bufferingNewest(0))
         self.continuation = continuation
@@ -335,5 +344,20 @@ struct QRRailTests {
         let elapsed = try #require(shown.withLock { $0 })
         print("qr figure: payment start to QR on screen \(elapsed)")
         #expect(elapsed < .milliseconds(250))
+    }
+
+    @Test("With the store's records, refunds and voids it rules out are refused before going online")
+    func refundsCheckedAgainstTheStore() async {
+        let sale = QRSaleRecord(transactionReference: "TXN-20261127-100001", amount: 3000, currencyCode: 156, wallet: .alipay, refundedAmount: 1000, voided: false)
+        let harness = RailHarness(lookup: ListedSales(sales: ["QRTXN20261127100001": sale]))
+        _ = await harness.run { rail, session in
+            await rail.pay(amount: 3000, presentation: .scanned(code: "284567890123456789"), session: session)
+        }
+        let refused = TerminalFlow.PaymentResult.declined(lines: [.ui(.qrOrder("QRTXN2*********0001")), .ui(.amountLimit)])
+        #expect(await harness.run { await $0.refund(orderID: "QRTXN20261127100001", amount: 2001, session: $1) }.0 == refused)
+        #expect(await harness.run { await $0.void(orderID: "QRTXN20261127100001", amount: 3000, session: $1) }.0 == refused)
+        #expect(await harness.run { await $0.refund(orderID: "QRUNKNOWN", amount: 1, session: $1) }.0 == .declined(lines: [.ui(.qrOrder("*****NOWN"))]))
+        #expect(harness.journal.events.withLock { $0 }.count == 4)  // only the sale
+        #expect(await harness.run { await $0.refund(orderID: "QRTXN20261127100001", amount: 2000, session: $1) }.0 == .approved(lines: [.ui(.qrOrder("QRTXN2*********0001"))]))
     }
 }

@@ -90,17 +90,20 @@ public struct QRRail: PaymentRail {
     public let configuration: Configuration
     private let journal: any RailJournal
     private let gateway: any QRGatewayLink
+    private let lookup: (any QRTransactionLookup)?
     private let encodeQR: @Sendable (String) throws -> QRMatrix
 
     /// - Parameters:
+    ///   - lookup: the store's record of earlier QR sales, which refunds and voids are checked against first.
     ///   - encodeQR: payload → symbol; libqrencode (``LinuxDevices/QREncoder``) by default.
     public init(
         configuration: Configuration, journal: any RailJournal, gateway: any QRGatewayLink,
-        encodeQR: (@Sendable (String) throws -> QRMatrix)? = nil
+        lookup: (any QRTransactionLookup)? = nil, encodeQR: (@Sendable (String) throws -> QRMatrix)? = nil
     ) {
         self.configuration = configuration
         self.journal = journal
         self.gateway = gateway
+        self.lookup = lookup
         self.encodeQR = encodeQR ?? { try QREncoder.encode($0, level: .medium) }
     }
 
@@ -262,6 +265,7 @@ public struct QRRail: PaymentRail {
 
     /// Refunds `amount` of a paid QR order online (a new journal entry of kind "refund").
     public func refund(orderID: String, amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
+        if let refusal = checkAgainstSale(orderID: orderID, amount: amount, void: false) { return refusal }
         let ticket: RailTicket
         do {
             ticket = try journal.begin(RailDraft(rail: name, kind: "refund", amount: amount, currencyCode: configuration.currency.numericCode))
@@ -283,6 +287,7 @@ public struct QRRail: PaymentRail {
 
     /// Voids (reverses) a paid QR order online: the gateway refunds it in full and closes it.
     public func void(orderID: String, amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
+        if let refusal = checkAgainstSale(orderID: orderID, amount: amount, void: true) { return refusal }
         let ticket: RailTicket
         do {
             ticket = try journal.begin(RailDraft(rail: name, kind: "void", amount: amount, currencyCode: configuration.currency.numericCode))
@@ -294,6 +299,25 @@ public struct QRRail: PaymentRail {
         let reply = await cancel(orderID: orderID, session: session)
         let mapped: QRGatewayReply = reply == .closed ? .refunded(refundID: orderID, total: amount) : reply
         return record(mapped, ticket: ticket, orderID: orderID, amount: amount, kind: "void", session: session)
+    }
+
+    /// With a ``QRTransactionLookup``: the refusal of a refund or void the store's records rule out (no such sale,
+    /// already voided, more than is left; a void must take the whole sale), else `nil`.
+    private func checkAgainstSale(orderID: String, amount: Int, void: Bool) -> TerminalFlow.PaymentResult? {
+        guard let lookup else { return nil }
+        let masked = CustomerPresentedCode.masked(orderID)
+        let sale: QRSaleRecord?
+        do {
+            sale = try lookup.qrSale(orderID: orderID)
+        } catch {
+            return .declined(lines: [.ui(.storeUnavailable)])
+        }
+        guard let sale, !sale.voided else { return .declined(lines: [.ui(.qrOrder(masked))]) }
+        let left = sale.amount - sale.refundedAmount
+        if amount <= 0 || amount > left || (void && (amount != sale.amount || sale.refundedAmount > 0)) {
+            return .declined(lines: [.ui(.qrOrder(masked)), .ui(.amountLimit)])
+        }
+        return nil
     }
 
     private func referenceCard(_ orderID: String) -> RailCardData {
