@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-public import Codecs
+import Codecs
 public import QRGatewaySimulator
 
 /// The wallet gateway simulator in process, as a ``QRGatewayLink``: the sim board's QR host and the tests'. Time
