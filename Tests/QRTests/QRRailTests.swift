@@ -20,15 +20,16 @@ final class RecordingJournal: RailJournal {
             return value
         }
         events.withLock { $0.append("begin \(draft.rail) \(draft.kind) \(draft.amount)") }
-        return RailTicket(transactionReference: "TXN-20261127-\(100_000 + n)", stan: n)
+        return RailTicket(transactionReference: "TXN-20261127-\(100_000 + n)", stan: n, sequence: UInt32(n))
     }
     func transactionLogTotal(pan: String) throws -> Int { 0 }
-    func prepareOnline(_ ticket: RailTicket, card: RailCardData) throws {
+    func prepareOnline(_ ticket: RailTicket, card: RailCardData) throws -> RailTicket {
         cards.withLock { $0.append(card) }
         events.withLock { $0.append("prepareOnline") }
+        return ticket
     }
-    func hostAnswered(_ ticket: RailTicket, response: AuthorizationResponse, keepReversal: Bool) throws {
-        events.withLock { $0.append("hostAnswered \(response.responseCode)") }
+    func hostAnswered(_ ticket: RailTicket, response: AuthorizationResponse?, keepReversal: Bool) throws {
+        events.withLock { $0.append("hostAnswered \(response?.responseCode ?? "none")") }
     }
     func complete(_ ticket: RailTicket, outcome: RailOutcome) throws {
         outcomes.withLock { $0.append(outcome) }
@@ -302,8 +303,8 @@ struct QRRailTests {
 
     @Test("Order IDs: 'QR' and the last 23 letters and digits of the journal key, within the MPM reference label")
     func orderIDs() {
-        #expect(QRRail.orderID(for: RailTicket(transactionReference: "TXN-20261127-100001", stan: 1)) == "QRTXN20261127100001")
-        let long = QRRail.orderID(for: RailTicket(transactionReference: "6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f", stan: 1))
+        #expect(QRRail.orderID(for: RailTicket(transactionReference: "TXN-20261127-100001", stan: 1, sequence: 1)) == "QRTXN20261127100001")
+        let long = QRRail.orderID(for: RailTicket(transactionReference: "6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f", stan: 1, sequence: 1))
         #expect(long.count == 25 && long.hasSuffix("8e9f0a1b2c3d4e5f"))
     }
 

@@ -115,6 +115,18 @@ struct Payments {
                     pinKeyName: TerminalKeys.pinKey, traceDirectory: profile.kind == .simulator ? state.path + "/apdu-trace" : nil),
                 connect: connect, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger))
         }
+        if profile.payments.methods.contains(.qr) {
+            let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)
+            if profile.kind == .simulator {
+                // The wallets' gateway simulated in process; its ledger is appended to STATE/qr-gateway-ledger.txt.
+                let qr = QRRail.simulated(
+                    journal: journalSeam, currency: profile.merchant.currency, merchantName: profile.merchant.name,
+                    merchantCity: profile.merchant.city, merchantNameChinese: "模拟商户", merchantCityChinese: "上海",
+                    terminalLabel: terminalID, now: { clock.monotonicMilliseconds() },
+                    onLedger: SimulatedQRGatewayLink.appendingLedger(to: state.path + "/qr-gateway-ledger.txt"))
+                rails.register(qr.rail)
+            }
+        }
         return Payments(rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, shutdown: stop)
     }
 

@@ -146,7 +146,7 @@ public struct QRRail: PaymentRail {
 
     private func payCustomerPresented(amount: Int, code: CustomerPresentedCode, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         let wallet = code.wallet
-        let ticket: RailTicket
+        var ticket: RailTicket
         do {
             ticket = try journal.begin(RailDraft(rail: name, kind: "sale", amount: amount, currencyCode: configuration.currency.numericCode))
         } catch {
@@ -160,7 +160,7 @@ public struct QRRail: PaymentRail {
             applicationLabel: UIString.qrWallet(wallet.rawValue).text(.en), aid: [], entryMode: Self.entryMode,
             iccData: iccData)
         do {
-            try journal.prepareOnline(ticket, card: card)
+            ticket = try journal.prepareOnline(ticket, card: card)
         } catch {
             try? journal.complete(ticket, outcome: outcome(.failed, card: nil, detail: "store: cannot arm reversal"))
             return .declined(lines: [.ui(.storeUnavailable)])
@@ -207,7 +207,7 @@ public struct QRRail: PaymentRail {
     }
 
     private func payMerchantPresented(amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
-        let ticket: RailTicket
+        var ticket: RailTicket
         do {
             ticket = try journal.begin(RailDraft(rail: name, kind: "sale", amount: amount, currencyCode: configuration.currency.numericCode))
         } catch {
@@ -241,7 +241,7 @@ public struct QRRail: PaymentRail {
             applicationLabel: UIString.qrWallet(QRWallet.emvco.rawValue).text(.en), aid: [], entryMode: Self.entryMode,
             iccData: [])
         do {
-            try journal.prepareOnline(ticket, card: card)
+            ticket = try journal.prepareOnline(ticket, card: card)
         } catch {
             try? journal.complete(ticket, outcome: outcome(.failed, card: nil, detail: "store: cannot arm reversal"))
             return .declined(lines: [.ui(.storeUnavailable)])
@@ -266,10 +266,10 @@ public struct QRRail: PaymentRail {
     /// Refunds `amount` of a paid QR order online (a new journal entry of kind "refund").
     public func refund(orderID: String, amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         if let refusal = checkAgainstSale(orderID: orderID, amount: amount, void: false) { return refusal }
-        let ticket: RailTicket
+        var ticket: RailTicket
         do {
             ticket = try journal.begin(RailDraft(rail: name, kind: "refund", amount: amount, currencyCode: configuration.currency.numericCode))
-            try journal.prepareOnline(ticket, card: referenceCard(orderID))
+            ticket = try journal.prepareOnline(ticket, card: referenceCard(orderID))
         } catch {
             return .declined(lines: [.ui(.storeUnavailable)])
         }
@@ -288,10 +288,10 @@ public struct QRRail: PaymentRail {
     /// Voids (reverses) a paid QR order online: the gateway refunds it in full and closes it.
     public func void(orderID: String, amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         if let refusal = checkAgainstSale(orderID: orderID, amount: amount, void: true) { return refusal }
-        let ticket: RailTicket
+        var ticket: RailTicket
         do {
             ticket = try journal.begin(RailDraft(rail: name, kind: "void", amount: amount, currencyCode: configuration.currency.numericCode))
-            try journal.prepareOnline(ticket, card: referenceCard(orderID))
+            ticket = try journal.prepareOnline(ticket, card: referenceCard(orderID))
         } catch {
             return .declined(lines: [.ui(.storeUnavailable)])
         }

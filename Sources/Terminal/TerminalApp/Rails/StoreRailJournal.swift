@@ -154,7 +154,13 @@ public final class StoreRailJournal: RailJournal {
         let rail = Rail(rawValue: draft.rail) ?? .emvContact
         let kind = TransactionKind(rawValue: draft.kind) ?? .sale
         var sealed = CardData()
-        if let card {
+        if let card, rail == .qr {
+            // A wallet's payment code is sealed as a QR auth code, not as a PAN (it is not one).
+            if !card.pan.isEmpty { sealed.qrAuthCode = SecretBytes(Array(card.pan.utf8)) }
+            if !card.iccData.isEmpty { sealed.field55 = SecretBytes(card.iccData) }
+        } else if let card, rail == .prepaid {
+            if !card.pan.isEmpty { sealed.prepaidCardID = SecretBytes(Array(card.pan.utf8)) }
+        } else if let card {
             sealed.pan = SecretBytes(Array(card.pan.utf8))
             if !card.track2Equivalent.isEmpty { sealed.track2Equivalent = SecretBytes(card.track2Equivalent) }
             sealed.cardholderName = card.cardholderName.map { SecretBytes(Array($0.utf8)) }
