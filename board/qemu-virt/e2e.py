@@ -216,8 +216,8 @@ def main():
         res.figure(f"cold boot to systemd running {time.monotonic() - t:.1f} s")
     display = board.SerialPort(vm.sockets["display"], "display")
     scanner = board.SerialPort(vm.sockets["scanner"], "scanner")
-    # The guest clock resumes at the snapshot's time.
-    vm.sh(f"date -s @{int(time.time())} >/dev/null")
+    # The guest clock resumes at the snapshot's time. No pager for systemctl/journalctl on the console.
+    vm.sh(f"date -s @{int(time.time())} >/dev/null; export SYSTEMD_PAGER=cat PAGER=cat SYSTEMD_COLORS=0")
 
     # --- install, as a package would --------------------------------------------------------------------------
     t = time.monotonic()

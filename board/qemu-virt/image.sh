@@ -264,7 +264,7 @@ if ((rebuild_snapshot)); then rm -f "$QB_SNAPSHOT"; fi
 if [ ! -f "$QB_SNAPSHOT" ]; then
     step "snapshot: cold systemd boot, then savevm '$QB_SNAPSHOT_NAME' (a minute or more under TCG)"
     qemu-img create -q -f qcow2 -b "$QB_ROOTFS" -F raw "$QB_SNAPSHOT.tmp"
-    "${QB_PYTHON:-python3}" "$here/vm.py" make-snapshot "$QB_SNAPSHOT.tmp" >&2
+    "${QB_PYTHON:-python3}" -B "$here/vm.py" make-snapshot "$QB_SNAPSHOT.tmp" >&2
     mv "$QB_SNAPSHOT.tmp.boot-seconds" "$QB_SNAPSHOT.boot-seconds"
     mv "$QB_SNAPSHOT.tmp" "$QB_SNAPSHOT"
 fi

@@ -80,7 +80,7 @@ fi
 
 # --- 4. the end-to-end scenario ---------------------------------------------------------------------------------
 echo "qemu-board: e2e on the emulated board (console log: $work/e2e/console.log)"
-timeout --kill-after=10 1500 "$QB_PYTHON" "$here/e2e.py" "${cold[@]}" --repo "$repo" --workdir "$work/e2e" \
+timeout --kill-after=10 1500 "$QB_PYTHON" -B "$here/e2e.py" "${cold[@]}" --repo "$repo" --workdir "$work/e2e" \
     --terminal "$bin_dir/terminal" --termtool "$bin_dir/termtool" 2>&1 | tee "$work/e2e.log"
 status=${PIPESTATUS[0]}
 line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' "$work/e2e.log" | tail -1)

@@ -120,7 +120,9 @@ class VM:
             "-drive", f"file={disk},if=none,id=hd0,format=qcow2", "-device", "virtio-blk-pci,drive=hd0",
             "-chardev", f"socket,id=display,path={self.sockets['display']},server=on,wait=off",
             "-chardev", f"socket,id=scanner,path={self.sockets['scanner']},server=on,wait=off",
-            "-device", "pci-serial-2x,chardev1=display,chardev2=scanner",
+            # Two single-port 16550 cards (ttyS0, ttyS1 in slot order). Not one pci-serial-2x: QEMU 7.2
+            # segfaults in savevm with a pci-serial-2x on the machine, whatever its chardevs are.
+            "-device", "pci-serial,chardev=display", "-device", "pci-serial,chardev=scanner",
             "-netdev", "user,id=n0,restrict=on," + ",".join(forwards),
             "-device", "virtio-net-pci,netdev=n0,romfile=",
             "-monitor", f"unix:{self.sockets['monitor']},server=on,wait=off",
@@ -140,7 +142,7 @@ class VM:
         else:
             self.p.expect(r"root@qemu-virt:~# ", timeout=boot_timeout)
             self.p.sendline('stty -echo; bind "set enable-bracketed-paste off"; export PS1= PS2=; '
-                            'dmesg -n 1; echo "@@RE""ADY@@"')
+                            'export SYSTEMD_PAGER=cat PAGER=cat SYSTEMD_COLORS=0; dmesg -n 1; echo "@@RE""ADY@@"')
             self.p.expect("@@READY@@")
         self.ready_s = time.monotonic() - self.t0
 
@@ -220,8 +222,9 @@ def make_snapshot(disk):
         vm.sh("sync")
         t = time.monotonic()
         reply = vm.monitor(f"savevm {cfg['QB_SNAPSHOT_NAME']}", timeout=300)
-        if "Error" in reply:
-            raise VMError(f"savevm failed: {reply}")
+        listing = vm.monitor("info snapshots")
+        if not re.search(rf"\s{re.escape(cfg['QB_SNAPSHOT_NAME'])}\s", listing):
+            raise VMError(f"savevm did not make the snapshot: {reply.strip()} / {listing.strip()}")
         print(f"vm.py: savevm {cfg['QB_SNAPSHOT_NAME']} in {time.monotonic() - t:.1f} s "
               f"(cold boot to a running systemd: {booted_s:.1f} s)", flush=True)
         with open(disk + ".boot-seconds", "w") as f:
