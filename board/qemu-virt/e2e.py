@@ -280,6 +280,8 @@ def main():
               f"watchdog pings arrive: after 12 s (WatchdogSec=10s) still the same PID {pid}, no restart, last ping "
               f"moved from {w1} to {props2.get('WatchdogTimestampMonotonic')} µs")
     rss = vm.sh(f"grep -E '^(VmRSS|VmHWM)' /proc/{pid}/status | tr -s ' \\t' ' ' | tr '\\n' ' '")
+    score = vm.rc("systemd-analyze security terminal --no-pager 2>/dev/null | tail -1", timeout=180)[1].strip()
+    res.figure(f"systemd-analyze security on the board (systemd {vm.sh('systemctl --version | head -1').split()[1]}): {score}")
     res.figure(f"RSS of the service on the board: {rss.strip()}")
 
     # --- the display on the host end of the UART ----------------------------------------------------------------
@@ -287,8 +289,19 @@ def main():
     res.check(idle is not None, "serial LCD (ttyS0 -> host socket) shows the idle screen:\n" +
               indent(lcd_text(display.snapshot()[lcd_mark:])))
 
+    # --- network: the acquirer's port is reachable, nothing else is -------------------------------------------
+    res.check(acquirer.connections > 0 or os.environ.get("QB_ACQUIRER_PORT"),
+              f"the firmware's link check reached the acquirer port on the host's loopback through guestfwd "
+              f"{host}:{cfg['QB_GUEST_ACQUIRER_PORT']} ({acquirer.connections} connections)")
+    status, _ = vm.rc(f"wget -q -T 5 -t 1 -O /dev/null http://10.0.2.2:{httpd.server_address[1]}/SHA256SUMS", timeout=60)
+    res.check(status != 0, "restricted network: the host's loopback is not reachable from the guest except through "
+              f"the forwarded ports (direct 10.0.2.2:{httpd.server_address[1]} refused)")
+
     # --- keypad: gpio-sim lines -> gpio-keys -> evdev -> firmware -------------------------------------------------
     chip = vm.sh("ls -d /sys/bus/platform/drivers/gpio-sim/*/gpiochip* | head -1").strip()
+    status, out = vm.rc(f"gpiodetect | grep -w {os.path.basename(chip)}")
+    res.check(status == 0 and "keypad" in out and "(16 lines)" in out,
+              f"libgpiod 2.x (trixie's gpiod tools) on the 7.3 kernel sees the keypad chip: {out.splitlines()[0] if out else out}")
     vm.sh(f"qb_press() {{ for n; do echo pull-down > {chip}/sim_gpio$n/pull; sleep 0.15; "
           f"echo pull-up > {chip}/sim_gpio$n/pull; sleep 0.15; done; }}")
     mark = len(display.snapshot())

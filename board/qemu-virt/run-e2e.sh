@@ -63,7 +63,7 @@ venv=$QB_CACHE/venv
 if ! "$venv/bin/python" -c 'import pexpect, psec' 2>/dev/null; then
     echo "qemu-board: python venv $venv (pexpect, psec)"
     mkdir -p "$QB_CACHE"
-    { /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q pexpect psec; } > "$work/venv.log" 2>&1 ||
+    { /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check "pexpect==4.9.0" "psec==1.3.0"; } > "$work/venv.log" 2>&1 ||
         { cat "$work/venv.log"; fail "python venv with pexpect and psec"; finish; }
 fi
 export QB_PYTHON=$venv/bin/python
