@@ -225,7 +225,9 @@ def main():
     status, out = vm.rc(
         f"rm -rf /tmp/payload && mkdir /tmp/payload && (cd /tmp/payload && "
         f"for f in SHA256SUMS terminal termtool terminal.service terminal.sysusers.conf 60-terminal-gpio.rules board.toml; "
-        f"do wget -q http://{host}:{cfg['QB_GUEST_HTTP_PORT']}/$f || exit 1; done && sha256sum --quiet -c SHA256SUMS)",
+        f"do wget -nv -t 10 --waitretry=1 --retry-connrefused http://{host}:{cfg['QB_GUEST_HTTP_PORT']}/$f 2>&1 | "
+        f"grep -v ' URL:' || true; [ -s $f ] || exit 1; done && sha256sum --quiet -c SHA256SUMS) || "
+        f"{{ ip -br addr; ip route; networkctl --no-pager; false; }}",
         timeout=300)
     res.check(status == 0, f"payload fetched over the restricted network (guestfwd {host}:80 -> host loopback) "
               f"and sha256-verified ({time.monotonic() - t:.1f} s){'' if status == 0 else ': ' + out[-300:]}")
