@@ -185,7 +185,8 @@ def main():
                       (f"{args.repo}/systemd/terminal.service", "terminal.service"),
                       (f"{args.repo}/systemd/terminal.sysusers.conf", "terminal.sysusers.conf"),
                       (f"{args.repo}/systemd/60-terminal-gpio.rules", "60-terminal-gpio.rules"),
-                      (f"{args.repo}/board/qemu-virt/board.toml", "board.toml")):
+                      (f"{args.repo}/board/qemu-virt/board.toml", "board.toml"),
+                      (f"{args.repo}/board/qemu-virt/matrix.toml", "matrix.toml")):
         shutil.copy(src, os.path.join(payload, name))
     with open(os.path.join(payload, "SHA256SUMS"), "w") as f:
         for name in sorted(os.listdir(payload)):
@@ -228,7 +229,7 @@ def main():
     host = cfg["QB_GUEST_HOST"]
     status, out = vm.rc(
         f"rm -rf /tmp/payload && mkdir /tmp/payload && (cd /tmp/payload && "
-        f"for f in SHA256SUMS terminal termtool terminal.service terminal.sysusers.conf 60-terminal-gpio.rules board.toml; "
+        f"for f in SHA256SUMS terminal termtool terminal.service terminal.sysusers.conf 60-terminal-gpio.rules board.toml matrix.toml; "
         f"do wget -nv -t 10 --waitretry=1 --retry-connrefused http://{host}:{cfg['QB_GUEST_HTTP_PORT']}/$f 2>&1 | "
         f"grep -v ' URL:' || true; [ -s $f ] || exit 1; done && sha256sum --quiet -c SHA256SUMS) || "
         f"{{ ip -br addr; ip route; networkctl --no-pager; false; }}",
@@ -364,10 +365,45 @@ def main():
     res.check(idle is not None, "the restarted firmware redraws the LCD")
     j = vm.rc("journalctl -u terminal -o cat --no-pager | grep -ciE 'critical|panic|fatal error'")[1].strip()
     res.check(j in ("0", ""), f"no critical entries in the journal of terminal.service (matches: {j})")
+    matrix_keypad(vm, res, display)
     res.figure(f"e2e total {time.monotonic() - t_start:.1f} s")
     display.close()
     scanner.close()
     return res
+
+
+def matrix_keypad(vm, res, display):
+    """The firmware's own matrix scanner (libgpiod 2.x) under systemd, on a 1x8 matrix of a configfs gpio-sim chip
+    (board/qemu-virt/matrix.toml: with one row, a column pulled low is exactly a closed switch on the driven row)."""
+    c = "/sys/kernel/config/gpio-sim/matrix"
+    status, out = vm.rc(
+        f"systemctl stop terminal && {{ [ -d {c} ] || {{ mkdir -p {c}/bank0 && echo 9 > {c}/bank0/num_lines && "
+        f"echo matrix > {c}/bank0/label && for i in 0 1 2 3 4 5 6 7 8; do mkdir {c}/bank0/line$i && "
+        f"echo $([ $i = 0 ] && echo ROW0 || echo COL$((i - 1))) > {c}/bank0/line$i/name; done && "
+        f"echo 1 > {c}/live; }}; }} && udevadm settle && chip=$(cat {c}/bank0/chip_name) && "
+        f"ls -l /dev/$chip && sed \"s|/dev/gpiochip2|/dev/$chip|\" /tmp/payload/matrix.toml | "
+        f"install -D -m 0644 /dev/stdin /usr/share/terminal/board/qemu-virt-matrix/board.toml && "
+        f"printf 'BOARD=qemu-virt-matrix\\n' > /etc/default/terminal && "
+        f"systemctl start terminal && echo SYS=/sys/devices/platform/$(cat {c}/dev_name)/$chip", timeout=180)
+    props = show(vm, "ActiveState", "StatusText")
+    ok = status == 0 and props.get("ActiveState") == "active" and "crw-rw----" in out and " gpio " in out
+    res.check(ok, "gpio-matrix variant (matrix.toml): configfs gpio-sim chip, /dev/gpiochipN root:gpio 0660 by "
+              f"systemd/60-terminal-gpio.rules, READY with DeviceAllow=char-gpiochip: \"{props.get('StatusText')}\""
+              + ("" if ok else "\n" + out + "\n" + journal(vm)))
+    if not ok:
+        return
+    sysdir = next((line[4:] for line in out.splitlines() if line.startswith("SYS=")), "")
+    info = vm.rc(f"gpioinfo -c {os.path.basename(sysdir)} | grep -c terminal-keypad")[1].strip()
+    res.check(info == "9", f"the firmware holds the row and the 8 columns through libgpiod 2.x (gpioinfo: {info} lines "
+              "consumed by terminal-keypad)")
+    # Columns 1-4 are the keys 1-4 (column line = offset 1 + column index).
+    vm.sh(f"qb_mpress() {{ for n; do echo pull-down > {sysdir}/sim_gpio$n/pull; sleep 0.3; "
+          f"echo pull-up > {sysdir}/sim_gpio$n/pull; sleep 0.3; done; }}")
+    mark = len(display.snapshot())
+    vm.sh("qb_mpress 1 2 3 4", timeout=60)
+    shown = display.wait_for(lambda d: "12.34" in lcd_text(display.snapshot()), 30, since=mark)
+    res.check(shown is not None, "amount keyed on the 1-row gpio-sim matrix through the firmware's matrix scanner "
+              "shows on the LCD:\n" + indent(lcd_text(display.snapshot())))
 
 
 def show(vm, *props):
