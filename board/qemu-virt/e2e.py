@@ -8,9 +8,12 @@ cross-built firmware the way a package would (binary, systemd unit, sysusers, ud
 injected with termtool from a TR-31 key block), and checks:
   - the unit reaches READY under systemd with the watchdog armed, and keeps pinging it;
   - the serial LCD's output arrives on the host end of the UART;
+  - the acquirer's loopback port is reachable from the guest, the rest of the host's loopback is not;
   - an amount keyed in on gpio-sim lines (gpio-keys -> evdev -> firmware) shows on the LCD;
+  - ENTER, the QR method, a code written on the scanner UART's host end: the outcome shows on the LCD;
   - [TODO hook] the sale goes online to the acquirer simulator on the host's loopback;
-  - SIGKILL: systemd restarts the service, READY again, the state directory intact.
+  - SIGKILL: systemd restarts the service, READY again, the state directory intact;
+  - the firmware's own matrix scanner (libgpiod 2.x) on a 1-row configfs gpio-sim matrix (matrix.toml).
 Prints "qemu-board: ok|FAIL ..." per check, figures, and ends with "qemu-board: N passed, M failed".
 """
 import argparse

@@ -10,7 +10,8 @@
 #      key injection), from PyPI;
 #   4. board/qemu-virt/e2e.py: resume the snapshot (--cold: boot the image from scratch instead), install the
 #      firmware, READY under systemd with the watchdog, LCD on the host end of the UART, an amount keyed on
-#      gpio-sim lines, [TODO: the sale online], SIGKILL and restart with the state directory intact.
+#      gpio-sim lines, a code on the scanner UART, [TODO: the sale online], SIGKILL and restart with the state
+#      directory intact, the firmware's matrix scanner on a 1-row gpio-sim matrix.
 # Prints "qemu-board: N passed, M failed" (the steps above count as checks too) and exits non-zero on failure.
 # The run's files (console log, UART sockets, disk) are in a temporary directory, kept when something failed.
 # QEMU is started by e2e.py and stopped by it (by PID) on every exit path; a hard timeout bounds the run.
