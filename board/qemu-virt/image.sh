@@ -18,7 +18,10 @@
 #      chip from the device tree and the kernel's gpio-keys on its lines);
 #   6. the snapshot: one cold systemd boot (about a minute or more under TCG), then `savevm` into a qcow2 overlay
 #      of the root image; every test run resumes from it in seconds (board/qemu-virt/vm.py).
-# --rebuild-snapshot redoes stage 6 only (after a QEMU upgrade, a device change); --rebuild redoes 3-6.
+# A product is rebuilt when what it is made from changed, by content (a .stamp file next to it): the initramfs and
+# the root image when image.sh or config.sh change, the device tree when keypad.dtsi, the QEMU version or the
+# machine size change, the snapshot when any of those or vm.py (the QEMU command line) change.
+# --rebuild-snapshot redoes stage 6 only; --rebuild redoes 3-6.
 # Ends with "image.sh: OK" and the paths. Needs root (mmdebstrap, binfmt_misc).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -124,10 +127,17 @@ if [ -z "$busybox" ]; then
     busybox=$(find "$QB_DEBS" -maxdepth 1 -name 'busybox-static_*_arm64.deb' | sort | tail -1)
 fi
 
+# What each product was built from, by content (not by mtime: a fresh clone has new mtimes, and the cache is
+# shared by every checkout on the machine). A product whose recipe changed is rebuilt, and so is what follows it.
+qemu_version=$("$QB_QEMU" --version | head -1)
+rootfs_stamp=$(cat "$here/image.sh" "$here/config.sh" | sha256sum | cut -c1-16)
+dtb_stamp=$({ cat "$here/keypad.dtsi"; echo "$qemu_version $QB_CPU $QB_SMP $QB_MEMORY"; } | sha256sum | cut -c1-16)
+snapshot_stamp=$({ cat "$here/vm.py"; echo "$rootfs_stamp $dtb_stamp"; } | sha256sum | cut -c1-16)
+stale() { [ ! -f "$1" ] || [ "$(cat "$1.stamp" 2>/dev/null)" != "$2" ]; }
 if ((rebuild)); then rm -f "$QB_INITRD" "$QB_ROOTFS" "$QB_DTB"; fi
 
 # --- 3. initramfs -------------------------------------------------------------------------------------------------
-if [ ! -f "$QB_INITRD" ]; then
+if stale "$QB_INITRD" "$rootfs_stamp"; then
     step "initramfs (busybox + $QB_INITRAMFS_MODULES)"
     w=$(mktemp -d "$QB_CACHE/initrd.XXXXXX")
     tmp_dirs+=("$w")
@@ -175,10 +185,11 @@ INIT
     chmod +x "$w/root/init"
     (cd "$w/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$QB_INITRD.tmp"
     mv "$QB_INITRD.tmp" "$QB_INITRD"
+    echo "$rootfs_stamp" > "$QB_INITRD.stamp"
 fi
 
 # --- 4. root file system ------------------------------------------------------------------------------------------
-if [ ! -f "$QB_ROOTFS" ]; then
+if stale "$QB_ROOTFS" "$rootfs_stamp"; then
     rm -f "$QB_SNAPSHOT"
     r=$(mktemp -d "$QB_CACHE/rootfs.XXXXXX")
     tmp_dirs+=("$r")
@@ -244,10 +255,11 @@ EOF
     truncate -s "$QB_ROOTFS_SIZE" "$QB_ROOTFS.tmp"
     mkfs.ext4 -q -F -L root -d "$R" "$QB_ROOTFS.tmp"
     mv "$QB_ROOTFS.tmp" "$QB_ROOTFS"
+    echo "$rootfs_stamp" > "$QB_ROOTFS.stamp"
 fi
 
 # --- 5. device tree ---------------------------------------------------------------------------------------------
-if [ ! -f "$QB_DTB" ] || [ "$here/keypad.dtsi" -nt "$QB_DTB" ]; then
+if stale "$QB_DTB" "$dtb_stamp"; then
     rm -f "$QB_SNAPSHOT"
     step "device tree: QEMU virt + board/qemu-virt/keypad.dtsi"
     w=$(mktemp -d "$QB_CACHE/dtb.XXXXXX")
@@ -257,16 +269,19 @@ if [ ! -f "$QB_DTB" ] || [ "$here/keypad.dtsi" -nt "$QB_DTB" ]; then
     cat "$w/virt.dts" "$here/keypad.dtsi" > "$w/board.dts"
     dtc -q -I dts -O dtb -o "$QB_DTB.tmp" "$w/board.dts"
     mv "$QB_DTB.tmp" "$QB_DTB"
+    echo "$dtb_stamp" > "$QB_DTB.stamp"
 fi
 
 # --- 6. the booted snapshot ---------------------------------------------------------------------------------------
 if ((rebuild_snapshot)); then rm -f "$QB_SNAPSHOT"; fi
-if [ ! -f "$QB_SNAPSHOT" ]; then
+if stale "$QB_SNAPSHOT" "$snapshot_stamp"; then
+    rm -f "$QB_SNAPSHOT"
     step "snapshot: cold systemd boot, then savevm '$QB_SNAPSHOT_NAME' (a minute or more under TCG)"
     qemu-img create -q -f qcow2 -b "$QB_ROOTFS" -F raw "$QB_SNAPSHOT.tmp"
     "${QB_PYTHON:-python3}" -B "$here/vm.py" make-snapshot "$QB_SNAPSHOT.tmp" >&2
     mv "$QB_SNAPSHOT.tmp.boot-seconds" "$QB_SNAPSHOT.boot-seconds"
     mv "$QB_SNAPSHOT.tmp" "$QB_SNAPSHOT"
+    echo "$snapshot_stamp" > "$QB_SNAPSHOT.stamp"
 fi
 
 step "done"
