@@ -427,7 +427,7 @@ final class ChipTransaction {
         }
         rail.logger.info("chip transaction complete", metadata: [
             "ref": "\(ticket.transactionReference)", "decision": "\(outcome.decision)",
-            "pan": "\(data.map { EMVDataDictionary.maskedPAN($0.pan) } ?? "-")",
+            "card": "\(data.map { EMVDataDictionary.maskedPAN($0.pan) } ?? "-")",
             "tvr": "\(Hex.encode(outcome.tvr.bytes))", "tsi": "\(Hex.encode(outcome.tsi.bytes))",
         ])
         switch status {
