@@ -57,6 +57,13 @@ let package = Package(
             providers: [.apt(["libpcsclite-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CQREncode",
+            path: "Sources/System/CQREncode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+
         // MARK: Codecs and crypto (bottom layer; pure codecs do no I/O)
         .target(name: "Codecs", path: "Sources/Codecs", swiftSettings: swiftSettings),
         .target(
@@ -90,6 +97,12 @@ let package = Package(
 
         // MARK: Simulators: the card and issuer side of a payment, for the sim board and the tests
         .target(
+            name: "QRGatewaySimulator",
+            dependencies: ["Codecs"],
+            path: "Sources/Simulators/QRGateway",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "VirtualCards",
             dependencies: ["Codecs", "PaymentCrypto", "DeviceKit"],
             path: "Sources/Simulators/VirtualCards",
@@ -108,7 +121,7 @@ let package = Package(
         .target(
             name: "LinuxDevices",
             dependencies: [
-                "DeviceKit", "Codecs", "CGPIOD", "CLinux", "CPCSCLite",
+                "DeviceKit", "Codecs", "CGPIOD", "CLinux", "CPCSCLite", "CQREncode",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Devices/LinuxDevices",
@@ -121,6 +134,7 @@ let package = Package(
             name: "TerminalApp",
             dependencies: [
                 "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "PaymentCrypto", "Codecs", "CLinux",
+                "EMVKernel", "VirtualCards", "AcquirerSimulator", "QRGatewaySimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -141,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "termtool",
             dependencies: [
-                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink",
+                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink", "LinuxDevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
@@ -170,6 +184,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Codecs", "PaymentCrypto", "CLinux", "TestKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "QRTests",
+            dependencies: [
+                "Codecs", "DeviceKit", "LinuxDevices", "TerminalUI", "TerminalApp", "QRGatewaySimulator", "TestKit",
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",

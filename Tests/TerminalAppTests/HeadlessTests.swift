@@ -33,8 +33,9 @@ import Testing
         #expect(frames[4].contains("¥12.34"))
         #expect(frames[5].contains("请选择支付方式") && frames[5].contains(">1 银行卡/手机支付"))
         #expect(frames[6].contains("请出示付款码"))
-        let outcome = try #require(frames.first { $0.contains("交易失败") })
-        #expect(outcome.contains("暂不支持此支付方式"))
+        // The QR rail pays the WeChat Pay code at the simulated wallet gateway.
+        let outcome = try #require(frames.first { $0.contains("交易成功") }, "\(run.result.stdout)")
+        #expect(outcome.contains("微信支付") && outcome.contains("¥12.34"))
         #expect(frames.last!.contains("欢迎光临"), "exits once idle again")
         // Each frame is the display's 40x15 cells (trailing blanks trimmed).
         #expect(frames[0].split(separator: "\n", omittingEmptySubsequences: false).count == 15 + 1, "15 lines, each ending in a newline")

@@ -4,8 +4,9 @@
 #      cached after the first run (docs/cross-compile.md: ~5 min cold, seconds warm).
 #   2. the binary: footprint budget (<= 20 MB stripped), no full Foundation (NEEDED, symbols, ICU data),
 #      dynamic with the aarch64 loader and no Swift runtime library in NEEDED.
-#   3. under qemu-aarch64 -L <sysroot>: `terminal --version`, and a headless sale on the simulator board
-#      (¥12.34 keyed, card inserted; no payment rail exists yet, so it ends on 暂不支持此支付方式).
+#   3. under qemu-aarch64 -L <sysroot>: `terminal --version`, and a headless chip sale on the simulator board
+#      (¥200.00 keyed, the virtual visa-credit card inserted, PIN 1234; the EMV kernel goes online over mutual TLS
+#      to the built-in acquirer simulator, which approves: 交易成功).
 #   4. --static-executable either builds a fully static binary that runs on an empty root, or refuses up front
 #      naming the library Debian ships no static archive of (today: libpcsclite).
 #   5. the unit tests, built for aarch64 and run under qemu-user, one at a time; the products they spawn
@@ -93,15 +94,15 @@ else
 fi
 
 mkdir -p "$work/state"
-printf '1\n2\n3\n4\nENTER\n1\nINSERT visa-credit\nWAIT 300\nENTER\n' |
+printf '2\n0\n0\n0\n0\nENTER\n1\nINSERT visa-credit\nWAIT 4000\n1\n2\n3\n4\nENTER\nWAIT 8000\nENTER\n' |
     timeout 120 "${qemu[@]}" "$bin" run --board "$repo/board/sim/board.toml" --headless --fixed-clock 09:30 \
         --state-dir "$work/state" > "$work/sale.txt" 2> "$work/sale.err"
 status=$?
 frames=$(grep -c '^----' "$work/sale.txt")
 missing=()
-for text in "欢迎光临" "¥12.34" "暂不支持此支付方式"; do grep -qF "$text" "$work/sale.txt" || missing+=("$text"); done
+for text in "欢迎光临" "¥200.00" "交易成功"; do grep -qF "$text" "$work/sale.txt" || missing+=("$text"); done
 if ((status == 0)) && ((${#missing[@]} == 0)); then
-    pass "qemu: headless sale on board/sim: exit 0, $frames frames with 欢迎光临, ¥12.34, 暂不支持此支付方式"
+    pass "qemu: headless chip sale on board/sim: exit 0, $frames frames with 欢迎光临, ¥200.00, 交易成功"
 else
     fail "qemu: headless sale exited $status; missing in the frames: ${missing[*]:-none} (stderr: $(tail -2 "$work/sale.err" | tr '\n' ' '))"
 fi

@@ -22,6 +22,10 @@ public struct CharacterGrid: Sendable, Equatable {
     public let columns: Int
     public let rows: Int
     public private(set) var cells: [Cell]
+    /// A QR code the display draws over a band of rows at its own resolution (pixels on a pixel display, block
+    /// characters beside the frame in the simulator's window); `nil` on most screens. Displays that cannot draw
+    /// one show the cells underneath.
+    public var qrOverlay: QROverlay?
 
     public init(columns: Int, rows: Int) {
         precondition(columns > 0 && rows > 0, "a character grid needs at least one cell, got \(columns)x\(rows)")
@@ -116,5 +120,17 @@ public struct CharacterGrid: Sendable, Equatable {
         default:
             false
         }
+    }
+}
+
+/// A QR code placed over rows of a ``CharacterGrid``: the display centres the symbol, with a light quiet zone, in
+/// the band `rows` spans across the whole width, at the largest whole number of pixels a module that fits.
+public struct QROverlay: Sendable, Equatable {
+    public var matrix: QRMatrix
+    /// The grid rows the symbol covers.
+    public var rows: Range<Int>
+    public init(matrix: QRMatrix, rows: Range<Int>) {
+        self.matrix = matrix
+        self.rows = rows
     }
 }

@@ -96,6 +96,62 @@ public struct GridRasterizer: Sendable {
                 column += span
             }
         }
+        if let overlay = grid.qrOverlay, !rows.isEmpty {
+            let clip = (originY + rows.lowerBound * cellPixelHeight)..<(originY + rows.upperBound * cellPixelHeight)
+            drawQR(overlay, columns: grid.columns, originX: originX, originY: originY, clipY: clip, on: &canvas)
+        }
+    }
+
+    /// Where a QR overlay lands: the symbol's top-left pixel and the pixels a module takes, with the quiet zone (4
+    /// modules, 2 when 4 do not fit); `nil` when not even one pixel a module fits.
+    public func qrPlacement(_ overlay: QROverlay, columns: Int, originX: Int = 0, originY: Int = 0)
+        -> (x: Int, y: Int, module: Int, quietZone: Int)?
+    {
+        let bandWidth = columns * cellPixelWidth
+        let bandHeight = overlay.rows.count * cellPixelHeight
+        for quiet in [QRMatrix.standardQuietZone, 2] {
+            let span = overlay.matrix.size + 2 * quiet
+            let module = min(bandWidth, bandHeight) / span
+            if module >= 1 {
+                let side = span * module
+                return (
+                    originX + (bandWidth - side) / 2 + quiet * module,
+                    originY + overlay.rows.lowerBound * cellPixelHeight + (bandHeight - side) / 2 + quiet * module,
+                    module, quiet
+                )
+            }
+        }
+        return nil
+    }
+
+    /// Paints the QR symbol and its quiet zone, only inside the pixel rows `clipY`: light modules in the lighter of
+    /// the two colours, dark ones in the darker, whatever the display's foreground is.
+    private func drawQR(
+        _ overlay: QROverlay, columns: Int, originX: Int, originY: Int, clipY: Range<Int>, on canvas: inout PixelCanvas
+    ) {
+        guard let place = qrPlacement(overlay, columns: columns, originX: originX, originY: originY) else { return }
+        let (light, dark) = foreground.luma >= background.luma ? (foreground, background) : (background, foreground)
+        let size = overlay.matrix.size
+        func paint(_ x: Int, _ y: Int, _ width: Int, _ height: Int, _ color: PixelColor) {
+            let top = max(y, clipY.lowerBound)
+            let bottom = min(y + height, clipY.upperBound)
+            if bottom > top { canvas.fill(x: x, y: top, width: width, height: bottom - top, color: color) }
+        }
+        let quiet = place.quietZone * place.module
+        paint(place.x - quiet, place.y - quiet, size * place.module + 2 * quiet, size * place.module + 2 * quiet, light)
+        for y in 0..<size {
+            var x = 0
+            while x < size {
+                guard overlay.matrix[x, y] else {
+                    x += 1
+                    continue
+                }
+                var end = x + 1
+                while end < size, overlay.matrix[end, y] { end += 1 }
+                paint(place.x + x * place.module, place.y + y * place.module, (end - x) * place.module, place.module, dark)
+                x = end
+            }
+        }
     }
 
     private func colors(inverse: Bool) -> (fore: PixelColor, back: PixelColor) {

@@ -234,9 +234,13 @@ public final class FramebufferDisplay: DisplayDevice {
         let dirtyRows: [Int]
         let repaint: Bool
         if let shown = shownGrid, shown.columns == grid.columns, shown.rows == grid.rows {
+            // A QR overlay that appears, goes or changes repaints the rows under it, old and new.
+            let overlayRows: Set<Int> =
+                grid.qrOverlay == shown.qrOverlay
+                ? [] : Set(grid.qrOverlay?.rows ?? 0..<0).union(shown.qrOverlay?.rows ?? 0..<0)
             dirtyRows = (0..<grid.rows).filter { row in
                 let cells = row * grid.columns..<(row + 1) * grid.columns
-                return grid.cells[cells] != shown.cells[cells]
+                return grid.cells[cells] != shown.cells[cells] || overlayRows.contains(row)
             }
             repaint = false
         } else {

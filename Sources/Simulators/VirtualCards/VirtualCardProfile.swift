@@ -132,7 +132,7 @@ public struct VirtualCardProfile: Sendable {
     public var fault: Fault
 
     /// TEST ONLY offline PIN of every profile.
-    static let testOnlyPIN = "1234"
+    public static let testOnlyPIN = "1234"
 
     /// The profile called `name`, or `nil`.
     public static func named(_ name: String) -> VirtualCardProfile? { catalogue.first { $0.name == name } }

@@ -1,3 +1,5 @@
+public import DeviceKit
+
 /// What the terminal shows, independent of any display. ``ScreenRenderer`` lays a screen out on the display's
 /// character grid; a pixel display then draws that grid with a bitmap font.
 public enum Screen: Sendable, Equatable {
@@ -12,6 +14,8 @@ public enum Screen: Sendable, Equatable {
     case info(Info)
     case error(ErrorMessage)
     case shuttingDown
+    /// A merchant-presented QR code for the customer to scan.
+    case qrCode(QRCodeScreen)
 
     /// Text shown on a screen: a translated string or text from data (merchant name, version numbers).
     public enum Text: Sendable, Equatable {
@@ -146,5 +150,21 @@ public enum Screen: Sendable, Equatable {
     public struct ErrorMessage: Sendable, Equatable {
         public var lines: [Text]
         public init(lines: [Text]) { self.lines = lines }
+    }
+
+    /// A merchant-presented QR code: the amount, what to do, and the symbol, which the display draws over the body
+    /// rows (``CharacterGrid/qrOverlay``) at its own resolution.
+    public struct QRCodeScreen: Sendable, Equatable {
+        public var amount: Int
+        public var currency: Currency
+        public var matrix: QRMatrix
+        /// Under the symbol where it is not drawn: the masked order reference.
+        public var reference: String
+        public init(amount: Int, currency: Currency, matrix: QRMatrix, reference: String) {
+            self.amount = amount
+            self.currency = currency
+            self.matrix = matrix
+            self.reference = reference
+        }
     }
 }

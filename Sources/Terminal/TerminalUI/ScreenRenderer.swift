@@ -49,7 +49,9 @@ public struct ScreenRenderer: Sendable {
             canvas.bottom(UIString.navigateHint.text(language))
         case .present(let present):
             canvas.titleBar(left: present.currency.display(minorUnits: present.amount, language: language))
-            canvas.centered([(present.method.map { UIString.present($0) } ?? .presentAny).text(language)])
+            var lines = [(present.method.map { UIString.present($0) } ?? .presentAny).text(language)]
+            if present.method == .qr { lines.append(UIString.qrShowCodeHint.text(language)) }
+            canvas.centered(lines)
             canvas.bottom(UIString.cancelHint.text(language))
         case .pinEntry(let pin):
             canvas.titleBar(left: UIString.pinTitle.text(language), right: pin.currency.display(minorUnits: pin.amount, language: language))
@@ -79,6 +81,11 @@ public struct ScreenRenderer: Sendable {
             canvas.bottom(UIString.pressEnter.text(language))
         case .shuttingDown:
             canvas.centered([UIString.shuttingDown.text(language)])
+        case .qrCode(let qr):
+            canvas.titleBar(left: UIString.qrScanToPay.text(language), right: qr.currency.display(minorUnits: qr.amount, language: language))
+            canvas.centered([UIString.qrScanToPay.text(language), UIString.qrOrder(qr.reference).text(language)])
+            canvas.bottom(UIString.cancelHint.text(language))
+            canvas.grid.qrOverlay = QROverlay(matrix: qr.matrix, rows: canvas.bodyRows)
         }
         return canvas.grid
     }

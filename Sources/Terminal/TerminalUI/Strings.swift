@@ -48,6 +48,20 @@ public enum UIString: Sendable, Equatable {
     case authCode(String)
     case cardRemoved
     case storeUnavailable
+    // QR payments
+    /// A wallet's name; the argument is `Codecs.QRWallet`'s raw value ("wechat", "alipay", "unionpay", "emvco").
+    case qrWallet(String)
+    case qrScanToPay
+    case qrWaitingForCustomer
+    case qrCancelling
+    case qrCancelledTimeout
+    case qrNotAPaymentCode
+    case qrWrongLength
+    case qrMerchantCode
+    case qrMalformed
+    case qrOrder(String)
+    case qrReversalPending
+    case qrShowCodeHint
 
     /// The text in `language`.
     public func text(_ language: Language) -> String {
@@ -127,6 +141,24 @@ public enum UIString: Sendable, Equatable {
         case .authCode(let code): "授权码 \(code)"
         case .cardRemoved: "卡片已拔出"
         case .storeUnavailable: "存储故障，暂停交易"
+        case .qrWallet(let wallet):
+            switch wallet {
+            case "wechat": "微信支付"
+            case "alipay": "支付宝"
+            case "unionpay": "云闪付"
+            default: "EMV二维码"
+            }
+        case .qrScanToPay: "请扫码支付"
+        case .qrWaitingForCustomer: "等待顾客输入密码"
+        case .qrCancelling: "正在撤销订单"
+        case .qrCancelledTimeout: "支付超时，订单已撤销"
+        case .qrNotAPaymentCode: "不是付款码"
+        case .qrWrongLength: "付款码位数不对"
+        case .qrMerchantCode: "这是收款码，请出示付款码"
+        case .qrMalformed: "付款码无法识别"
+        case .qrOrder(let id): "订单 \(id)"
+        case .qrReversalPending: "撤销未完成，将自动重试"
+        case .qrShowCodeHint: "按确认键显示收款码"
         }
     }
 
@@ -200,6 +232,24 @@ public enum UIString: Sendable, Equatable {
         case .authCode(let code): "Auth code \(code)"
         case .cardRemoved: "Card removed"
         case .storeUnavailable: "Storage fault: no sales"
+        case .qrWallet(let wallet):
+            switch wallet {
+            case "wechat": "WeChat Pay"
+            case "alipay": "Alipay"
+            case "unionpay": "UnionPay QR"
+            default: "EMV QR"
+            }
+        case .qrScanToPay: "Scan to pay"
+        case .qrWaitingForCustomer: "Customer confirming"
+        case .qrCancelling: "Cancelling order"
+        case .qrCancelledTimeout: "Timed out, cancelled"
+        case .qrNotAPaymentCode: "Not a payment code"
+        case .qrWrongLength: "Wrong code length"
+        case .qrMerchantCode: "Merchant code: show yours"
+        case .qrMalformed: "Unreadable code"
+        case .qrOrder(let id): "Order \(id)"
+        case .qrReversalPending: "Cancel pending, retrying"
+        case .qrShowCodeHint: "ENTER: show our QR"
         }
     }
 }

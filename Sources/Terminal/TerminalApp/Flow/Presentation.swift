@@ -10,3 +10,9 @@ public enum Presentation: Sendable, Equatable {
     /// The card was taken out of the slot or the field.
     case removed
 }
+
+extension Presentation {
+    /// What the flow presents when the operator asks for a merchant-presented QR code (ENTER on the QR payment
+    /// screen): a scan of the text "MPM", which no payment code matches. Headless mode starts one with `SCAN MPM`.
+    public static let merchantPresentedQRRequest = Presentation.scanned(code: "MPM")
+}

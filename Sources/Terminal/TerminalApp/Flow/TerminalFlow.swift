@@ -266,8 +266,13 @@ public struct TerminalFlow: Sendable {
                 }
             }
             return []
-        case .present:
+        case .present(let amount, let method):
             if key == .cancel { go(.idle) }
+            // ENTER on the QR screen: show the merchant-presented code instead of waiting for the customer's.
+            if key == .enter, method == .qr {
+                go(.paying(amount: amount, screen: .processing(.init())), timeout: nil)
+                return [.startPayment(amount: amount, method: method, presentation: .merchantPresentedQRRequest)]
+            }
             return []
         case .outcome, .info:
             if key == .enter || key == .cancel || key == .clear { go(.idle) }

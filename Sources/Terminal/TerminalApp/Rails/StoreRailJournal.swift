@@ -154,7 +154,13 @@ public final class StoreRailJournal: RailJournal {
         let rail = Rail(rawValue: draft.rail) ?? .emvContact
         let kind = TransactionKind(rawValue: draft.kind) ?? .sale
         var sealed = CardData()
-        if let card {
+        if let card, rail == .qr {
+            // A wallet's payment code is sealed as a QR auth code, not as a PAN (it is not one).
+            if !card.pan.isEmpty { sealed.qrAuthCode = SecretBytes(Array(card.pan.utf8)) }
+            if !card.iccData.isEmpty { sealed.field55 = SecretBytes(card.iccData) }
+        } else if let card, rail == .prepaid {
+            if !card.pan.isEmpty { sealed.prepaidCardID = SecretBytes(Array(card.pan.utf8)) }
+        } else if let card {
             sealed.pan = SecretBytes(Array(card.pan.utf8))
             if !card.track2Equivalent.isEmpty { sealed.track2Equivalent = SecretBytes(card.track2Equivalent) }
             sealed.cardholderName = card.cardholderName.map { SecretBytes(Array($0.utf8)) }
@@ -168,7 +174,8 @@ public final class StoreRailJournal: RailJournal {
         }
         return TransactionDraft(
             rail: rail, kind: kind, amountMinor: Int64(draft.amount), currency: draft.currencyCode, entryMode: entry,
-            card: sealed, aid: card.map { Hex.encode($0.aid) }, applicationLabel: card?.applicationLabel,
+            card: sealed, aid: card.flatMap { $0.aid.isEmpty ? nil : Hex.encode($0.aid) },
+            applicationLabel: card.flatMap { $0.applicationLabel.isEmpty ? nil : String($0.applicationLabel.prefix(16)) },
             signatureRequired: false, txnRef: reference)
     }
 }

@@ -88,6 +88,13 @@ public final class AnsiDisplay: DisplayDevice {
             out += "│\u{1B}[K\r\n"
         }
         out += "└" + border + "┘\u{1B}[K\r\n"
+        if let overlay = grid.qrOverlay {
+            // The QR code below the frame at one character a module across and two down (half blocks), bright
+            // white on black whatever the window's colours, so a phone camera reads it off the screen.
+            for line in overlay.matrix.halfBlockLines(quietZone: 2) {
+                out += "\u{1B}[97;40m" + line + "\u{1B}[0m\u{1B}[K\r\n"
+            }
+        }
         for line in statusLines { out += line + "\u{1B}[K\r\n" }
         out += "\u{1B}[J"
         try writeAll(fd, Array(out.utf8))

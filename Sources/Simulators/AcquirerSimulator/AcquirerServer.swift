@@ -1,0 +1,236 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import Codecs
+public import PaymentCrypto
+import Synchronization
+public import Uplink
+
+/// The acquirer simulator: our host protocol (docs/host-interface.md) over mutual TLS on loopback, the issuer of
+/// ``IssuerHost`` behind it, the books in an ``AcquirerLedger``.
+///
+/// One thread accepts connections and serves each until it closes (a terminal keeps one connection). Every request
+/// is looked up by its idempotency key first: a repeat is answered with the first answer and never applied twice.
+/// ``Fault`` makes it misbehave the way real hosts do, for the terminal's timeout and reversal paths.
+public final class AcquirerServer: Sendable {
+    /// How the simulator misbehaves.
+    public enum Fault: String, Sendable, CaseIterable {
+        /// Answers every request.
+        case none
+        /// Reads requests and never answers (the terminal times out and reverses).
+        case noAnswer = "no-answer"
+        /// Answers after `lateAnswerDelay` (past the terminal's response timeout).
+        case lateAnswer = "late-answer"
+        /// Sends half an answer, then closes the connection.
+        case dropMidResponse = "drop-mid-response"
+        /// Answers with bytes that are not a message of the protocol.
+        case garbage
+    }
+
+    public struct Configuration: Sendable {
+        public var identity: TLSIdentity
+        /// The CA the terminals' client certificates must chain to.
+        public var clientCAPEM: [UInt8]
+        public var fault: Fault
+        public var lateAnswerDelay: Duration
+        public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20)) {
+            self.identity = identity
+            self.clientCAPEM = clientCAPEM
+            self.fault = fault
+            self.lateAnswerDelay = lateAnswerDelay
+        }
+    }
+
+    public let port: Int
+    private let listener: HostListener
+    private let stopping = Atomic<Bool>(false)
+    private let thread: Mutex<pthread_t?> = Mutex(nil)
+    private let fault: Mutex<Fault>
+
+    /// Starts listening on 127.0.0.1 (`port` 0: any free port).
+    public init(configuration: Configuration, issuer: IssuerHost, ledger: AcquirerLedger, port: Int = 0) throws {
+        listener = try HostListener(host: "127.0.0.1", port: port)
+        self.port = listener.port
+        fault = Mutex(configuration.fault)
+        let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
+        let worker = Worker(
+            listener: listener, context: context, issuer: issuer, ledger: ledger, server: self,
+            lateAnswerDelay: configuration.lateAnswerDelay)
+        let box = Unmanaged.passRetained(WorkerBox(worker))
+        var handle = pthread_t()
+        let status = pthread_create(&handle, nil, { raw in
+            let box = Unmanaged<WorkerBox>.fromOpaque(raw!).takeRetainedValue()
+            box.worker.run()
+            return nil
+        }, box.toOpaque())
+        guard status == 0 else {
+            box.release()
+            throw UplinkError(.system, "cannot start the acquirer simulator's thread")
+        }
+        thread.withLock { $0 = handle }
+    }
+
+    /// Changes the fault mode for the next requests.
+    public func setFault(_ mode: Fault) { fault.withLock { $0 = mode } }
+    var currentFault: Fault { fault.withLock { $0 } }
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    /// Stops accepting and waits for the thread (at most one accept poll interval plus the request in progress).
+    public func shutdown() {
+        stopping.store(true, ordering: .releasing)
+        if let handle = thread.withLock({ value -> pthread_t? in defer { value = nil }; return value }) {
+            pthread_join(handle, nil)
+        }
+    }
+
+    deinit { shutdown() }
+}
+
+private final class WorkerBox {
+    let worker: AcquirerServer.Worker
+    init(_ worker: AcquirerServer.Worker) { self.worker = worker }
+}
+
+extension AcquirerServer {
+    /// The serving thread's state: not shared.
+    final class Worker: @unchecked Sendable {
+        let listener: HostListener
+        let context: TLSContext
+        let issuer: IssuerHost
+        let ledger: AcquirerLedger
+        unowned let server: AcquirerServer
+        let lateAnswerDelay: Duration
+
+        init(listener: HostListener, context: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger, server: AcquirerServer, lateAnswerDelay: Duration) {
+            self.listener = listener
+            self.context = context
+            self.issuer = issuer
+            self.ledger = ledger
+            self.server = server
+            self.lateAnswerDelay = lateAnswerDelay
+        }
+
+        func run() {
+            while !server.isStopping {
+                guard let fd = try? listener.accept(deadline: .now + .milliseconds(200)), fd >= 0 else { continue }
+                serve(fd)
+            }
+        }
+
+        func serve(_ fd: Int32) {
+            guard let session = try? TLSSession(context: context, takingSocket: fd, peerName: nil) else { return }
+            defer { session.close() }
+            guard (try? session.handshake(deadline: .now + .seconds(10))) != nil else { return }
+            let channel = HostFrameChannel(session: session)
+            while !server.isStopping {
+                let request: [UInt8]
+                do {
+                    request = try channel.receive(deadline: .now + .milliseconds(500), timeoutPhase: .response)
+                } catch let error as UplinkError {
+                    if case .timeout = error.code { continue }
+                    return
+                } catch {
+                    return
+                }
+                let answer = respond(to: request)
+                switch server.currentFault {
+                case .none:
+                    guard (try? channel.send(answer, deadline: .now + .seconds(5))) != nil else { return }
+                case .noAnswer:
+                    continue
+                case .lateAnswer:
+                    var remaining = lateAnswerDelay
+                    while remaining > .zero, !server.isStopping {
+                        usleep(50_000)
+                        remaining -= .milliseconds(50)
+                    }
+                    guard (try? channel.send(answer, deadline: .now + .seconds(5))) != nil else { return }
+                case .dropMidResponse:
+                    if let framed = try? HostFrameChannel.frame(answer) {
+                        _ = try? session.write(Array(framed.prefix(framed.count / 2)), deadline: .now + .seconds(2))
+                    }
+                    return
+                case .garbage:
+                    _ = try? channel.send([0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x01], deadline: .now + .seconds(2))
+                }
+            }
+        }
+
+        /// The answer to one request: from the books when it is a repeat, else decided and booked.
+        func respond(to bytes: [UInt8]) -> [UInt8] {
+            let message: ISO8583.Message
+            do {
+                message = try HostDialect.unpack(bytes[...], mac: nil)
+            } catch {
+                return formatError()
+            }
+            let key = (try? PrivateTaggedData(encoded: message.text(62) ?? ""))?[.idempotencyKey] ?? "stan-\(message.text(11) ?? "")"
+            // 0200 and 0201, 0220 and 0221, 0400 and 0401 share a class: the repeat digit is dropped.
+            let messageClass = String(message.mti.prefix(3))
+            if let earlier = try? ledger.answered(key: key, messageClass: messageClass) { return earlier }
+            let amount = Int(message.text(4) ?? "0") ?? 0
+            let currency = message.text(49) ?? ""
+            let pan = message.text(2)
+            let masked = pan.map { EMVDataDictionary.maskedPAN($0) }
+            var kind = "authorization"
+            var code = HostResponseCode.approved
+            var fields: [Int: ISO8583.FieldValue] = [:]
+            var authorizationCode: String?
+            var reason = "approved"
+            switch message.mti {
+            case "0100", "0200", "0201":
+                let decision = issuer.authorize(.init(
+                    transactionReference: key, pan: pan ?? "", panSequenceNumber: message.text(23).flatMap { Int($0) },
+                    amount: amount, iccData: message.bytes(55) ?? [], pinBlock: message.bytes(52),
+                    keySerialNumber: message.bytes(53)))
+                code = HostResponseCode(rawValue: decision.responseCode) ?? .doNotHonour
+                reason = decision.reason
+                authorizationCode = decision.authorizationCode
+                if let auth = decision.authorizationCode { fields[38] = .text(auth) }
+                fields[37] = .text(Self.retrievalReference(key))
+                if !decision.iccData.isEmpty, let nodes = try? TLVNode.sequence(tlvEncoded: decision.iccData) {
+                    fields[55] = .tlv(nodes)
+                }
+            case "0220", "0221":
+                kind = "advice"
+                code = HostResponseCode(rawValue: message.text(39) ?? "Y1") ?? .approved
+                reason = "offline advice booked"
+            case "0400", "0401", "0420", "0421":
+                kind = "reversal"
+                reason = "reversal booked"
+            case "0500", "0501":
+                kind = "settlement"
+                reason = "settlement"
+            case "0800":
+                kind = "network"
+                reason = "network management"
+            default:
+                return formatError()
+            }
+            guard let response = try? HostMessages.response(to: message, responseCode: code, fields: fields),
+                let packed = try? HostDialect.pack(response)
+            else { return formatError() }
+            try? ledger.record(
+                key: key, messageClass: messageClass, response: packed, kind: kind, mti: message.mti, amount: amount,
+                currency: currency, maskedPAN: masked, responseCode: kind == "advice" ? (message.text(39) ?? "Y1") : code.rawValue,
+                authorizationCode: authorizationCode, reason: reason)
+            return packed
+        }
+
+        func formatError() -> [UInt8] {
+            var message = ISO8583.Message(mti: "0810")
+            message[39] = .text("30")
+            return (try? HostDialect.pack(message)) ?? []
+        }
+
+        /// Twelve digits derived from the idempotency key.
+        static func retrievalReference(_ key: String) -> String {
+            var hash: UInt64 = 14_695_981_039_346_656_037
+            for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+            let digits = String(hash % 1_000_000_000_000)
+            return String(repeating: "0", count: 12 - digits.count) + digits
+        }
+    }
+}

@@ -1,0 +1,201 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import AcquirerSimulator
+import Codecs
+import DeviceKit
+import EMVKernel
+import Logging
+import PaymentCrypto
+import Store
+import Synchronization
+import Uplink
+import VirtualCards
+
+/// The payment side of a run: the journal every rail writes to, the acquirer link, and the rails of the board.
+///
+/// On the simulator board the acquirer is the built-in simulator (``AcquirerServer``): our host protocol over mutual
+/// TLS on 127.0.0.1 with a test PKI made at start-up, the virtual cards' issuers behind it, its ledger in the state
+/// directory. Chip cards are the virtual cards named in the board profile, presented by name.
+struct Payments {
+    let rails: RailRegistry
+    let journal: Locked<TransactionJournal>
+    /// The acquirer the link monitor probes.
+    let acquirerHost: String
+    let acquirerPort: Int
+    let shutdown: @Sendable () -> Void
+
+    static func open(
+        profile: BoardProfile, state: StateDirectory, keys: Locked<KeyStore>, settings: Locked<TerminalStore>, cardReader: (any CardReaderDevice)?,
+        clock: any TerminalClock, environment: [String: String], logger: Logger
+    ) throws -> Payments {
+        let random = SystemRandom()
+        // The journal has a connection of its own to the store file (SQLite serialises the writers).
+        let journal: Locked<TransactionJournal>
+        do {
+            let dataKey = try keys.withLock { try $0.secret(TerminalKeys.dataKey) }
+            let store = try TerminalStore(path: state.storePath)
+            let opened = try TransactionJournal(store: store, dataKey: dataKey, random: random, clock: { clock.unixTime() }, utcOffsetSeconds: Self.utcOffset())
+            let report = try opened.recoverAfterRestart()
+            if report.reversalsDue > 0 || report.failedPending > 0 {
+                logger.warning("recovered after a restart", metadata: ["reversalsDue": "\(report.reversalsDue)", "failedPending": "\(report.failedPending)"])
+            }
+            journal = Locked(opened)
+        } catch {
+            throw RuntimeError(.store, "cannot open the transaction journal: \(error)")
+        }
+
+        // The acquirer.
+        let link: any AcquirerLink
+        let host: String
+        let port: Int
+        var stop: @Sendable () -> Void = {}
+        let terminalID = "SIM00001"
+        let merchantID = "898310048990001"
+        if profile.network.acquirer == "builtin" {
+            let pki: TLSTestCertificates
+            let server: AcquirerServer
+            do {
+                pki = try TLSTestCertificates.generate(caName: "Simulator Acquirer TEST CA", clientName: terminalID)
+                let issuers = try Self.testIssuers(profile: profile)
+                let issuer = IssuerHost(
+                    issuers: issuers, pinBaseDerivationKey: SecretBytes(hexEncoded: TerminalKeys.testBDK)!,
+                    expectedPIN: { pan in VirtualCardProfile.allNames.contains { VirtualCardProfile.named($0)?.applications.contains { $0.pan == pan } == true } ? VirtualCardProfile.testOnlyPIN : nil },
+                    scriptedPANPrefixes: VirtualCardProfile.named("issuer-script")?.applications.map(\.pan) ?? [])
+                let ledger = try AcquirerLedger(path: state.path + "/acquirer-ledger.sqlite")
+                server = try AcquirerServer(
+                    configuration: .init(identity: pki.serverIdentity, clientCAPEM: pki.caCertificatePEM,
+                                         fault: AcquirerServer.Fault(rawValue: environment["TERMINAL_ACQUIRER_FAULT"] ?? "none") ?? .none),
+                    issuer: issuer, ledger: ledger)
+            } catch {
+                throw RuntimeError(.device, "cannot start the acquirer simulator: \(error)")
+            }
+            let tls: TLSContext
+            do {
+                tls = try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM)
+            } catch {
+                throw RuntimeError(.device, "cannot set up TLS to the acquirer simulator: \(error)")
+            }
+            host = "127.0.0.1"
+            port = server.port
+            link = HostAcquirerLink(
+                configuration: .init(host: host, port: port, tls: tls, terminalID: terminalID, merchantID: merchantID,
+                                     responseTimeout: .milliseconds(Int64(environment["TERMINAL_RESPONSE_TIMEOUT_MS"].flatMap { Int($0) } ?? 15_000))),
+                logger: logger)
+            stop = { server.shutdown() }
+            logger.info("acquirer simulator listening (mutual TLS)", metadata: ["address": "127.0.0.1:\(server.port)"])
+        } else {
+            let parts = profile.network.acquirer.split(separator: ":")
+            host = String(parts[0])
+            port = Int(parts[1]) ?? 0
+            link = UnprovisionedAcquirerLink()
+        }
+
+        var rails = RailRegistry()
+        if profile.payments.methods.contains(.card), let file = profile.payments.emvParameters {
+            let parameters = try Self.loadParameters(file, clock: clock)
+            let connect: @Sendable (Presentation) throws -> any CardConnection
+            if profile.kind == .simulator {
+                let cards = VirtualCardSet()
+                connect = { presentation in
+                    guard case .inserted(let name) = presentation else { throw RuntimeError(.device, "not a card insertion") }
+                    return try cards.connect(name)
+                }
+            } else if let reader = cardReader {
+                connect = { _ in try reader.connect(.contact) }
+            } else {
+                connect = { _ in throw RuntimeError(.device, "this board has no card reader") }
+            }
+            let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)
+            rails.register(EMVContactRail(
+                configuration: .init(
+                    parameters: parameters, currency: profile.merchant.currency, merchantName: profile.merchant.name,
+                    pinKeyName: TerminalKeys.pinKey, traceDirectory: profile.kind == .simulator ? state.path + "/apdu-trace" : nil),
+                connect: connect, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger))
+        }
+        if profile.payments.methods.contains(.qr) {
+            let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)
+            if profile.kind == .simulator {
+                // The wallets' gateway simulated in process; its ledger is appended to STATE/qr-gateway-ledger.txt.
+                let qr = QRRail.simulated(
+                    journal: journalSeam, currency: profile.merchant.currency, merchantName: profile.merchant.name,
+                    merchantCity: profile.merchant.city, merchantNameChinese: "模拟商户", merchantCityChinese: "上海",
+                    terminalLabel: terminalID, now: { clock.monotonicMilliseconds() },
+                    onLedger: SimulatedQRGatewayLink.appendingLedger(to: state.path + "/qr-gateway-ledger.txt"))
+                rails.register(qr.rail)
+            }
+        }
+        return Payments(rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, shutdown: stop)
+    }
+
+    /// The EMV parameters file; a file that does not load stops the start (exit 78: configuration).
+    static func loadParameters(_ file: String, clock: any TerminalClock) throws -> TerminalParameters {
+        let text = try TerminalRuntime.readTextFile(file)
+        let now = clock.localDateTime()
+        let today = EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 1, day: 1)!
+        do {
+            return try TerminalParameters.parse(text, today: today)
+        } catch {
+            throw RuntimeError(.boardProfile, "\(file): \(error)")
+        }
+    }
+
+    /// The issuers the simulator knows: `test-issuers.toml` beside the board profile, else the built-in copy.
+    static func testIssuers(profile: BoardProfile) throws -> TestIssuers {
+        if let parameters = profile.payments.emvParameters, let slash = parameters.lastIndex(of: "/") {
+            let file = String(parameters[..<slash]) + "/test-issuers.toml"
+            if access(file, R_OK) == 0 { return try TestIssuers.parse(try TerminalRuntime.readTextFile(file)) }
+        }
+        return TestIssuers.builtIn
+    }
+
+    /// Seconds east of UTC of the local time zone now.
+    static func utcOffset() -> Int64 {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        return Int64(parts.tm_gmtoff)
+    }
+}
+
+/// The virtual cards of a simulator run, by name: each card keeps its state (ATC, PIN tries, blocked) across
+/// insertions for the life of the run.
+final class VirtualCardSet: @unchecked Sendable {
+    // Guarded by `lock`; the cards themselves are used by one payment at a time.
+    private var cards: [String: VirtualCard] = [:]
+    private let lock = Mutex(())
+
+    func connect(_ name: String) throws -> any CardConnection {
+        var found: VirtualCard?
+        var failure: (any Error)?
+        lock.withLock { _ in
+            if let card = cards[name] {
+                card.reset()
+                found = card
+                return
+            }
+            guard let profile = VirtualCardProfile.named(name) else {
+                failure = RuntimeError(.device, "no virtual card '\(name)'; the sim knows \(VirtualCardProfile.allNames.joined(separator: ", "))")
+                return
+            }
+            do {
+                let card = try VirtualCard(profile: profile, random: SystemRandom())
+                cards[name] = card
+                found = card
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        guard let card = found else { throw RuntimeError(.device, "virtual card '\(name)' unavailable") }
+        return VirtualCardConnection(card: card)
+    }
+}
+
+/// A hardware board's acquirer before its host link is provisioned: every authorisation is "unreachable", so chip
+/// sales decide offline within the caps.
+struct UnprovisionedAcquirerLink: AcquirerLink {
+    func authorize(_ request: AuthorizationRequest) async -> AuthorizationReply { .unreachable("acquirer link not provisioned") }
+}

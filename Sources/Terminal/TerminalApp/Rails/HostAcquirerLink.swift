@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Codecs
+public import Logging
+public import PaymentCrypto
+import Synchronization
+public import Uplink
+
+/// ``AcquirerLink`` over our host protocol (docs/host-interface.md): ISO 8583 0200 with field 55, framed, over
+/// mutual TLS (``HostConnection``), one request in flight. The connection is kept between transactions and made
+/// again after any failure. Blocking I/O runs on a thread of its own, never on the cooperative pool.
+///
+/// - Connection refused or link down before anything was sent: ``AuthorizationReply/unreachable(_:)``.
+/// - The request went out and no complete, matching answer came within the response timeout (a late answer, a
+///   dropped connection, garbage): ``AuthorizationReply/timedOut`` — the rail reverses.
+public final class HostAcquirerLink: AcquirerLink {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var tls: TLSContext
+        public var terminalID: String
+        public var merchantID: String
+        public var connectTimeout: Duration
+        public var responseTimeout: Duration
+        public init(
+            host: String, port: Int, tls: TLSContext, terminalID: String, merchantID: String,
+            connectTimeout: Duration = .seconds(5), responseTimeout: Duration = .seconds(15)
+        ) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+            self.terminalID = terminalID
+            self.merchantID = merchantID
+            self.connectTimeout = connectTimeout
+            self.responseTimeout = responseTimeout
+        }
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+    private let connection = Mutex<HostConnection?>(nil)
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func authorize(_ request: AuthorizationRequest) async -> AuthorizationReply {
+        let message: ISO8583.Message
+        let packed: [UInt8]
+        do {
+            message = try HostMessages.request(transactionRequest(request))
+            packed = try HostDialect.pack(message)
+        } catch {
+            logger.error("cannot build the authorisation request", metadata: ["error": "\(error)"])
+            return .unreachable("request not built")
+        }
+        return await Self.offThread { [self] in exchange(packed, request: message) }
+    }
+
+    func transactionRequest(_ request: AuthorizationRequest) -> TransactionRequest {
+        let now = request.localDateTime
+        let time = HostDateTime(month: now.month, day: now.day, hour: now.hour, minute: now.minute, second: now.second)
+        let nodes = (try? TLVNode.sequence(tlvEncoded: request.iccData)) ?? []
+        let currency = String(request.currencyCode)
+        return TransactionRequest(
+            kind: .sale, amount: UInt64(request.amount), currencyCode: String(repeating: "0", count: max(0, 3 - currency.count)) + currency,
+            stan: request.stan, transmission: time, local: time, terminalID: configuration.terminalID,
+            merchantID: configuration.merchantID, batchNumber: 1,
+            transactionReference: UInt64(request.transactionReference, radix: 16) ?? 0,
+            entryMode: POSEntryMode(rawValue: request.entryMode) ?? .contactChip,
+            card: CardData(
+                pan: request.pan, expiry: request.expiry, panSequenceNumber: request.panSequenceNumber,
+                track2: Self.track2Text(request.track2Equivalent), iccData: nodes),
+            pinBlock: request.pinBlock, keySerialNumber: request.keySerialNumber)
+    }
+
+    /// Tag '57' (PAN, 'D', expiry, service code, discretionary data, 'F' padding) as ISO 8583 track 2 text with '='.
+    static func track2Text(_ bytes: [UInt8]) -> String? {
+        guard !bytes.isEmpty else { return nil }
+        var text = ""
+        for byte in bytes {
+            for nibble in [byte >> 4, byte & 0x0F] {
+                switch nibble {
+                case 0...9: text.append(Character(Unicode.Scalar(0x30 + nibble)))
+                case 0x0D: text.append("=")
+                default: break
+                }
+            }
+        }
+        return text
+    }
+
+    func exchange(_ packed: [UInt8], request: ISO8583.Message) -> AuthorizationReply {
+        let link: HostConnection
+        if let open = connection.withLock({ $0 }), open.isOpen {
+            link = open
+        } else {
+            do {
+                link = try HostConnection.connect(
+                    host: configuration.host, port: configuration.port, tls: configuration.tls,
+                    connectTimeout: configuration.connectTimeout, handshakeTimeout: configuration.connectTimeout)
+                connection.withLock { $0 = link }
+            } catch {
+                return .unreachable("\(error)")
+            }
+        }
+        let answer: [UInt8]
+        do {
+            answer = try link.exchange(packed, responseTimeout: configuration.responseTimeout)
+        } catch let error as UplinkError {
+            connection.withLock { $0 = nil }
+            if case .closed = error.code { return .unreachable("connection closed before sending") }
+            logger.warning("no answer from the acquirer", metadata: ["error": "\(error)"])
+            return .timedOut
+        } catch {
+            connection.withLock { $0 = nil }
+            return .timedOut
+        }
+        do {
+            let message = try HostDialect.unpack(answer[...], mac: nil)
+            let response = try HostResponse(message, answering: request)
+            return .answered(AuthorizationResponse(
+                responseCode: response.responseCode.rawValue, authorizationCode: response.authorizationCode,
+                retrievalReference: response.retrievalReference, iccData: TLVNode.serialize(response.issuerData)))
+        } catch {
+            // An answer that is not ours (garbage, a mismatched STAN): the host's state is unknown — reverse.
+            logger.warning("unreadable answer from the acquirer", metadata: ["error": "\(error)"])
+            link.close()
+            connection.withLock { $0 = nil }
+            return .timedOut
+        }
+    }
+
+    /// Runs blocking `work` on a thread of its own and resumes with its result.
+    static func offThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let job = Unmanaged.passRetained(ThreadJob { continuation.resume(returning: work()) })
+            var thread = pthread_t()
+            var attributes = pthread_attr_t()
+            pthread_attr_init(&attributes)
+            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+            let status = pthread_create(&thread, &attributes, { raw in
+                Unmanaged<ThreadJob>.fromOpaque(raw!).takeRetainedValue().run()
+                return nil
+            }, job.toOpaque())
+            pthread_attr_destroy(&attributes)
+            if status != 0 {
+                job.takeRetainedValue().run()  // no thread to be had: run it here rather than never
+            }
+        }
+    }
+}
+
+/// A closure handed to a new thread.
+private final class ThreadJob: @unchecked Sendable {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
