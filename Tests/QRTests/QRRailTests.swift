@@ -354,11 +354,11 @@ struct QRRailTests {
         _ = await harness.run { rail, session in
             await rail.pay(amount: 3000, presentation: .scanned(code: "284567890123456789"), session: session)
         }
-        let refused = TerminalFlow.PaymentResult.declined(lines: [.ui(.qrOrder("QRTXN2*********0001")), .ui(.amountLimit)])
+        let refused = TerminalFlow.PaymentResult.declined(lines: [.ui(.qrWallet("alipay")), .ui(.qrOrder("QRTXN2*********0001")), .ui(.amountLimit)])
         #expect(await harness.run { await $0.refund(orderID: "QRTXN20261127100001", amount: 2001, session: $1) }.0 == refused)
         #expect(await harness.run { await $0.void(orderID: "QRTXN20261127100001", amount: 3000, session: $1) }.0 == refused)
         #expect(await harness.run { await $0.refund(orderID: "QRUNKNOWN", amount: 1, session: $1) }.0 == .declined(lines: [.ui(.qrOrder("*****NOWN"))]))
         #expect(harness.journal.events.withLock { $0 }.count == 4)  // only the sale
-        #expect(await harness.run { await $0.refund(orderID: "QRTXN20261127100001", amount: 2000, session: $1) }.0 == .approved(lines: [.ui(.qrOrder("QRTXN2*********0001"))]))
+        #expect(await harness.run { await $0.refund(orderID: "QRTXN20261127100001", amount: 2000, session: $1) }.0 == .approved(lines: [.ui(.qrWallet("alipay")), .ui(.qrOrder("QRTXN2*********0001"))]))
     }
 }

@@ -88,4 +88,72 @@ import Testing
         #expect(result.stderr.contains("display.kind"))
         #expect(result.stderr.contains("unknown device kind \\\"vga\\\"") || result.stderr.contains("unknown device kind \"vga\""))
     }
+
+    /// The receipts printed to STATE/receipts, in order, and the simulated wallet gateway's ledger.
+    static func receiptsAndLedger(_ state: String) throws -> (receipts: String, ledger: [String]) {
+        let receipts = try runProcess(["/bin/sh", "-c", "cat \"$0\"/receipts/*", state])
+        let ledger = try readTextFile(state + "/qr-gateway-ledger.txt").split(separator: "\n").map(String.init)
+        return (receipts.stdout, ledger)
+    }
+
+    /// First 6 and last 4, as screens and receipts show an order ID.
+    static func masked(_ orderID: String) -> String {
+        String(orderID.prefix(6)) + String(repeating: "*", count: orderID.count - 10) + String(orderID.suffix(4))
+    }
+
+    @Test func weChatSaleRefundedFromTheMenuOnce() throws {
+        let state = try makeTemporaryDirectory()
+        defer { removeTree(state) }
+        let input = [
+            "1", "0", "0", "0", "ENTER", "2", "SCAN 134567890123456789", "WAIT 300", "ENTER",  // pay ¥10.00
+            "MENU", "3", "ENTER", "2",  // refund list → the sale → refund
+            "1", "0", "0", "0", "1",  // ¥100.01: more than the sale, the last digit is refused
+            "ENTER", "WAIT 300", "ENTER",  // ¥10.00 refunded
+            "MENU", "3", "ENTER",  // nothing left to refund
+        ].joined(separator: "\n") + "\n"
+        let run = try Self.run(input, state: state)
+        #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
+        let (receipts, ledger) = try Self.receiptsAndLedger(state)
+        let sale = try #require(ledger.first { $0.contains(" pay wechat ") })
+        let orderID = String(sale.split(separator: " ")[1])
+        let masked = Self.masked(orderID)
+        let frames = run.frames
+        let list = try #require(frames.first { $0.contains("扫码退款/撤销") }, "\(run.result.stdout)")
+        #expect(list.contains(">1 微信支付 ¥10.00 " + masked))
+        #expect(frames.contains { $0.contains("请输入退款金额") && $0.contains("¥10.00") && $0.contains("金额超过上限") })
+        let outcomes = frames.filter { $0.contains("交易成功") }
+        #expect(outcomes.count >= 2 && outcomes.allSatisfy { $0.contains("微信支付") && $0.contains("订单 " + masked) && $0.contains("¥10.00") })
+        #expect(frames.last { $0.contains("扫码退款/撤销") }?.contains("没有可退款的扫码交易") == true, "a second refund is refused")
+        // The refund receipt: kind, wallet, masked order ID, never the whole ID or the payment code.
+        let refundReceipt = try #require(receipts.split(separator: "cut").first { $0.contains("扫码退货") }, "\(receipts)")
+        #expect(refundReceipt.contains("微信支付") && refundReceipt.contains("订单 " + masked) && refundReceipt.contains("交易成功"))
+        #expect(!receipts.contains(orderID) && !receipts.contains("134567890123456789"))
+        // The gateway refunded it once, in full.
+        let refunds = ledger.filter { $0.contains(" refund ") }
+        #expect(refunds.count == 1 && refunds.first?.contains(orderID) == true && refunds.first?.hasSuffix(" 1000") == true, "\(ledger)")
+        #expect(!run.result.stderr.contains("134567890123456789"))
+    }
+
+    @Test func merchantPresentedSaleVoidedFromTheMenu() throws {
+        let state = try makeTemporaryDirectory()
+        defer { removeTree(state) }
+        let input = [
+            "2", "0", "0", "0", "ENTER", "2", "ENTER",  // ¥20.00, QR, ENTER: show the merchant-presented code
+            "WAIT 10000", "ENTER",  // the simulated phone pays after 5 s; the rail queries every 3 s
+            "MENU", "3", "ENTER", "ENTER", "WAIT 500", "ENTER",  // refund list → the sale → void
+        ].joined(separator: "\n") + "\n"
+        let run = try Self.run(input, state: state)
+        #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
+        let (receipts, ledger) = try Self.receiptsAndLedger(state)
+        let created = try #require(ledger.first { $0.contains("merchant-presented order created") }, "\(ledger)")
+        let orderID = String(created.split(separator: " ")[1])
+        let masked = Self.masked(orderID)
+        #expect(ledger.contains { $0.contains(orderID) && $0.contains("scanned and paid") })
+        #expect(ledger.filter { $0.contains(orderID) && $0.contains("REVERSED") }.count == 1, "\(ledger)")
+        #expect(run.frames.contains { $0.contains(">1 撤销(当日全额)") })
+        let outcomes = run.frames.filter { $0.contains("交易成功") }
+        #expect(outcomes.count >= 2 && outcomes.allSatisfy { $0.contains("EMV二维码") && $0.contains("订单 " + masked) })
+        let voidReceipt = try #require(receipts.split(separator: "cut").first { $0.contains("扫码撤销") }, "\(receipts)")
+        #expect(voidReceipt.contains("EMV二维码") && voidReceipt.contains("订单 " + masked) && voidReceipt.contains("¥ 2 0 . 0 0"))
+    }
 }

@@ -62,6 +62,15 @@ public enum UIString: Sendable, Equatable {
     case qrOrder(String)
     case qrReversalPending
     case qrShowCodeHint
+    // Refunds and voids (merchant menu)
+    case menuRefund
+    case refundTitle
+    case refundNoSales
+    case refundVoid, refundRefund
+    case refundAmountTitle
+    /// What is left to refund, the amount already formatted.
+    case refundLeft(String)
+    case qrVoidSameDayOnly
 
     /// The text in `language`.
     public func text(_ language: Language) -> String {
@@ -159,6 +168,14 @@ public enum UIString: Sendable, Equatable {
         case .qrOrder(let id): "订单 \(id)"
         case .qrReversalPending: "撤销未完成，将自动重试"
         case .qrShowCodeHint: "按确认键显示收款码"
+        case .menuRefund: "退款/撤销"
+        case .refundTitle: "扫码退款/撤销"
+        case .refundNoSales: "没有可退款的扫码交易"
+        case .refundVoid: "撤销(当日全额)"
+        case .refundRefund: "退款"
+        case .refundAmountTitle: "请输入退款金额"
+        case .refundLeft(let amount): "可退 \(amount)"
+        case .qrVoidSameDayOnly: "仅限当日撤销"
         }
     }
 
@@ -250,6 +267,14 @@ public enum UIString: Sendable, Equatable {
         case .qrOrder(let id): "Order \(id)"
         case .qrReversalPending: "Cancel pending, retrying"
         case .qrShowCodeHint: "ENTER: show our QR"
+        case .menuRefund: "Refund/Void"
+        case .refundTitle: "QR refund/void"
+        case .refundNoSales: "No QR sales to refund"
+        case .refundVoid: "Void (same day, full)"
+        case .refundRefund: "Refund"
+        case .refundAmountTitle: "Refund amount"
+        case .refundLeft(let amount): "Left \(amount)"
+        case .qrVoidSameDayOnly: "Void: same day only"
         }
     }
 }

@@ -26,6 +26,8 @@ struct Payments {
     let acquirerHost: String
     let acquirerPort: Int
     let shutdown: @Sendable () -> Void
+    /// Refunds and voids for the merchant menu (the QR rail's, on the sim board), or `nil`.
+    var refunds: (any RefundService)? = nil
 
     static func open(
         profile: BoardProfile, state: StateDirectory, keys: Locked<KeyStore>, settings: Locked<TerminalStore>, cardReader: (any CardReaderDevice)?,
@@ -94,6 +96,7 @@ struct Payments {
         }
 
         var rails = RailRegistry()
+        var refunds: (any RefundService)?
         if profile.payments.methods.contains(.card), let file = profile.payments.emvParameters {
             let parameters = try Self.loadParameters(file, clock: clock)
             let connect: @Sendable (Presentation) throws -> any CardConnection
@@ -117,17 +120,20 @@ struct Payments {
         }
         if profile.payments.methods.contains(.qr) {
             let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)
+            let lookup = StoreQRTransactionLookup(journal: journal, utcOffsetSeconds: Self.utcOffset())
             if profile.kind == .simulator {
                 // The wallets' gateway simulated in process; its ledger is appended to STATE/qr-gateway-ledger.txt.
                 let qr = QRRail.simulated(
                     journal: journalSeam, currency: profile.merchant.currency, merchantName: profile.merchant.name,
                     merchantCity: profile.merchant.city, merchantNameChinese: "模拟商户", merchantCityChinese: "上海",
                     terminalLabel: terminalID, now: { clock.monotonicMilliseconds() },
-                    onLedger: SimulatedQRGatewayLink.appendingLedger(to: state.path + "/qr-gateway-ledger.txt"))
+                    onLedger: SimulatedQRGatewayLink.appendingLedger(to: state.path + "/qr-gateway-ledger.txt"),
+                    lookup: lookup)
                 rails.register(qr.rail)
+                refunds = QRRefundService(rail: qr.rail, lookup: lookup)
             }
         }
-        return Payments(rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, shutdown: stop)
+        return Payments(rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, shutdown: stop, refunds: refunds)
     }
 
     /// The EMV parameters file; a file that does not load stops the start (exit 78: configuration).

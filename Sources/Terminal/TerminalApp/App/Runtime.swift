@@ -133,9 +133,10 @@ public enum TerminalRuntime {
         let linkThread = try links.start()
         defer { links.stop(linkThread) }
 
-        let configuration = TerminalFlow.Configuration(
+        var configuration = TerminalFlow.Configuration(
             merchantName: profile.merchant.name, currency: profile.merchant.currency, maximumAmount: profile.merchant.maximumAmount,
             methods: profile.payments.methods, boardName: profile.name, version: options.version)
+        configuration.refundMenu = payments.refunds != nil
         var flow = TerminalFlow(configuration: configuration, language: language)
         _ = flow.handle(.tick(now: clock.monotonicMilliseconds()))
         _ = flow.handle(.status(status(links: links, store: store, clock: clock)))
@@ -154,7 +155,8 @@ public enum TerminalRuntime {
                 },
                 beat: { heartbeat.beat() },
                 clock: clock,
-                print: { document, completion in spooler.print(document, completion: completion) }),
+                print: { document, completion in spooler.print(document, completion: completion) },
+                refunds: payments.refunds),
             logger: logger)
 
         let notifier = SystemdNotifier(environment: options.environment)

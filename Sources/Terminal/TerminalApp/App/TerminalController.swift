@@ -41,13 +41,17 @@ public final class TerminalController: Sendable {
         public var clock: any TerminalClock
         /// Queues a document on the receipt printer; the completion runs when it printed or failed.
         public var print: @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void
+        /// Refunds and voids from the merchant menu (`nil`: the menu has none to offer).
+        public var refunds: (any RefundService)?
 
         public init(
             display: @escaping @Sendable (CharacterGrid) throws -> Void, gridSize: (columns: Int, rows: Int), rails: RailRegistry,
             saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock,
-            print: @escaping @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void = { $1(.noPrinter) }
+            print: @escaping @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void = { $1(.noPrinter) },
+            refunds: (any RefundService)? = nil
         ) {
             self.print = print
+            self.refunds = refunds
             self.display = display
             self.gridSize = gridSize
             self.rails = rails
@@ -93,6 +97,21 @@ public final class TerminalController: Sendable {
         }
 
         await withTaskGroup(of: Void.self) { payments in
+            // A session for a rail run (payment, refund): its screens and the forwarded inputs.
+            func makeSession() -> (PaymentSession, AsyncStream<TerminalFlow.RailInput>.Continuation) {
+                let (inputs, inputsIn) = AsyncStream.makeStream(of: TerminalFlow.RailInput.self)
+                let bus = self.bus
+                let printer = dependencies.print
+                let log = logger
+                let session = PaymentSession(
+                    show: { bus.send(.flow(.railScreen($0))) }, inputs: inputs,
+                    print: { document in
+                        printer(document) { result in
+                            if result != .printed { log.warning("receipt not printed", metadata: ["result": "\(result)"]) }
+                        }
+                    })
+                return (session, inputsIn)
+            }
             show()
             for await event in bus.events {
                 dependencies.beat()
@@ -116,21 +135,30 @@ public final class TerminalController: Sendable {
                                 bus.send(.flow(.paymentFinished(.notAvailable)))
                                 continue
                             }
-                            let (inputs, inputsIn) = AsyncStream.makeStream(of: TerminalFlow.RailInput.self)
+                            let (session, inputsIn) = makeSession()
                             railInputs = inputsIn
                             let bus = self.bus
-                            let printer = dependencies.print
-                            let log = logger
-                            let session = PaymentSession(
-                                show: { bus.send(.flow(.railScreen($0))) }, inputs: inputs,
-                                print: { document in
-                                    printer(document) { result in
-                                        if result != .printed { log.warning("receipt not printed", metadata: ["result": "\(result)"]) }
-                                    }
-                                })
                             logger.info("payment started", metadata: ["rail": "\(rail.name)", "amount": "\(amount)"])
                             payments.addTask {
                                 let result = await rail.pay(amount: amount, presentation: presentation, session: session)
+                                inputsIn.finish()
+                                bus.send(.flow(.paymentFinished(result)))
+                            }
+                        case .listRefundableSales:
+                            // Answered at once, so keys typed ahead reach the list.
+                            let sales = dependencies.refunds?.refundableSales(limit: flow.configuration.refundListLength) ?? []
+                            _ = flow.handle(.refundableSales(sales))
+                        case .startRefund(let sale, let kind, let amount):
+                            guard let refunds = dependencies.refunds else {
+                                bus.send(.flow(.paymentFinished(.notAvailable)))
+                                continue
+                            }
+                            let (session, inputsIn) = makeSession()
+                            railInputs = inputsIn
+                            let bus = self.bus
+                            logger.info("\(kind.rawValue) started", metadata: ["sale": "\(sale.maskedReference)", "amount": "\(amount)"])
+                            payments.addTask {
+                                let result = await refunds.run(kind, sale: sale, amount: amount, session: session)
                                 inputsIn.finish()
                                 bus.send(.flow(.paymentFinished(result)))
                             }

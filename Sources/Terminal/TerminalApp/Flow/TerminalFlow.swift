@@ -18,6 +18,10 @@ public struct TerminalFlow: Sendable {
         public var inputTimeout: Int64 = 60_000
         /// How long a result stays up, in milliseconds.
         public var resultTimeout: Int64 = 10_000
+        /// The main menu offers "退款/撤销 Refund/Void" (the driver has a ``RefundService``).
+        public var refundMenu = false
+        /// How many recent sales the refund list shows.
+        public var refundListLength = 9
 
         public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
             self.merchantName = merchantName
@@ -68,6 +72,8 @@ public struct TerminalFlow: Sendable {
         case shutdown
         /// The printer test page was printed (`nil`) or failed (why, for the screen).
         case printFinished(PrintResult)
+        /// The answer to ``Action/listRefundableSales``: the recent sales, newest first.
+        case refundableSales([RefundableSale])
     }
 
     /// What a running rail hears while it owns the screen.
@@ -89,6 +95,12 @@ public struct TerminalFlow: Sendable {
         case saveLanguage(Language)
         /// Print the printer test page; answer with ``Input/printFinished(_:)``.
         case printTestPage
+        /// List the recent sales that can be refunded or voided (at most ``Configuration/refundListLength``); answer
+        /// with ``Input/refundableSales(_:)``.
+        case listRefundableSales
+        /// Refund `amount` of `sale` or void it, online; answered, like a payment, with
+        /// ``Input/paymentFinished(_:)`` (the refund's screens come as ``Input/railScreen(_:)``).
+        case startRefund(RefundableSale, kind: RefundKind, amount: Int)
     }
 
     /// How a print job ended.
@@ -113,6 +125,12 @@ public struct TerminalFlow: Sendable {
         /// The printer test page is being printed.
         case printing
         case shuttingDown
+        /// The refund list is being read.
+        case refundLoading
+        case refundList([RefundableSale], selected: Int)
+        /// Void or refund of the chosen sale.
+        case refundKind(RefundableSale, selected: Int)
+        case refundAmount(RefundableSale, amount: Int, overLimit: Bool)
     }
 
     public let configuration: Configuration
@@ -159,12 +177,33 @@ public struct TerminalFlow: Sendable {
             return .processing(.init(message: .ui(.printing)))
         case .shuttingDown:
             return .shuttingDown
+        case .refundLoading:
+            return .processing(.init())
+        case .refundList(let sales, let selected):
+            return .menu(.init(title: .ui(.refundTitle), items: sales.map { .raw(describe($0)) }, selected: selected))
+        case .refundKind(let sale, let selected):
+            return .menu(.init(title: .raw(describe(sale)), items: refundKinds(sale).map { .ui($0 == .void ? .refundVoid : .refundRefund) }, selected: selected))
+        case .refundAmount(let sale, let amount, let overLimit):
+            let left = configuration.currency.display(minorUnits: sale.refundable, language: language)
+            return .amountEntry(.init(
+                title: .ui(.refundAmountTitle), amount: amount, currency: configuration.currency,
+                notice: overLimit ? .ui(.amountLimit) : .ui(.refundLeft(left))))
         }
+    }
+
+    /// A sale in the refund list: wallet, amount, masked reference.
+    private func describe(_ sale: RefundableSale) -> String {
+        sale.label.resolve(language) + " " + configuration.currency.display(minorUnits: sale.amount, language: language) + " " + sale.maskedReference
+    }
+
+    /// What can be done with a sale: a void only while ``RefundableSale/voidable``, a refund while something is left.
+    private func refundKinds(_ sale: RefundableSale) -> [RefundKind] {
+        (sale.voidable ? [.void] : []) + (sale.refundable > 0 ? [.refund] : [])
     }
 
     private func menuItems(_ kind: MenuKind) -> [Screen.Text] {
         switch kind {
-        case .main: [.ui(.menuSale), .ui(.menuSettings)]
+        case .main: [.ui(.menuSale), .ui(.menuSettings)] + (configuration.refundMenu ? [.ui(.menuRefund)] : [])
         case .settings:
             [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout)]
         }
@@ -192,6 +231,15 @@ public struct TerminalFlow: Sendable {
             case .failed: .printerFault
             }
             go(.info(.init(title: .ui(.printerTest), lines: [.ui(line)])), timeout: configuration.resultTimeout)
+            return []
+        case .refundableSales(let sales):
+            guard state == .refundLoading else { return [] }
+            let shown = Array(sales.prefix(configuration.refundListLength))
+            if shown.isEmpty {
+                go(.info(.init(title: .ui(.refundTitle), lines: [.ui(.refundNoSales)])), timeout: configuration.resultTimeout)
+            } else {
+                go(.refundList(shown, selected: 0))
+            }
             return []
         case .railScreen(let screen):
             if case .paying(let amount, _) = state { state = .paying(amount: amount, screen: screen) }
@@ -277,7 +325,82 @@ public struct TerminalFlow: Sendable {
         case .outcome, .info:
             if key == .enter || key == .cancel || key == .clear { go(.idle) }
             return []
+        case .refundLoading:
+            if key == .cancel { go(.idle) }
+            return []
+        case .refundList(let sales, let selected):
+            let count = sales.count
+            switch key {
+            case .up: go(.refundList(sales, selected: (selected + count - 1) % count))
+            case .down: go(.refundList(sales, selected: (selected + 1) % count))
+            case .cancel: go(.menu(.main, selected: 2))
+            case .enter: chooseSale(sales[selected])
+            default:
+                if let digit = key.digit, digit >= 1, digit <= count { chooseSale(sales[digit - 1]) }
+            }
+            return []
+        case .refundKind(let sale, let selected):
+            let kinds = refundKinds(sale)
+            var chosen: RefundKind?
+            switch key {
+            case .up: go(.refundKind(sale, selected: (selected + kinds.count - 1) % kinds.count))
+            case .down: go(.refundKind(sale, selected: (selected + 1) % kinds.count))
+            case .cancel:
+                go(.refundLoading, timeout: nil)
+                return [.listRefundableSales]
+            case .enter: chosen = kinds[selected]
+            default:
+                if let digit = key.digit, digit >= 1, digit <= kinds.count { chosen = kinds[digit - 1] }
+            }
+            switch chosen {
+            case .void:
+                go(.paying(amount: sale.amount, screen: .processing(.init())), timeout: nil)
+                return [.startRefund(sale, kind: .void, amount: sale.amount)]
+            case .refund:
+                go(.refundAmount(sale, amount: 0, overLimit: false))
+            case nil:
+                break
+            }
+            return []
+        case .refundAmount(let sale, let amount, _):
+            return refundAmountKey(key, sale: sale, amount: amount)
         }
+    }
+
+    /// A sale picked from the refund list: its void/refund choice (a sale with nothing left stays in the list).
+    private mutating func chooseSale(_ sale: RefundableSale) {
+        if !refundKinds(sale).isEmpty { go(.refundKind(sale, selected: 0)) }
+    }
+
+    /// Refund amount entry: as ``amountKey(_:_:)``, up to what is left of the sale.
+    private mutating func refundAmountKey(_ key: Key, sale: RefundableSale, amount: Int) -> [Action] {
+        func shifted(_ digits: [Int]) -> Int? {
+            var value = amount
+            for d in digits {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (s, o2) = m.addingReportingOverflow(d)
+                guard !o1, !o2, s <= sale.refundable else { return nil }
+                value = s
+            }
+            return value
+        }
+        switch key {
+        case .cancel:
+            go(.refundKind(sale, selected: 0))
+        case .clear:
+            go(.refundAmount(sale, amount: amount / 10, overLimit: false))
+        case .enter:
+            guard amount > 0, amount <= sale.refundable else { return [] }
+            go(.paying(amount: amount, screen: .processing(.init())), timeout: nil)
+            return [.startRefund(sale, kind: .refund, amount: amount)]
+        case .doubleZero:
+            go(.refundAmount(sale, amount: shifted([0, 0]) ?? amount, overLimit: shifted([0, 0]) == nil))
+        default:
+            if let digit = key.digit {
+                go(.refundAmount(sale, amount: shifted([digit]) ?? amount, overLimit: shifted([digit]) == nil))
+            }
+        }
+        return []
     }
 
     /// Amount entry in minor units: digits shift in from the right (typing 1 2 3 4 shows 12.34 in CNY).
@@ -319,8 +442,11 @@ public struct TerminalFlow: Sendable {
         switch (kind, index) {
         case (.main, 0):
             go(.amount(0, overLimit: false))
-        case (.main, _):
+        case (.main, 1):
             go(.menu(.settings, selected: 0))
+        case (.main, _):
+            go(.refundLoading, timeout: nil)
+            return [.listRefundableSales]
         case (.settings, 0):
             let all = Language.allCases
             language = all[(all.firstIndex(of: language)! + 1) % all.count]  // language is always one of allCases

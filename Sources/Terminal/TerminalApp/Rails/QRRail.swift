@@ -265,10 +265,16 @@ public struct QRRail: PaymentRail {
 
     /// Refunds `amount` of a paid QR order online (a new journal entry of kind "refund").
     public func refund(orderID: String, amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
-        if let refusal = checkAgainstSale(orderID: orderID, amount: amount, void: false) { return refusal }
+        let sale: QRSaleRecord?
+        switch checkAgainstSale(orderID: orderID, amount: amount, void: false) {
+        case .refused(let refusal): return refusal
+        case .allowed(let record): sale = record
+        }
         var ticket: RailTicket
         do {
-            ticket = try journal.begin(RailDraft(rail: name, kind: "refund", amount: amount, currencyCode: configuration.currency.numericCode))
+            ticket = try journal.begin(RailDraft(
+                rail: name, kind: "refund", amount: amount, currencyCode: configuration.currency.numericCode,
+                originalReference: sale?.transactionReference))
             ticket = try journal.prepareOnline(ticket, card: referenceCard(orderID))
         } catch {
             return .declined(lines: [.ui(.storeUnavailable)])
@@ -282,15 +288,21 @@ public struct QRRail: PaymentRail {
             reply = await gateway.refund(
                 QRRefundRequest(orderID: orderID, refundID: refundID, amount: amount, currencyCode: configuration.currency.numericCode))
         }
-        return record(reply, ticket: ticket, orderID: orderID, amount: amount, kind: "refund", session: session)
+        return record(reply, ticket: ticket, orderID: orderID, wallet: sale?.wallet, amount: amount, kind: "refund", session: session)
     }
 
     /// Voids (reverses) a paid QR order online: the gateway refunds it in full and closes it.
     public func void(orderID: String, amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
-        if let refusal = checkAgainstSale(orderID: orderID, amount: amount, void: true) { return refusal }
+        let sale: QRSaleRecord?
+        switch checkAgainstSale(orderID: orderID, amount: amount, void: true) {
+        case .refused(let refusal): return refusal
+        case .allowed(let record): sale = record
+        }
         var ticket: RailTicket
         do {
-            ticket = try journal.begin(RailDraft(rail: name, kind: "void", amount: amount, currencyCode: configuration.currency.numericCode))
+            ticket = try journal.begin(RailDraft(
+                rail: name, kind: "void", amount: amount, currencyCode: configuration.currency.numericCode,
+                originalReference: sale?.transactionReference))
             ticket = try journal.prepareOnline(ticket, card: referenceCard(orderID))
         } catch {
             return .declined(lines: [.ui(.storeUnavailable)])
@@ -298,26 +310,37 @@ public struct QRRail: PaymentRail {
         session.show(.processing(.init(message: .ui(.qrCancelling))))
         let reply = await cancel(orderID: orderID, session: session)
         let mapped: QRGatewayReply = reply == .closed ? .refunded(refundID: orderID, total: amount) : reply
-        return record(mapped, ticket: ticket, orderID: orderID, amount: amount, kind: "void", session: session)
+        return record(mapped, ticket: ticket, orderID: orderID, wallet: sale?.wallet, amount: amount, kind: "void", session: session)
+    }
+
+    /// What the store's records say about a refund or void.
+    private enum SaleCheck {
+        /// Go ahead; the sale as the store has it (`nil` without a ``QRTransactionLookup``).
+        case allowed(QRSaleRecord?)
+        case refused(TerminalFlow.PaymentResult)
     }
 
     /// With a ``QRTransactionLookup``: the refusal of a refund or void the store's records rule out (no such sale,
-    /// already voided, more than is left; a void must take the whole sale), else `nil`.
-    private func checkAgainstSale(orderID: String, amount: Int, void: Bool) -> TerminalFlow.PaymentResult? {
-        guard let lookup else { return nil }
+    /// already voided, more than is left; a void must take the whole sale, the same business day), else the sale.
+    private func checkAgainstSale(orderID: String, amount: Int, void: Bool) -> SaleCheck {
+        guard let lookup else { return .allowed(nil) }
         let masked = CustomerPresentedCode.masked(orderID)
         let sale: QRSaleRecord?
         do {
             sale = try lookup.qrSale(orderID: orderID)
         } catch {
-            return .declined(lines: [.ui(.storeUnavailable)])
+            return .refused(.declined(lines: [.ui(.storeUnavailable)]))
         }
-        guard let sale, !sale.voided else { return .declined(lines: [.ui(.qrOrder(masked))]) }
+        guard let sale, !sale.voided else { return .refused(.declined(lines: [.ui(.qrOrder(masked))])) }
+        let walletLine = Screen.Text.ui(.qrWallet(sale.wallet.rawValue))
         let left = sale.amount - sale.refundedAmount
         if amount <= 0 || amount > left || (void && (amount != sale.amount || sale.refundedAmount > 0)) {
-            return .declined(lines: [.ui(.qrOrder(masked)), .ui(.amountLimit)])
+            return .refused(.declined(lines: [walletLine, .ui(.qrOrder(masked)), .ui(.amountLimit)]))
         }
-        return nil
+        if void && !sale.sameBusinessDay {
+            return .refused(.declined(lines: [walletLine, .ui(.qrOrder(masked)), .ui(.qrVoidSameDayOnly)]))
+        }
+        return .allowed(sale)
     }
 
     private func referenceCard(_ orderID: String) -> RailCardData {
@@ -327,26 +350,28 @@ public struct QRRail: PaymentRail {
     }
 
     private func record(
-        _ reply: QRGatewayReply, ticket: RailTicket, orderID: String, amount: Int, kind: String, session: PaymentSession
+        _ reply: QRGatewayReply, ticket: RailTicket, orderID: String, wallet: QRWallet?, amount: Int, kind: String,
+        session: PaymentSession
     ) -> TerminalFlow.PaymentResult {
         let masked = CustomerPresentedCode.masked(orderID)
+        let walletLines = wallet.map { [Screen.Text.ui(.qrWallet($0.rawValue))] } ?? []
         switch reply {
         case .refunded:
             try? journal.hostAnswered(ticket, response: .init(responseCode: "00", authorizationCode: nil, retrievalReference: nil, iccData: []), keepReversal: false)
             try? journal.complete(ticket, outcome: outcome(.approved, card: nil, responseCode: "00", detail: "\(kind) of \(masked)"))
-            session.print(receipt(kind: kind, wallet: nil, amount: amount, orderID: orderID, transactionID: nil, stan: ticket.stan, approved: true))
-            return .approved(lines: [.ui(.qrOrder(masked))])
+            session.print(receipt(kind: kind, wallet: wallet, amount: amount, orderID: orderID, transactionID: nil, stan: ticket.stan, approved: true))
+            return .approved(lines: walletLines + [.ui(.qrOrder(masked))])
         case .unreachable, .timedOut:
             try? journal.complete(ticket, outcome: outcome(.failed, card: nil, detail: "\(kind): gateway unreachable"))
             return .declined(lines: [.ui(.hostUnavailable)])
         case .failed(let code, _), .rejected(let code, _):
             try? journal.hostAnswered(ticket, response: .init(responseCode: "12", authorizationCode: nil, retrievalReference: nil, iccData: []), keepReversal: false)
             try? journal.complete(ticket, outcome: outcome(.declined, card: nil, responseCode: "12", detail: "\(kind) refused: \(code)"))
-            return .declined(lines: [.raw(code)])
+            return .declined(lines: walletLines + [.ui(.qrOrder(masked)), .raw(code)])
         case .orderNotFound, .paid, .userPaying, .waiting, .closed, .cancelTooEarly:
             try? journal.hostAnswered(ticket, response: .init(responseCode: "25", authorizationCode: nil, retrievalReference: nil, iccData: []), keepReversal: false)
             try? journal.complete(ticket, outcome: outcome(.declined, card: nil, responseCode: "25", detail: "\(kind): order not refundable"))
-            return .declined(lines: [.ui(.qrOrder(masked))])
+            return .declined(lines: walletLines + [.ui(.qrOrder(masked))])
         }
     }
 
@@ -557,13 +582,13 @@ public struct QRRail: PaymentRail {
 
 extension QRRail {
     /// The sim board's QR rail with its gateway: the in-process wallet gateway simulator (ledger entries go to
-    /// `onLedger`), codes drawn with libqrencode. Registration is one line:
+    /// `onLedger`), codes drawn with libqrencode, refunds and voids checked against `lookup`. Registration is one line:
     /// `registry.register(QRRail.simulated(journal: journal, merchantName: ..., now: clock.monotonicMilliseconds).rail)`.
     public static func simulated(
         journal: any RailJournal, currency: Currency, merchantName: String, merchantCity: String,
         merchantNameChinese: String? = nil, merchantCityChinese: String? = nil, terminalLabel: String = "SIM00001",
         gatewayConfiguration: QRGatewaySimulator.Configuration = .init(), now: @escaping @Sendable () -> Int64,
-        onLedger: (@Sendable ([QRGatewaySimulator.LedgerEntry]) -> Void)? = nil
+        onLedger: (@Sendable ([QRGatewaySimulator.LedgerEntry]) -> Void)? = nil, lookup: (any QRTransactionLookup)? = nil
     ) -> (rail: QRRail, gateway: SimulatedQRGatewayLink) {
         let gateway = SimulatedQRGatewayLink(configuration: gatewayConfiguration, now: now, onLedger: onLedger)
         var configuration = Configuration(
@@ -576,7 +601,7 @@ extension QRRail {
                 details: [MPMDataObject(id: "01", value: terminalLabel)]),
             terminalLabel: terminalLabel)
         configuration.receiptLanguage = .zhCN
-        return (QRRail(configuration: configuration, journal: journal, gateway: gateway), gateway)
+        return (QRRail(configuration: configuration, journal: journal, gateway: gateway, lookup: lookup), gateway)
     }
 
     /// The printable ASCII of `text` ("模拟商户 Demo Shop" → "Demo Shop"), trimmed and cut to `limit`.

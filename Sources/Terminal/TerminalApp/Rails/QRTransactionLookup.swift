@@ -19,6 +19,8 @@ public struct QRSaleRecord: Sendable, Equatable {
     public var refundedAmount: Int
     /// Whether the sale was voided.
     public var voided: Bool
+    /// Whether the sale was made on the terminal's business day today (a void is for the same day only).
+    public var sameBusinessDay: Bool = true
 
     public init(
         transactionReference: String, amount: Int, currencyCode: Int, wallet: QRWallet, refundedAmount: Int, voided: Bool

@@ -24,11 +24,14 @@ public struct RailDraft: Sendable, Equatable {
     public var kind: String
     public var amount: Int
     public var currencyCode: Int
-    public init(rail: String, kind: String, amount: Int, currencyCode: Int) {
+    /// For a refund or void: the journal key (``RailTicket/transactionReference``) of the sale it takes back.
+    public var originalReference: String?
+    public init(rail: String, kind: String, amount: Int, currencyCode: Int, originalReference: String? = nil) {
         self.rail = rail
         self.kind = kind
         self.amount = amount
         self.currencyCode = currencyCode
+        self.originalReference = originalReference
     }
 }
 

@@ -176,6 +176,6 @@ public final class StoreRailJournal: RailJournal {
             rail: rail, kind: kind, amountMinor: Int64(draft.amount), currency: draft.currencyCode, entryMode: entry,
             card: sealed, aid: card.flatMap { $0.aid.isEmpty ? nil : Hex.encode($0.aid) },
             applicationLabel: card.flatMap { $0.applicationLabel.isEmpty ? nil : String($0.applicationLabel.prefix(16)) },
-            signatureRequired: false, txnRef: reference)
+            signatureRequired: false, originalTxnRef: draft.originalReference, txnRef: reference)
     }
 }
