@@ -350,9 +350,10 @@ check_static_archives() {
 [ "$mode" = static-executable ] && check_static_archives
 scratch=$work/scratch-$mode
 case "$mode" in
-    static-stdlib) flags="-c release --static-swift-stdlib" ;;
+    # -Osize: a firmware image is bounded by flash, and the payment paths are not CPU-bound (docs/cross-compile.md).
+    static-stdlib) flags="-c release --static-swift-stdlib -Xswiftc -Osize" ;;
     # libcrypto.a needs zstd and zlib; static glibc has no NSS/dlopen (the firmware uses neither).
-    static-executable) flags="-c release --static-swift-stdlib -Xswiftc -static-executable -Xlinker -lzstd -Xlinker -lz" ;;
+    static-executable) flags="-c release --static-swift-stdlib -Xswiftc -Osize -Xswiftc -static-executable -Xlinker -lzstd -Xlinker -lz" ;;
     tests) flags="--build-tests" ;;
 esac
 # One `swift build` per product: SwiftPM builds only the last of several --product options.

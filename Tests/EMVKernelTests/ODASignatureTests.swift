@@ -176,7 +176,11 @@ import Testing
         #expect(enciphered.count == 96)
         // What the card does: the private operation gives back '7F' || block || challenge || padding.
         let clear = try f.iccPrivate.rawPrivateOperation(enciphered)
-        #expect(clear == [0x7F] + hex("244321FFFFFFFFFF") + challenge + [UInt8](repeating: 0x5A, count: 96 - 17))
+        var expected: [UInt8] = [0x7F]
+        expected += hex("244321FFFFFFFFFF")
+        expected += challenge
+        expected += [UInt8](repeating: 0x5A, count: 96 - 17)
+        #expect(clear == expected)
     }
 
     @Test func refusesWrongLengths() throws {
