@@ -468,3 +468,13 @@ public final class Installer {
         return message
     }
 }
+
+extension Installer {
+    /// Reads the keyring file at `path` (at most 64 KiB).
+    /// - Throws: ``UpdaterError`` `io` when it cannot be read, or the keyring's ``UpdatePackageError``.
+    public static func readKeyring(_ path: String) throws -> Keyring {
+        let bytes: [UInt8]
+        do { bytes = try DurableFile.readAll(path, limit: 64 * 1024) } catch { throw UpdaterError(.io, "keyring: \(error)") }
+        return try Keyring(parsing: String(decoding: bytes, as: UTF8.self))
+    }
+}
