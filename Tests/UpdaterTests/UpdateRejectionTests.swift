@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Codecs
 import PaymentCrypto
 import Testing
@@ -154,5 +159,25 @@ struct UpdateRejectionTests {
         #expect(why.contains("within 120 s"))
         #expect(fixture.currentSlot() == "slots/a")
         #expect(try fixture.runningVersion() == "terminal 1.0.0")
+    }
+}
+
+@Suite("Update root adoption")
+struct UpdateAdoptionTests {
+    @Test("a root from an image (current -> slots/a, no state file) is adopted: the update goes to slot b, anti-rollback uses the image's manifest")
+    func adoptsImageRoot() throws {
+        let fixture = try UpdateFixture()
+        try fixture.provision("1.0.0", counter: 5)
+        #expect(unlink(fixture.root + "/update-state") == 0)
+        let adopted = try fixture.installer().status()
+        #expect(adopted.committedSlot == "a" && adopted.committedVersion?.description == "1.0.0" && adopted.securityCounter == 5)
+        let older = try fixture.installer().install(packagePath: try fixture.write(try fixture.package(version: "0.5.0", counter: 5)))
+        guard case .rejected(.olderVersion, _) = older else {
+            Issue.record("older version accepted on an adopted root: \(older)")
+            return
+        }
+        let installer = fixture.installer()
+        #expect(try installer.install(packagePath: try fixture.write(try fixture.package(version: "2.0.0", counter: 5))) == .switched(version: try FirmwareVersion(parsing: "2.0.0"), slot: "b"))
+        #expect(fixture.currentSlot() == "slots/b")
     }
 }

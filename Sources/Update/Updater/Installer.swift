@@ -127,9 +127,24 @@ public final class Installer {
 
     // MARK: - State
 
-    /// The persisted state (an empty one before the first install).
+    /// The persisted state (an empty one before the first install). A root provisioned by an image, with
+    /// `current` pointing at a slot but no state file yet, is adopted: that slot, with the version and security
+    /// counter of its `.manifest`, is the committed one, so the first update never overwrites the running slot.
     public func status() throws(UpdaterError) -> UpdateState {
-        guard SlotFiles.exists(statePath) else { return UpdateState() }
+        guard SlotFiles.exists(statePath) else {
+            var state = UpdateState()
+            if let target = SlotFiles.linkTarget(currentPath), target == "slots/a" || target == "slots/b" {
+                let slot = String(target.dropFirst("slots/".count))
+                state.committedSlot = slot
+                if let bytes = try? DurableFile.readAll(slotPath(slot) + "/.manifest", limit: UnverifiedUpdatePackage.maximumManifestLength),
+                   let manifest = try? UpdateManifest(parsing: bytes) {
+                    state.committedVersion = manifest.version
+                    state.securityCounter = manifest.securityCounter
+                }
+                state.lastResult = "adopted slot \(slot) as committed"
+            }
+            return state
+        }
         let bytes: [UInt8]
         do { bytes = try DurableFile.readAll(statePath, limit: 64 * 1024) } catch { throw UpdaterError(.io, "\(error)") }
         return try UpdateState(parsing: String(decoding: bytes, as: UTF8.self))
