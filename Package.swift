@@ -200,7 +200,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "UpdaterTests", dependencies: ["Updater", "UpdatePackage", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "UpdaterTests", dependencies: ["Updater", "UpdatePackage", "PaymentCrypto", "Codecs", "Store", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",

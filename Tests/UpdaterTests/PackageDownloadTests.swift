@@ -2,6 +2,8 @@ import Testing
 import TestKit
 import UpdatePackage
 import Updater
+import Store
+import PaymentCrypto
 
 /// A source that serves `bytes` and fails once after `failAfter` bytes, like a link that drops mid-download.
 final class FlakySource: PackageSource, @unchecked Sendable {
@@ -64,5 +66,20 @@ struct PackageDownloadTests {
         #expect(try PackageDownload.run(from: source, to: destination, metered: false, policy: DownloadPolicy(maximumLength: 100)) == .tooLarge(source.bytes.count))
         #expect(source.offsets.isEmpty)
         #expect(try PackageDownload.run(from: source, to: destination, metered: true, policy: DownloadPolicy(allowMetered: true)) == .complete(bytes: source.bytes.count))
+    }
+}
+
+@Suite("Update preflight")
+struct UpdatePreflightTests {
+    @Test("a pending transaction in the real journal blocks the update; none in flight lets it start")
+    func transactionInFlight() throws {
+        let fixture = try UpdateFixture()
+        let storePath = fixture.directory + "/terminal.sqlite"
+        #expect(UpdatePreflight.check(storePath: storePath, root: fixture.root) == nil, "no store yet")
+        let journal = try TransactionJournal(store: try TerminalStore(path: storePath), dataKey: SecretBytes(zeros: 32), random: SystemRandom(), clock: { 1_800_000_000 })
+        let id = try journal.begin(TransactionDraft(rail: .qr, kind: .sale, amountMinor: 100, currency: 156, entryMode: .qr))
+        #expect(UpdatePreflight.check(storePath: storePath, root: fixture.root) == "1 transaction is in flight")
+        _ = try journal.recordOutcome(id, .declined(responseCode: "Z1"))
+        #expect(UpdatePreflight.check(storePath: storePath, root: fixture.root) == nil)
     }
 }

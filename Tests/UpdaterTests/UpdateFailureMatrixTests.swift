@@ -80,7 +80,7 @@ struct UpdateFailureMatrixTests {
 
         func run(_ step: Step) throws {
             var argv = [terminal, "update", step.command]
-            if step.command == "install" { argv += [package, "--no-restart"] }
+            if step.command == "install" { argv += [package, "--no-restart", "--state-dir", fixture.directory] }
             argv += ["--root", fixture.root, "--board", "sim"]
             let environment = step.faulty ? ["TERMINAL_UPDATE_FAULT": "\(c.phase.rawValue):\(c.kind.rawValue)"] : [:]
             let result = try runProcess(argv, environment: environment, timeout: .seconds(60))
@@ -104,7 +104,7 @@ struct UpdateFailureMatrixTests {
 
         // The device is not stuck: the next update installs and commits.
         let next = try fixture.write(try fixture.package(version: "3.0.0", counter: 3), name: "v3.tpkg")
-        for command in [["install", next, "--no-restart"], ["boot"], ["commit"]] {
+        for command in [["install", next, "--no-restart", "--state-dir", fixture.directory], ["boot"], ["commit"]] {
             let result = try runProcess([terminal, "update"] + command + ["--root", fixture.root, "--board", "sim"], timeout: .seconds(60))
             #expect(result.status == 0, "\(c) then 3.0.0 \(command[0]): \(result.stderr)")
         }

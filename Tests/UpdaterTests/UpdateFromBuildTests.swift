@@ -42,7 +42,7 @@ struct UpdateFromBuildTests {
         _ = try sh([termtool, "pkg", "verify", package, "--keyring", work + "/other-keyring.toml"], 1)
         #expect(try sh([termtool, "pkg", "inspect", package]).stdout.contains("path = \"bin/terminal\""))
 
-        let install = try sh(["/usr/bin/time", "-f", "FIGURES %e %M", terminal, "update", "install", package, "--root", root, "--board", "sim", "--no-restart"])
+        let install = try sh(["/usr/bin/time", "-f", "FIGURES %e %M", terminal, "update", "install", package, "--root", root, "--board", "sim", "--no-restart", "--state-dir", work])
         let started = monotonicSeconds()
         _ = try sh([terminal, "update", "boot", "--root", root, "--board", "sim"])
         #expect(try sh([terminal, "update", "commit", "--root", root, "--board", "sim"]).stdout.contains("committed 0.1.0"))

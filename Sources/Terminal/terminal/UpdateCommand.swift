@@ -56,11 +56,14 @@ struct Update: ParsableCommand {
         @Flag(help: "Do not restart (a test root; the next start of the service picks the new slot up).")
         var noRestart = false
 
+        @Option(help: "The terminal's state directory: no update while its store has a transaction in flight.")
+        var stateDir: String = "/var/lib/terminal"
+
         func run() throws {
             let installer = try location.installer()
             let outcome: InstallOutcome
             do {
-                outcome = try installer.install(packagePath: file, preflight: { preflight(location.root) }) {
+                outcome = try installer.install(packagePath: file, preflight: { UpdatePreflight.check(storePath: stateDir + "/terminal.sqlite", root: location.root) }) {
                     guard !noRestart else { return }
                     let status = system(restartCommand)
                     guard status == 0 else { throw UpdaterError(.restartFailed, "`\(restartCommand)` exited with \(status)") }
@@ -122,15 +125,6 @@ struct Update: ParsableCommand {
             } catch { fail("\(error)", status: 74) }
         }
     }
-}
-
-/// Why an update may not start now. The running terminal owns the store, so from outside it we can check what the
-/// file system says: room for the offline queue to grow (1 MiB free on the root's file system).
-private func preflight(_ root: String) -> String? {
-    var info = statvfs()
-    guard statvfs(root, &info) == 0 else { return nil }
-    let free = Int(info.f_bavail) * Int(info.f_frsize)
-    return free < 1 << 20 ? "less than 1 MiB free: the offline queue could not be persisted" : nil
 }
 
 private func fail(_ message: String, status: Int32) -> Never {
