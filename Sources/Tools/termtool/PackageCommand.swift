@@ -18,7 +18,7 @@ struct PackageCommand: ParsableCommand {
     )
 
     struct KeyGen: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make a signing key; prints its keyring entry.")
+        static let configuration = CommandConfiguration(commandName: "keygen", abstract: "Make a signing key; prints its keyring entry.")
 
         @Option(help: "ed25519 or ecdsa-p256.")
         var algorithm: String = "ed25519"
