@@ -118,6 +118,7 @@ public struct UpdateManifest: Sendable, Equatable {
         }
         var payloads: [Payload] = []
         for name in payloadTable.keys {
+            guard Self.isName(name) else { throw Self.invalid("a payload name is 1 to 64 characters of [A-Za-z0-9._-]") }
             guard case .table(let entry)? = payloadTable[name] else { throw Self.invalid("payload.\(name) is not a table") }
             for key in entry.keys where !["path", "role", "size", "sha256"].contains(key) {
                 throw Self.invalid("payload.\(name): unknown field '\(key)'")
