@@ -87,6 +87,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Field updates: the package codec (pure) and the A/B installer (docs/update-package.md)
+        .target(name: "UpdatePackage", dependencies: ["Codecs", "PaymentCrypto"], path: "Sources/Update/UpdatePackage", swiftSettings: swiftSettings),
+        .target(
+            name: "Updater",
+            dependencies: ["UpdatePackage", "PaymentCrypto", "Store", "Codecs"],
+            path: "Sources/Update/Updater",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Payment kernels (pure: driven through actions and events, no I/O of their own)
         .target(
             name: "EMVKernel",
@@ -145,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "terminal",
             dependencies: [
-                "TerminalApp",
+                "TerminalApp", "Updater", "UpdatePackage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -155,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "termtool",
             dependencies: [
-                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink", "LinuxDevices",
+                "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink", "LinuxDevices", "UpdatePackage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
@@ -191,6 +200,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "UpdaterTests", dependencies: ["Updater", "UpdatePackage", "PaymentCrypto", "Codecs", "Store", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TerminalAppTests",

@@ -12,7 +12,7 @@ imports() { grep -rhoE '^(@preconcurrency |public |internal |package )?import [A
 for module in $(imports Sources); do
     case "$module" in Foundation|FoundationEssentials|FoundationNetworking) complain "Sources import $module: $(grep -rlE "import $module\$" Sources | tr '\n' ' ')";; esac
 done
-for pure in Sources/Codecs Sources/Kernels Sources/Devices/DeviceKit Sources/Terminal/TerminalUI Sources/Terminal/TerminalApp/Flow; do
+for pure in Sources/Codecs Sources/Update/UpdatePackage Sources/Kernels Sources/Devices/DeviceKit Sources/Terminal/TerminalUI Sources/Terminal/TerminalApp/Flow; do
     for module in $(imports "$pure"); do
         case "$module" in
             Glibc|Musl|Darwin|SystemPackage|LinuxDevices|CLinux|CGPIOD|CSQLite|COpenSSL|Store|Uplink|Logging)
@@ -30,6 +30,13 @@ done
 # Simulators (virtual cards, the acquirer simulator) never reach into the application.
 for module in $(imports Sources/Simulators); do
     case "$module" in TerminalApp|TerminalUI|terminal) complain "Sources/Simulators imports $module";; esac
+done
+# Updates sit beside the store: the package codec and the installer never reach into devices, uplink or the app.
+for module in $(imports Sources/Update); do
+    case "$module" in
+        Codecs|PaymentCrypto|Store|UpdatePackage|Updater|Glibc|Musl) ;;
+        *) complain "Sources/Update imports $module (updates may import Codecs, PaymentCrypto, Store and libc only)";;
+    esac
 done
 owner() { # C module, the one folder allowed to import it
     local hits; hits=$(grep -rlE "^(@preconcurrency |public |internal |package )?import $1\$" Sources | grep -v "^$2/" || true)

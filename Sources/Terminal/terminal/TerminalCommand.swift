@@ -11,7 +11,7 @@ struct Terminal: AsyncParsableCommand {
         commandName: "terminal",
         abstract: "Payment-terminal firmware.",
         version: version,
-        subcommands: [Run.self, CheckBoard.self],
+        subcommands: [Run.self, CheckBoard.self, Update.self],
         defaultSubcommand: Run.self
     )
 
