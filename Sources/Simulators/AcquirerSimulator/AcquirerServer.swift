@@ -49,9 +49,9 @@ public final class AcquirerServer: Sendable {
     private let thread: Mutex<pthread_t?> = Mutex(nil)
     private let fault: Mutex<Fault>
 
-    /// Starts listening on 127.0.0.1 (`port` 0: any free port).
-    public init(configuration: Configuration, issuer: IssuerHost, ledger: AcquirerLedger, port: Int = 0) throws {
-        listener = try HostListener(host: "127.0.0.1", port: port)
+    /// Starts listening on `host` (an IPv4 literal; 127.0.0.1 by default), `port` 0: any free port.
+    public init(configuration: Configuration, issuer: IssuerHost, ledger: AcquirerLedger, host: String = "127.0.0.1", port: Int = 0) throws {
+        listener = try HostListener(host: host, port: port)
         self.port = listener.port
         fault = Mutex(configuration.fault)
         let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
@@ -195,7 +195,8 @@ extension AcquirerServer {
                 }
             case "0220", "0221":
                 kind = "advice"
-                code = HostResponseCode(rawValue: message.text(39) ?? "Y1") ?? .approved
+                // §4.3: the host must accept an advice and answers 00; the books keep the advice's Y1/Y3.
+                code = .approved
                 reason = "offline advice booked"
             case "0400", "0401", "0420", "0421":
                 kind = "reversal"
