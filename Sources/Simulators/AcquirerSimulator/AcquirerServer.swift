@@ -35,7 +35,10 @@ public final class AcquirerServer: Sendable {
         public var clientCAPEM: [UInt8]
         public var fault: Fault
         public var lateAnswerDelay: Duration
-        public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20)) {
+        /// A delay before every answer in fault mode ``Fault/none`` (a slow host; the benches and kill tests).
+        public var answerDelay: Duration
+        public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20), answerDelay: Duration = .zero) {
+            self.answerDelay = answerDelay
             self.identity = identity
             self.clientCAPEM = clientCAPEM
             self.fault = fault
@@ -57,7 +60,7 @@ public final class AcquirerServer: Sendable {
         let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
         let worker = Worker(
             listener: listener, context: context, issuer: issuer, ledger: ledger, server: self,
-            lateAnswerDelay: configuration.lateAnswerDelay)
+            lateAnswerDelay: configuration.lateAnswerDelay, answerDelay: configuration.answerDelay)
         let box = Unmanaged.passRetained(WorkerBox(worker))
         var handle = pthread_t()
         let status = pthread_create(&handle, nil, { raw in
@@ -102,8 +105,10 @@ extension AcquirerServer {
         let ledger: AcquirerLedger
         unowned let server: AcquirerServer
         let lateAnswerDelay: Duration
+        let answerDelay: Duration
 
-        init(listener: HostListener, context: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger, server: AcquirerServer, lateAnswerDelay: Duration) {
+        init(listener: HostListener, context: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger, server: AcquirerServer, lateAnswerDelay: Duration, answerDelay: Duration) {
+            self.answerDelay = answerDelay
             self.listener = listener
             self.context = context
             self.issuer = issuer
@@ -137,6 +142,10 @@ extension AcquirerServer {
                 let answer = respond(to: request)
                 switch server.currentFault {
                 case .none:
+                    if answerDelay > .zero {
+                        let parts = answerDelay.components
+                        usleep(UInt32(clamping: parts.seconds * 1_000_000 + parts.attoseconds / 1_000_000_000_000))
+                    }
                     guard (try? channel.send(answer, deadline: .now + .seconds(5))) != nil else { return }
                 case .noAnswer:
                     continue
