@@ -128,6 +128,16 @@ public final class HostAcquirerLink: AcquirerLink {
         }
     }
 
+    /// Closes the kept connection (after the exchange in flight); the next request opens a new one.
+    public func close() {
+        gate.withLock { _ in
+            connection.withLock { open in
+                open?.close()
+                open = nil
+            }
+        }
+    }
+
     /// The open connection, or a new one.
     private func openConnection() -> Result<HostConnection, UplinkError> {
         if let open = connection.withLock({ $0 }), open.isOpen { return .success(open) }
