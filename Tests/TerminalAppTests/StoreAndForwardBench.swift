@@ -134,6 +134,10 @@ import VirtualCards
         for message in packed { _ = try raw.exchange(message, responseTimeout: .seconds(5)) }
         let bare = Self.now() - t
         raw.close()
+        // The thread hop every blocking exchange takes (a new thread, then back to the cooperative pool).
+        t = Self.now()
+        for _ in 0..<sample { _ = await HostAcquirerLink.offThread { 0 } }
+        let hop = Self.now() - t
         // 3. The host's share of an exchange: booking one answer in its SQLite ledger.
         let scratch = try AcquirerLedger(path: directory + "/scratch-ledger.sqlite")
         let response = [UInt8](repeating: 0x30, count: 120)
@@ -160,6 +164,7 @@ import VirtualCards
                     exchange (TLS write, host, TLS read):       \(ms(exchange, sample))
                       bare round trip, answered from the books: \(ms(bare, sample))
                       the host's ledger booking (SQLite):       \(ms(booking, sample))
+                      the thread hop (pthread + resume):        \(ms(hop, sample))
                     markAcknowledged (NORMAL commit):           \(ms(acknowledge, sample))
                 """)
         }
