@@ -19,6 +19,11 @@ import VirtualCards
 /// On the simulator board the acquirer is the built-in simulator (``AcquirerServer``): our host protocol over mutual
 /// TLS on 127.0.0.1 with a test PKI made at start-up, the virtual cards' issuers behind it, its ledger in the state
 /// directory. Chip cards are the virtual cards named in the board profile, presented by name.
+///
+/// With `[network] acquirer = "host:port"` (any board) the acquirer is external: ``HostAcquirerLink`` with the client
+/// certificate, key and pinned CA from `$TERMINAL_ACQUIRER_PKI_DIR` or `STATE/acquirer-pki` (ca.pem, client.pem,
+/// client.key; board/README.md); without them ``UnprovisionedAcquirerLink``. ``makeUploader(connectivity:clock:logger:)``
+/// builds the store-and-forward uploader on the same link.
 struct Payments {
     let rails: RailRegistry
     let journal: Locked<TransactionJournal>

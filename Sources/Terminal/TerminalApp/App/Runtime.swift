@@ -126,18 +126,18 @@ public enum TerminalRuntime {
             profile: profile, state: state, keys: keys, settings: store, cardReader: devices.cardReader, clock: clock,
             environment: options.environment, logger: logger)
         defer { payments.shutdown() }
-        let probe = HostProbe(host: payments.acquirerHost, port: payments.acquirerPort)
+        // --- Host link (issue 6): connectivity from rtnetlink on hardware boards, the store-and-forward uploader.
+        let uplink = HostUplinkWiring.start(profile: profile, payments: payments, clock: clock, logger: logger)
+        defer { uplink.stop() }
+        // With the connectivity monitor the TCP probe of the acquirer is not needed (and would cost on a metered link).
+        let probe = uplink.connectivity == nil ? HostProbe(host: payments.acquirerHost, port: payments.acquirerPort) : nil
+        // --- end host link
 
         let links = LinkMonitor(interfaces: InterfaceStateReader(), wifi: profile.network.wifi, cellular: profile.network.cellular, probe: probe)
         links.refresh()  // the first screen already shows the real link state
         let linkThread = try links.start()
         defer { links.stop(linkThread) }
-
-        // --- Host link (issue 6): connectivity from rtnetlink on hardware boards, the store-and-forward uploader.
-        let uplink = HostUplinkWiring.start(profile: profile, payments: payments, clock: clock, logger: logger)
-        defer { uplink.stop() }
         let currentStatus: @Sendable () -> TerminalFlow.Status = { status(links: links, uplink: uplink, journal: payments.journal, clock: clock) }
-        // --- end host link
 
         let configuration = TerminalFlow.Configuration(
             merchantName: profile.merchant.name, currency: profile.merchant.currency, maximumAmount: profile.merchant.maximumAmount,
@@ -251,11 +251,12 @@ final class LinkMonitor: Sendable {
     private let interfaces: InterfaceStateReader
     private let wifi: String?
     private let cellular: String?
-    private let probe: HostProbe
+    /// `nil`: no probe (the connectivity monitor says whether the host is reachable).
+    private let probe: HostProbe?
     private let state = Locked(Snapshot())
     private let stopSignal: StopSignal?
 
-    init(interfaces: InterfaceStateReader, wifi: String?, cellular: String?, probe: HostProbe) {
+    init(interfaces: InterfaceStateReader, wifi: String?, cellular: String?, probe: HostProbe?) {
         self.interfaces = interfaces
         self.wifi = wifi
         self.cellular = cellular
@@ -274,7 +275,7 @@ final class LinkMonitor: Sendable {
             case .absent: return .absent
             }
         }
-        let snapshot = Snapshot(wifi: link(wifi), cellular: link(cellular), host: probe.isReachable())
+        let snapshot = Snapshot(wifi: link(wifi), cellular: link(cellular), host: probe?.isReachable() ?? false)
         state.withLock { $0 = snapshot }
     }
 
