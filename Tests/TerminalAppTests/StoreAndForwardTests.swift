@@ -139,11 +139,11 @@ import VirtualCards
             try writeTextFile(board, profile)
         }
 
-        func start(answerDelayMilliseconds: Int = 0) throws {
+        func start(answerDelayMilliseconds: Int = 0, fault: String = "none") throws {
             let termtool = try builtProduct("termtool")
             let spawned = try SpawnedProcess(
                 [termtool, "acquirer", "--port", String(port), "--pki-dir", directory + "/pki", "--ledger", ledgerPath,
-                 "--answer-delay-ms", String(answerDelayMilliseconds)], environment: [:])
+                 "--answer-delay-ms", String(answerDelayMilliseconds), "--fault", fault], environment: [:])
             process = spawned
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
@@ -165,11 +165,11 @@ import VirtualCards
         }
 
         /// Runs the terminal headless on this board; SIGKILLed after `timeout`.
-        func terminal(_ input: String, state: String, timeout: Duration = .seconds(60)) throws -> ProcessResult {
+        func terminal(_ input: String, state: String, timeout: Duration = .seconds(60), responseTimeoutMilliseconds: Int = 3000) throws -> ProcessResult {
             let terminal = try builtProduct("terminal")
             return try runProcess(
                 [terminal, "run", "--board", board, "--headless", "--fixed-clock", "09:30", "--state-dir", state], stdin: Array(input.utf8),
-                environment: ["HOME": state, "TERMINAL_ACQUIRER_PKI_DIR": directory + "/pki", "TERMINAL_RESPONSE_TIMEOUT_MS": "3000"],
+                environment: ["HOME": state, "TERMINAL_ACQUIRER_PKI_DIR": directory + "/pki", "TERMINAL_RESPONSE_TIMEOUT_MS": String(responseTimeoutMilliseconds)],
                 timeout: timeout)
         }
 
@@ -225,6 +225,35 @@ import VirtualCards
         #expect(advices.count == 3 && Set(advices.map(\.idempotencyKey)).count == 3, "\(advices)")
         #expect(try ledger.netCharged() == 1234 + 56 + 789)
         #expect(Self.longestDigitRun(online.stderr) < 16, "no clear PAN in the log")
+    }
+
+    @Test func unansweredSaleIsReversedOnceAfterTheHostComesBack() throws {
+        let acquirer = try ExternalAcquirer()
+        let state = try makeTemporaryDirectory()
+        defer { removeTree(state) }
+        // A host that books requests and never answers: the 150.00 sale (above the floor limit) goes online, times
+        // out and is declined; its reversal is due, sent (0400, booked, unanswered) and stays in the queue.
+        try acquirer.start(fault: "no-answer")
+        let first = try acquirer.terminal(Self.sales(["15000"]) + "WAIT 2500\n", state: state, responseTimeoutMilliseconds: 1000)
+        acquirer.stop()
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        #expect(Self.lastIdle(first.stdout).contains("待上送1笔"), "the due reversal is counted: \(Self.lastIdle(first.stdout))")
+        let ledger = try AcquirerLedger(path: acquirer.ledgerPath)
+        let before = try ledger.entries()
+        #expect(before.filter { $0.kind == "authorization" }.count == 1, "\(before)")
+        #expect(before.filter { $0.kind == "reversal" }.count <= 1, "the unanswered 0400 may be booked already: \(before)")
+
+        // The host answers again: the repeat (0401) is answered from its books, the queue empties, nothing is
+        // charged, and the reversal is booked once.
+        try acquirer.start()
+        let second = try acquirer.terminal("WAIT 4000\n", state: state)
+        acquirer.stop()
+        #expect(second.status == 0, "stderr: \(second.stderr)")
+        #expect(!Self.lastIdle(second.stdout).contains("待上送"), "\(Self.lastIdle(second.stdout))")
+        let after = try ledger.entries()
+        #expect(after.filter { $0.kind == "reversal" }.count == 1, "\(after)")
+        #expect(after.filter { $0.kind == "authorization" }.count == 1)
+        #expect(try ledger.netCharged() == 0)
     }
 
     @Test func killedMidDrainResumesWithoutLossOrDoubleCharge() throws {
