@@ -25,6 +25,7 @@ import VirtualCards
         let server: AcquirerServer
         let ledger: AcquirerLedger
         let uploader: StoreAndForwardUploader
+        let link: HostAcquirerLink
         private(set) var adviceAmounts: [Int64] = []
         private(set) var references: [String] = []
 
@@ -55,7 +56,7 @@ import VirtualCards
             let issuer = IssuerHost(issuers: TestIssuers.builtIn, pinBaseDerivationKey: SecretBytes(zeros: 16), expectedPIN: { _ in nil })
             server = try AcquirerServer(
                 configuration: .init(identity: pki.serverIdentity, clientCAPEM: pki.caCertificatePEM, fault: fault), issuer: issuer, ledger: ledger)
-            let link = HostAcquirerLink(
+            link = HostAcquirerLink(
                 configuration: .init(
                     host: "127.0.0.1", port: server.port, tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
                     terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(300)),
@@ -102,6 +103,27 @@ import VirtualCards
         let reversals = entries.filter { $0.kind == "reversal" }
         #expect(reversals.count == 1 && reversals.first?.mti == "0400" && reversals.first?.idempotencyKey.hasSuffix("00000000000B0001") == true)
         #expect(try rig.ledger.netCharged() == Int(rig.adviceAmounts.reduce(0, +)))
+    }
+
+    @Test func dueReversalsGoBeforeAPaymentsRequest() async throws {
+        let rig = try Rig(advices: 2, fault: .none)
+        defer {
+            rig.server.shutdown()
+            removeTree(rig.directory)
+        }
+        let uploader = rig.uploader
+        rig.link.setBeforeAuthorization { await uploader.deliverDueReversals() }
+        let reply = await rig.link.authorize(AuthorizationRequest(
+            transactionReference: "00000000000C0001", stan: 77, amount: 2500, currencyCode: 156, pan: "4761739001010119",
+            panSequenceNumber: nil, expiry: "2712", track2Equivalent: [], iccData: [], entryMode: "051", pinBlock: nil,
+            keySerialNumber: nil, localDateTime: LocalDateTime(year: 2026, month: 11, day: 27, hour: 9, minute: 30, second: 0)))
+        guard case .answered = reply else {
+            Issue.record("the authorisation was not answered: \(reply)")
+            return
+        }
+        #expect(try rig.unsent() == (2, 0), "the reversal went, the advices wait for the background pass")
+        let kinds = try rig.ledger.entries().map(\.kind)
+        #expect(kinds == ["reversal", "authorization"], "the reversal went first: \(kinds)")
     }
 
     @Test func meteredLinkCarriesTheQueueButNoBulk() async throws {

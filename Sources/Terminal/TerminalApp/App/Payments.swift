@@ -40,9 +40,11 @@ struct Payments {
     /// - Parameter connectivity: the link state now; the sim board's built-in acquirer is always reachable.
     func makeUploader(connectivity: @escaping @Sendable () -> ConnectivityState, clock: any TerminalClock, logger: Logger) -> StoreAndForwardUploader? {
         guard let hostLink else { return nil }
-        return StoreAndForwardUploader(
+        let uploader = StoreAndForwardUploader(
             configuration: .init(terminalID: terminalID, merchantID: merchantID, utcOffsetSeconds: Self.utcOffset()),
             journal: journal, link: hostLink, connectivity: connectivity, clock: { clock.unixTime() }, logger: logger)
+        hostLink.setBeforeAuthorization { [weak uploader] in await uploader?.deliverDueReversals() }
+        return uploader
     }
 
     static func open(

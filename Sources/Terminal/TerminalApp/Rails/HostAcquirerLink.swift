@@ -50,6 +50,14 @@ public final class HostAcquirerLink: AcquirerLink {
     private let gate = Mutex(())
     /// Authorisations waiting for or holding ``gate``: the uploader lets them go first.
     private let paymentsWaiting = Atomic<Int>(0)
+    /// Runs before each authorisation leaves (the uploader's due reversals, §10 item 5).
+    private let beforeAuthorization = Mutex<(@Sendable () async -> Void)?>(nil)
+
+    /// Sets what runs before each authorisation's request leaves: the store-and-forward uploader sends the due
+    /// reversals there.
+    public func setBeforeAuthorization(_ work: @escaping @Sendable () async -> Void) {
+        beforeAuthorization.withLock { $0 = work }
+    }
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -68,6 +76,7 @@ public final class HostAcquirerLink: AcquirerLink {
         }
         paymentsWaiting.add(1, ordering: .relaxed)
         defer { paymentsWaiting.subtract(1, ordering: .relaxed) }
+        if let first = beforeAuthorization.withLock({ $0 }) { await first() }
         return await Self.offThread { [self] in gate.withLock { _ in exchange(packed, request: message) } }
     }
 

@@ -4,6 +4,7 @@ import PaymentCrypto
 public import ServiceLifecycle
 public import Store
 public import Uplink
+import Synchronization
 
 /// The store-and-forward uploader (docs/host-interface.md §9, §10): while the link is online it drains the
 /// journal's queue to the acquirer — due reversals first (0400, 0401 on repeat, 0420/0421 once the repeats are
@@ -59,6 +60,8 @@ public final class StoreAndForwardUploader: Service, Sendable {
     let connectivity: @Sendable () -> ConnectivityState
     let clock: @Sendable () -> Int64
     let logger: Logger
+    /// Set while a pass (the background drain, or the reversals a payment sends first) owns the queue.
+    private let passRunning = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - journal: the process's journal.
@@ -107,8 +110,10 @@ public final class StoreAndForwardUploader: Service, Sendable {
     }
 
     /// Delivers queued items until the queue is empty, a delivery fails, a payment wants the connection, the link
-    /// goes offline or shutdown begins.
+    /// goes offline or shutdown begins. Returns at once when another pass is running.
     public func drain(batch: Int = 32) async -> PassReport {
+        guard !passRunning.exchange(true, ordering: .acquiringAndReleasing) else { return PassReport() }
+        defer { passRunning.store(false, ordering: .releasing) }
         var report = PassReport()
         while !Task.isShuttingDownGracefully {
             let items: [UploadItem]
@@ -131,6 +136,30 @@ public final class StoreAndForwardUploader: Service, Sendable {
             }
         }
         return report
+    }
+
+    /// Sends the due reversals before a payment's online request (§10 item 5: no new request while a reversal is
+    /// pending). Waits for a running pass to step aside (it does between two messages once a payment is waiting), then
+    /// delivers reversals until none is due or one fails; the payment goes ahead either way (an unreachable host
+    /// fails its request too, and the sale decides offline).
+    public func deliverDueReversals() async {
+        guard StoreAndForward.permits(.reversal, over: connectivity()) else { return }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while passRunning.exchange(true, ordering: .acquiringAndReleasing) {
+            guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(10))) != nil else { return }
+        }
+        defer { passRunning.store(false, ordering: .releasing) }
+        while true {
+            let due = (try? journal.withLock { try $0.nextUploads(limit: 1) })?.first
+            guard let item = due, item.kind == .reversal else { return }
+            logger.info("store and forward: a reversal goes before the payment's request", metadata: ["ref": "\(item.id.txnRef)"])
+            switch await deliver(item) {
+            case .acknowledged, .rejected: continue
+            case .retry(let why):
+                logger.warning("store and forward: the reversal before the payment failed", metadata: ["error": "\(why)"])
+                return
+            }
+        }
     }
 
     enum ItemOutcome: Sendable { case acknowledged, rejected, retry(String) }
