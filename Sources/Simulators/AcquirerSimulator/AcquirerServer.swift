@@ -3,10 +3,10 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-public import Codecs
+import Codecs
 public import PaymentCrypto
 import Synchronization
-public import Uplink
+import Uplink
 
 /// The acquirer simulator: our host protocol (docs/host-interface.md) over mutual TLS on loopback, the issuer of
 /// ``IssuerHost`` behind it, the books in an ``AcquirerLedger``.
