@@ -165,6 +165,7 @@ let package = Package(
             name: "termtool",
             dependencies: [
                 "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink", "LinuxDevices", "UpdatePackage",
+                "AcquirerSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
@@ -206,6 +207,7 @@ let package = Package(
             name: "TerminalAppTests",
             dependencies: [
                 "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "TestKit", "PaymentCrypto",
+                "AcquirerSimulator", "VirtualCards", "Codecs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

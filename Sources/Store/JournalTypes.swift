@@ -203,6 +203,11 @@ public struct UploadItem: Sendable {
     public var record: TransactionRecord
     /// The unsealed card data the message needs (PAN, track 2, field 55…). Release it after sending.
     public var card: CardData
+    /// How many times the item was sent before (``TransactionJournal/markSent(_:)`` counts them): 0 for a first
+    /// send, more for a repeat (0221, 0401).
+    public var previousAttempts: Int = 0
+    /// Why a reversal is due (``Kind/reversal`` only).
+    public var reversalReason: ReversalReason? = nil
     public var id: TransactionID { record.id }
 }
 

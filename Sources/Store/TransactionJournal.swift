@@ -228,16 +228,20 @@ public final class TransactionJournal {
     public func nextUploads(limit: Int) throws -> [UploadItem] {
         var items: [UploadItem] = []
         let reversals = try database.query(
-            "SELECT t.txn_ref FROM reversals r JOIN transactions t ON t.id = r.txn_id WHERE r.state = 'due' AND t.tampered = 0 ORDER BY r.id LIMIT ?",
+            "SELECT t.txn_ref, r.attempts, r.reason FROM reversals r JOIN transactions t ON t.id = r.txn_id WHERE r.state = 'due' AND t.tampered = 0 ORDER BY r.id LIMIT ?",
             [.integer(Int64(limit))])
         let advices = try database.query(
-            "SELECT txn_ref FROM transactions WHERE upload_state = 'queued' AND tampered = 0 ORDER BY id LIMIT ?", [.integer(Int64(limit))])
+            "SELECT txn_ref, upload_attempts FROM transactions WHERE upload_state = 'queued' AND tampered = 0 ORDER BY id LIMIT ?", [.integer(Int64(limit))])
         for (kind, rows) in [(UploadItem.Kind.reversal, reversals), (.advice, advices)] {
             for row in rows where items.count < limit {
                 guard case .text(let ref)? = row.first else { continue }
                 let record = try record(txnRef: ref)
+                var attempts = 0
+                if row.count > 1, case .integer(let n) = row[1] { attempts = Int(n) }
+                var reason: ReversalReason?
+                if row.count > 2, case .text(let text) = row[2] { reason = ReversalReason(rawValue: text) }
                 do {
-                    items.append(UploadItem(kind: kind, record: record, card: try cardData(record.id)))
+                    items.append(UploadItem(kind: kind, record: record, card: try cardData(record.id), previousAttempts: attempts, reversalReason: reason))
                 } catch let error as StoreError where error.code == .tampered {
                     continue  // marked and audited by cardData; the alarm is the tampered list and the offline refusal
                 }

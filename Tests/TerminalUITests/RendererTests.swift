@@ -29,6 +29,20 @@ import Testing
         #expect(l.allSatisfy { CharacterGrid.cellWidth(of: $0) <= 20 })
     }
 
+    @Test func idleShowsTheRouteInUse() {
+        func bottom(_ route: Screen.OnlineRoute?, reachable: Bool = true, _ language: Language, columns: Int = 40) -> String {
+            let screen = Screen.idle(.init(merchantName: "M", time: "12:05", wifi: .up, cellular: .up, hostReachable: reachable, unsentCount: 3, onlineRoute: route))
+            let grid = ScreenRenderer(columns: columns, rows: 15).render(screen, language: language)
+            return lines(grid)[14]
+        }
+        #expect(bottom(.wifi, .zhCN).contains("联机(无线) 待上送3笔"))
+        #expect(bottom(.cellularMetered, .zhCN).contains("联机(移动 计流量) 待上送3笔"))
+        #expect(bottom(.wifi, .en).contains("Online via Wi-Fi 3 unsent"))
+        #expect(bottom(.cellularMetered, .en).contains("Online via cellular (metered) 3 unsent"))
+        #expect(bottom(.cellularMetered, reachable: false, .en).contains("Offline 3 unsent"))
+        #expect(bottom(nil, .en).contains("Online 3 unsent"))
+    }
+
     @Test(arguments: [Language.zhCN, .en])
     func everyScreenRendersInBothLanguages(_ language: Language) {
         let screens: [Screen] = [

@@ -3,10 +3,10 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-public import Codecs
+import Codecs
 public import PaymentCrypto
 import Synchronization
-public import Uplink
+import Uplink
 
 /// The acquirer simulator: our host protocol (docs/host-interface.md) over mutual TLS on loopback, the issuer of
 /// ``IssuerHost`` behind it, the books in an ``AcquirerLedger``.
@@ -35,7 +35,10 @@ public final class AcquirerServer: Sendable {
         public var clientCAPEM: [UInt8]
         public var fault: Fault
         public var lateAnswerDelay: Duration
-        public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20)) {
+        /// A delay before every answer in fault mode ``Fault/none`` (a slow host; the benches and kill tests).
+        public var answerDelay: Duration
+        public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20), answerDelay: Duration = .zero) {
+            self.answerDelay = answerDelay
             self.identity = identity
             self.clientCAPEM = clientCAPEM
             self.fault = fault
@@ -49,15 +52,15 @@ public final class AcquirerServer: Sendable {
     private let thread: Mutex<pthread_t?> = Mutex(nil)
     private let fault: Mutex<Fault>
 
-    /// Starts listening on 127.0.0.1 (`port` 0: any free port).
-    public init(configuration: Configuration, issuer: IssuerHost, ledger: AcquirerLedger, port: Int = 0) throws {
-        listener = try HostListener(host: "127.0.0.1", port: port)
+    /// Starts listening on `host` (an IPv4 literal; 127.0.0.1 by default), `port` 0: any free port.
+    public init(configuration: Configuration, issuer: IssuerHost, ledger: AcquirerLedger, host: String = "127.0.0.1", port: Int = 0) throws {
+        listener = try HostListener(host: host, port: port)
         self.port = listener.port
         fault = Mutex(configuration.fault)
         let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
         let worker = Worker(
             listener: listener, context: context, issuer: issuer, ledger: ledger, server: self,
-            lateAnswerDelay: configuration.lateAnswerDelay)
+            lateAnswerDelay: configuration.lateAnswerDelay, answerDelay: configuration.answerDelay)
         let box = Unmanaged.passRetained(WorkerBox(worker))
         var handle = pthread_t()
         let status = pthread_create(&handle, nil, { raw in
@@ -102,8 +105,10 @@ extension AcquirerServer {
         let ledger: AcquirerLedger
         unowned let server: AcquirerServer
         let lateAnswerDelay: Duration
+        let answerDelay: Duration
 
-        init(listener: HostListener, context: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger, server: AcquirerServer, lateAnswerDelay: Duration) {
+        init(listener: HostListener, context: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger, server: AcquirerServer, lateAnswerDelay: Duration, answerDelay: Duration) {
+            self.answerDelay = answerDelay
             self.listener = listener
             self.context = context
             self.issuer = issuer
@@ -137,6 +142,10 @@ extension AcquirerServer {
                 let answer = respond(to: request)
                 switch server.currentFault {
                 case .none:
+                    if answerDelay > .zero {
+                        let parts = answerDelay.components
+                        usleep(UInt32(clamping: parts.seconds * 1_000_000 + parts.attoseconds / 1_000_000_000_000))
+                    }
                     guard (try? channel.send(answer, deadline: .now + .seconds(5))) != nil else { return }
                 case .noAnswer:
                     continue
@@ -195,7 +204,8 @@ extension AcquirerServer {
                 }
             case "0220", "0221":
                 kind = "advice"
-                code = HostResponseCode(rawValue: message.text(39) ?? "Y1") ?? .approved
+                // §4.3: the host must accept an advice and answers 00; the books keep the advice's Y1/Y3.
+                code = .approved
                 reason = "offline advice booked"
             case "0400", "0401", "0420", "0421":
                 kind = "reversal"

@@ -33,6 +33,13 @@ public enum Screen: Sendable, Equatable {
     /// Whether a network link is there and up.
     public enum LinkState: Sendable, Equatable { case up, down, absent }
 
+    /// The link payments go out on when online, as the connectivity monitor of a hardware board sees it.
+    public enum OnlineRoute: Sendable, Equatable {
+        case wifi
+        /// Cellular: billed by volume, so only transactions, reversals and the upload queue use it.
+        case cellularMetered
+    }
+
     public struct Idle: Sendable, Equatable {
         public var merchantName: String
         /// Local time as "HH:MM".
@@ -43,8 +50,11 @@ public enum Screen: Sendable, Equatable {
         public var hostReachable: Bool
         /// Offline transactions not yet uploaded.
         public var unsentCount: Int
+        /// The link in use when online; `nil` when unknown (the sim board, the old interface poller).
+        public var onlineRoute: OnlineRoute?
 
-        public init(merchantName: String, time: String, wifi: LinkState, cellular: LinkState, hostReachable: Bool, unsentCount: Int) {
+        public init(merchantName: String, time: String, wifi: LinkState, cellular: LinkState, hostReachable: Bool, unsentCount: Int, onlineRoute: OnlineRoute? = nil) {
+            self.onlineRoute = onlineRoute
             self.merchantName = merchantName
             self.time = time
             self.wifi = wifi

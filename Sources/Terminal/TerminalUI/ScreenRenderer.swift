@@ -22,7 +22,13 @@ public struct ScreenRenderer: Sendable {
             var body: [String] = [UIString.welcome.text(language), UIString.idleHint.text(language)]
             if rows > 5 { body.append(linkLine(idle, language)) }
             canvas.centered(body)
-            var status = (idle.hostReachable ? UIString.online : UIString.offline).text(language)
+            let link: UIString = switch (idle.hostReachable, idle.onlineRoute) {
+            case (false, _): .offline
+            case (true, .wifi?): .onlineViaWifi
+            case (true, .cellularMetered?): .onlineViaCellularMetered
+            case (true, nil): .online
+            }
+            var status = link.text(language)
             if idle.unsentCount > 0 { status += " " + UIString.unsent(idle.unsentCount).text(language) }
             canvas.bottom(status)
         case .menu(let menu):

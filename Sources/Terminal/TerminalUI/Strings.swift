@@ -4,6 +4,7 @@ public enum UIString: Sendable, Equatable {
     case welcome
     case idleHint
     case online, offline
+    case onlineViaWifi, onlineViaCellularMetered
     case wifi, cellular, host
     case unsent(Int)
     case menuTitle, menuSale, menuSettings
@@ -86,6 +87,8 @@ public enum UIString: Sendable, Equatable {
         case .idleHint: "输入金额或按确认键收款"
         case .online: "联机"
         case .offline: "脱机"
+        case .onlineViaWifi: "联机(无线)"
+        case .onlineViaCellularMetered: "联机(移动 计流量)"
         case .wifi: "无线"
         case .cellular: "移动"
         case .host: "主机"
@@ -185,6 +188,8 @@ public enum UIString: Sendable, Equatable {
         case .idleHint: "Key amount or ENTER"
         case .online: "Online"
         case .offline: "Offline"
+        case .onlineViaWifi: "Online via Wi-Fi"
+        case .onlineViaCellularMetered: "Online via cellular (metered)"
         case .wifi: "WiFi"
         case .cellular: "Cell"
         case .host: "Host"

@@ -11,7 +11,7 @@ struct Termtool: ParsableCommand {
             ARPCCommand.self, TR31Command.self, Keys.self, TLVCommand.self, EMVCommand.self, VirtualCardCommand.self,
             TLSPKICommand.self, TLSEchoServerCommand.self, TLSExchangeCommand.self, LinkCommand.self, StoreCommand.self,
             BenchStore.self,
-            ISO8583Command.self, QRCommand.self, PackageCommand.self,
+            ISO8583Command.self, QRCommand.self, PackageCommand.self, AcquirerCommand.self,
         ]
     )
 }

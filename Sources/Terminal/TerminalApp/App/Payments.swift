@@ -19,15 +19,35 @@ import VirtualCards
 /// On the simulator board the acquirer is the built-in simulator (``AcquirerServer``): our host protocol over mutual
 /// TLS on 127.0.0.1 with a test PKI made at start-up, the virtual cards' issuers behind it, its ledger in the state
 /// directory. Chip cards are the virtual cards named in the board profile, presented by name.
+///
+/// With `[network] acquirer = "host:port"` (any board) the acquirer is external: ``HostAcquirerLink`` with the client
+/// certificate, key and pinned CA from `$TERMINAL_ACQUIRER_PKI_DIR` or `STATE/acquirer-pki` (ca.pem, client.pem,
+/// client.key; board/README.md); without them ``UnprovisionedAcquirerLink``. ``makeUploader(connectivity:clock:logger:)``
+/// builds the store-and-forward uploader on the same link.
 struct Payments {
     let rails: RailRegistry
     let journal: Locked<TransactionJournal>
     /// The acquirer the link monitor probes.
     let acquirerHost: String
     let acquirerPort: Int
+    /// The acquirer over our host protocol, when there is one (not on a hardware board without credentials).
+    let hostLink: HostAcquirerLink?
+    let terminalID: String
+    let merchantID: String
     let shutdown: @Sendable () -> Void
     /// Refunds and voids for the merchant menu (the QR rail's, on the sim board), or `nil`.
     var refunds: (any RefundService)? = nil
+
+    /// The store-and-forward uploader on ``hostLink`` (nil without one).
+    /// - Parameter connectivity: the link state now; the sim board's built-in acquirer is always reachable.
+    func makeUploader(connectivity: @escaping @Sendable () -> ConnectivityState, clock: any TerminalClock, logger: Logger) -> StoreAndForwardUploader? {
+        guard let hostLink else { return nil }
+        let uploader = StoreAndForwardUploader(
+            configuration: .init(terminalID: terminalID, merchantID: merchantID, utcOffsetSeconds: Self.utcOffset()),
+            journal: journal, link: hostLink, connectivity: connectivity, clock: { clock.unixTime() }, logger: logger)
+        hostLink.setBeforeAuthorization { [weak uploader] in await uploader?.deliverDueReversals() }
+        return uploader
+    }
 
     static func open(
         profile: BoardProfile, state: StateDirectory, keys: Locked<KeyStore>, settings: Locked<TerminalStore>, cardReader: (any CardReaderDevice)?,
@@ -51,6 +71,7 @@ struct Payments {
 
         // The acquirer.
         let link: any AcquirerLink
+        var hostLink: HostAcquirerLink?
         let host: String
         let port: Int
         var stop: @Sendable () -> Void = {}
@@ -82,17 +103,43 @@ struct Payments {
             }
             host = "127.0.0.1"
             port = server.port
-            link = HostAcquirerLink(
+            let builtin = HostAcquirerLink(
                 configuration: .init(host: host, port: port, tls: tls, terminalID: terminalID, merchantID: merchantID,
                                      responseTimeout: .milliseconds(Int64(environment["TERMINAL_RESPONSE_TIMEOUT_MS"].flatMap { Int($0) } ?? 15_000))),
                 logger: logger)
+            link = builtin
+            hostLink = builtin
             stop = { server.shutdown() }
             logger.info("acquirer simulator listening (mutual TLS)", metadata: ["address": "127.0.0.1:\(server.port)"])
         } else {
             let parts = profile.network.acquirer.split(separator: ":")
             host = String(parts[0])
             port = Int(parts[1]) ?? 0
-            link = UnprovisionedAcquirerLink()
+            // An external acquirer: the client certificate, its key and the pinned CA (docs/host-interface.md §1.1).
+            let directory = environment["TERMINAL_ACQUIRER_PKI_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? state.path + "/acquirer-pki"
+            let files = [directory + "/ca.pem", directory + "/client.pem", directory + "/client.key"]
+            if files.allSatisfy({ access($0, R_OK) == 0 }) {
+                do {
+                    let tls = try TLSContext.client(
+                        identity: TLSIdentity(certificateChainPEM: try readCredentialFile(files[1]), privateKeyPEM: SecretBytes(try readCredentialFile(files[2]))),
+                        trustedCAPEM: try readCredentialFile(files[0]))
+                    let external = HostAcquirerLink(
+                        configuration: .init(
+                            host: host, port: port, tls: tls, terminalID: terminalID, merchantID: merchantID,
+                            connectTimeout: .milliseconds(Int64(environment["TERMINAL_CONNECT_TIMEOUT_MS"].flatMap { Int($0) } ?? 5_000)),
+                            responseTimeout: .milliseconds(Int64(environment["TERMINAL_RESPONSE_TIMEOUT_MS"].flatMap { Int($0) } ?? 15_000)),
+                            peerName: environment["TERMINAL_ACQUIRER_PEER_NAME"].flatMap { $0.isEmpty ? nil : $0 }),
+                        logger: logger)
+                    link = external
+                    hostLink = external
+                    logger.info("acquirer over mutual TLS", metadata: ["address": "\(host):\(port)", "credentials": "\(directory)"])
+                } catch {
+                    throw RuntimeError(.device, "cannot set up TLS to the acquirer with \(directory): \(error)")
+                }
+            } else {
+                logger.warning("acquirer link not provisioned: sales decide offline", metadata: ["credentials": "\(directory)"])
+                link = UnprovisionedAcquirerLink()
+            }
         }
 
         var rails = RailRegistry()
@@ -133,8 +180,11 @@ struct Payments {
                 refunds = QRRefundService(rail: qr.rail, lookup: lookup)
             }
         }
-        return Payments(rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, shutdown: stop, refunds: refunds)
+        return Payments(
+            rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, hostLink: hostLink, terminalID: terminalID,
+            merchantID: merchantID, shutdown: stop, refunds: refunds)
     }
+
 
     /// The EMV parameters file; a file that does not load stops the start (exit 78: configuration).
     static func loadParameters(_ file: String, clock: any TerminalClock) throws -> TerminalParameters {
@@ -204,4 +254,22 @@ final class VirtualCardSet: @unchecked Sendable {
 /// sales decide offline within the caps.
 struct UnprovisionedAcquirerLink: AcquirerLink {
     func authorize(_ request: AuthorizationRequest) async -> AuthorizationReply { .unreachable("acquirer link not provisioned") }
+}
+
+/// A small file's bytes (PEM credentials).
+private func readCredentialFile(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw RuntimeError(.device, "\(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &chunk, chunk.count)
+        if n < 0, errno == EINTR { continue }
+        guard n >= 0 else { throw RuntimeError(.device, "\(path): \(String(cString: strerror(errno)))") }
+        if n == 0 { break }
+        bytes += chunk[0..<n]
+        guard bytes.count <= 1 << 20 else { throw RuntimeError(.device, "\(path): larger than 1 MiB") }
+    }
+    return bytes
 }

@@ -126,12 +126,18 @@ public enum TerminalRuntime {
             profile: profile, state: state, keys: keys, settings: store, cardReader: devices.cardReader, clock: clock,
             environment: options.environment, logger: logger)
         defer { payments.shutdown() }
-        let probe = HostProbe(host: payments.acquirerHost, port: payments.acquirerPort)
+        // --- Host link (issue 6): connectivity from rtnetlink on hardware boards, the store-and-forward uploader.
+        let uplink = HostUplinkWiring.start(profile: profile, payments: payments, clock: clock, logger: logger)
+        defer { uplink.stop() }
+        // With the connectivity monitor the TCP probe of the acquirer is not needed (and would cost on a metered link).
+        let probe = uplink.connectivity == nil ? HostProbe(host: payments.acquirerHost, port: payments.acquirerPort) : nil
+        // --- end host link
 
         let links = LinkMonitor(interfaces: InterfaceStateReader(), wifi: profile.network.wifi, cellular: profile.network.cellular, probe: probe)
         links.refresh()  // the first screen already shows the real link state
         let linkThread = try links.start()
         defer { links.stop(linkThread) }
+        let currentStatus: @Sendable () -> TerminalFlow.Status = { status(links: links, uplink: uplink, journal: payments.journal, clock: clock) }
 
         var configuration = TerminalFlow.Configuration(
             merchantName: profile.merchant.name, currency: profile.merchant.currency, maximumAmount: profile.merchant.maximumAmount,
@@ -139,7 +145,7 @@ public enum TerminalRuntime {
         configuration.refundMenu = payments.refunds != nil
         var flow = TerminalFlow(configuration: configuration, language: language)
         _ = flow.handle(.tick(now: clock.monotonicMilliseconds()))
-        _ = flow.handle(.status(status(links: links, store: store, clock: clock)))
+        _ = flow.handle(.status(currentStatus()))
 
         let display = devices.display
         let controller = TerminalController(
@@ -163,7 +169,7 @@ public enum TerminalRuntime {
         let readiness = ReadinessGate(notifier: notifier, logger: logger)
         let watchdog = WatchdogService(notifier: notifier, heartbeat: heartbeat, environment: options.environment, logger: logger)
         let mainLoop = MainLoopService(controller: controller, bus: bus)
-        let ticker = TickerService(bus: bus, clock: clock) { status(links: links, store: store, clock: clock) }
+        let ticker = TickerService(bus: bus, clock: clock, status: currentStatus)
         let inputs = InputService(devices: devices.inputs, bus: bus, logger: logger)
 
         let group = ServiceGroup(
@@ -174,7 +180,7 @@ public enum TerminalRuntime {
                     .init(service: watchdog, successTerminationBehavior: .ignore),
                     .init(service: mainLoop, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: readiness, successTerminationBehavior: .ignore),
-                ],
+                ] + uplink.services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         readiness.markReady(status: "\(profile.name): idle, \(testKeys ? "TEST KEYS" : "keys loaded")")
@@ -182,11 +188,17 @@ public enum TerminalRuntime {
         try await group.run()
     }
 
-    /// The status line data: links from the monitor thread, unsent count from the store, the time.
-    static func status(links: LinkMonitor, store: Locked<TerminalStore>, clock: any TerminalClock) -> TerminalFlow.Status {
+    /// The status line data: links from the monitor thread (on hardware boards the host reachability and route from
+    /// the connectivity monitor), the unsent count (advices and reversals) from the journal, the time.
+    static func status(links: LinkMonitor, uplink: HostUplinkWiring, journal: Locked<TransactionJournal>, clock: any TerminalClock) -> TerminalFlow.Status {
         let link = links.latest
-        let unsent = store.withLock { (try? $0.unsentCount()) ?? 0 }
-        return .init(time: clock.wallClockText(), wifi: link.wifi, cellular: link.cellular, hostReachable: link.host, unsentCount: unsent)
+        let unsent = journal.withLock { (try? $0.unsentCounts()).map { $0.advices + $0.reversals } ?? 0 }
+        var status = TerminalFlow.Status(time: clock.wallClockText(), wifi: link.wifi, cellular: link.cellular, hostReachable: link.host, unsentCount: unsent)
+        if let connectivity = uplink.connectivity?.state {
+            status.hostReachable = connectivity.isOnline
+            if case .online(let via, _, _) = connectivity { status.onlineRoute = via == .wifi ? .wifi : .cellularMetered }
+        }
+        return status
     }
 }
 
@@ -241,11 +253,12 @@ final class LinkMonitor: Sendable {
     private let interfaces: InterfaceStateReader
     private let wifi: String?
     private let cellular: String?
-    private let probe: HostProbe
+    /// `nil`: no probe (the connectivity monitor says whether the host is reachable).
+    private let probe: HostProbe?
     private let state = Locked(Snapshot())
     private let stopSignal: StopSignal?
 
-    init(interfaces: InterfaceStateReader, wifi: String?, cellular: String?, probe: HostProbe) {
+    init(interfaces: InterfaceStateReader, wifi: String?, cellular: String?, probe: HostProbe?) {
         self.interfaces = interfaces
         self.wifi = wifi
         self.cellular = cellular
@@ -264,7 +277,7 @@ final class LinkMonitor: Sendable {
             case .absent: return .absent
             }
         }
-        let snapshot = Snapshot(wifi: link(wifi), cellular: link(cellular), host: probe.isReachable())
+        let snapshot = Snapshot(wifi: link(wifi), cellular: link(cellular), host: probe?.isReachable() ?? false)
         state.withLock { $0 = snapshot }
     }
 

@@ -40,7 +40,10 @@ public struct TerminalFlow: Sendable {
         public var cellular: Screen.LinkState
         public var hostReachable: Bool
         public var unsentCount: Int
-        public init(time: String = "--:--", wifi: Screen.LinkState = .absent, cellular: Screen.LinkState = .absent, hostReachable: Bool = false, unsentCount: Int = 0) {
+        /// The link in use when online (hardware boards' connectivity monitor); `nil` when unknown.
+        public var onlineRoute: Screen.OnlineRoute?
+        public init(time: String = "--:--", wifi: Screen.LinkState = .absent, cellular: Screen.LinkState = .absent, hostReachable: Bool = false, unsentCount: Int = 0, onlineRoute: Screen.OnlineRoute? = nil) {
+            self.onlineRoute = onlineRoute
             self.time = time
             self.wifi = wifi
             self.cellular = cellular
@@ -158,7 +161,7 @@ public struct TerminalFlow: Sendable {
     public var screen: Screen {
         switch state {
         case .idle:
-            return .idle(.init(merchantName: configuration.merchantName, time: status.time, wifi: status.wifi, cellular: status.cellular, hostReachable: status.hostReachable, unsentCount: status.unsentCount))
+            return .idle(.init(merchantName: configuration.merchantName, time: status.time, wifi: status.wifi, cellular: status.cellular, hostReachable: status.hostReachable, unsentCount: status.unsentCount, onlineRoute: status.onlineRoute))
         case .menu(let kind, let selected):
             return .menu(.init(title: .ui(kind == .main ? .menuTitle : .settingsTitle), items: menuItems(kind), selected: selected))
         case .amount(let amount, let overLimit):

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Codecs
+public import Codecs
 public import Logging
 public import PaymentCrypto
 import Synchronization
@@ -25,10 +25,13 @@ public final class HostAcquirerLink: AcquirerLink {
         public var merchantID: String
         public var connectTimeout: Duration
         public var responseTimeout: Duration
+        /// The name the host's certificate must carry; `nil`: ``host``.
+        public var peerName: String?
         public init(
             host: String, port: Int, tls: TLSContext, terminalID: String, merchantID: String,
-            connectTimeout: Duration = .seconds(5), responseTimeout: Duration = .seconds(15)
+            connectTimeout: Duration = .seconds(5), responseTimeout: Duration = .seconds(15), peerName: String? = nil
         ) {
+            self.peerName = peerName
             self.host = host
             self.port = port
             self.tls = tls
@@ -42,6 +45,19 @@ public final class HostAcquirerLink: AcquirerLink {
     let configuration: Configuration
     let logger: Logger
     private let connection = Mutex<HostConnection?>(nil)
+    /// Held for a whole exchange (connect, send, answer): the rails' requests and the store-and-forward uploader's
+    /// messages share the one connection, one request in flight. Only ever taken on a thread of its own.
+    private let gate = Mutex(())
+    /// Authorisations waiting for or holding ``gate``: the uploader lets them go first.
+    private let paymentsWaiting = Atomic<Int>(0)
+    /// Runs before each authorisation leaves (the uploader's due reversals, §10 item 5).
+    private let beforeAuthorization = Mutex<(@Sendable () async -> Void)?>(nil)
+
+    /// Sets what runs before each authorisation's request leaves: the store-and-forward uploader sends the due
+    /// reversals there.
+    public func setBeforeAuthorization(_ work: @escaping @Sendable () async -> Void) {
+        beforeAuthorization.withLock { $0 = work }
+    }
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -58,7 +74,93 @@ public final class HostAcquirerLink: AcquirerLink {
             logger.error("cannot build the authorisation request", metadata: ["error": "\(error)"])
             return .unreachable("request not built")
         }
-        return await Self.offThread { [self] in exchange(packed, request: message) }
+        paymentsWaiting.add(1, ordering: .relaxed)
+        defer { paymentsWaiting.subtract(1, ordering: .relaxed) }
+        if let first = beforeAuthorization.withLock({ $0 }) { await first() }
+        return await Self.offThread { [self] in gate.withLock { _ in exchange(packed, request: message) } }
+    }
+
+    /// Whether a payment's authorisation is waiting for, or using, the connection.
+    public var isPaymentInFlight: Bool { paymentsWaiting.load(ordering: .relaxed) > 0 }
+
+    /// How a store-and-forward message fared.
+    public enum Delivery: Sendable {
+        /// The host answered; the response matches the message (MTI, fields 3, 4, 11, 41).
+        case answered(HostResponse)
+        /// Nothing was sent: no connection, or `willSend` refused.
+        case notSent(String)
+        /// The message went out and no usable answer came: it may have been applied, send it again as a repeat.
+        case unanswered(String)
+    }
+
+    /// Sends one store-and-forward message (an advice, a reversal) on the shared connection, after any
+    /// authorisation in flight, and waits for its answer.
+    ///
+    /// - Parameters:
+    ///   - message: the request, without MAC (the host dialect's MAC is not in use yet on this link).
+    ///   - willSend: called once the connection is open, right before the bytes leave: the journal's "sent" mark.
+    ///     When it throws, nothing is sent.
+    public func deliver(_ message: ISO8583.Message, willSend: @escaping @Sendable () throws -> Void) async -> Delivery {
+        let packed: [UInt8]
+        do {
+            packed = try HostDialect.pack(message)
+        } catch {
+            return .notSent("message not built: \(error)")
+        }
+        return await Self.offThread { [self] in
+            gate.withLock { _ in
+                let link: HostConnection
+                switch openConnection() {
+                case .success(let open): link = open
+                case .failure(let error): return .notSent("\(error)")
+                }
+                do {
+                    try willSend()
+                } catch {
+                    return .notSent("not marked as sent: \(error)")
+                }
+                let answer: [UInt8]
+                do {
+                    answer = try link.exchange(packed, responseTimeout: configuration.responseTimeout)
+                } catch {
+                    connection.withLock { $0 = nil }
+                    return .unanswered("\(error)")
+                }
+                do {
+                    return .answered(try HostResponse(try HostDialect.unpack(answer[...], mac: nil), answering: message))
+                } catch {
+                    link.close()
+                    connection.withLock { $0 = nil }
+                    return .unanswered("unusable answer: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Closes the kept connection (after the exchange in flight); the next request opens a new one.
+    public func close() {
+        gate.withLock { _ in
+            connection.withLock { open in
+                open?.close()
+                open = nil
+            }
+        }
+    }
+
+    /// The open connection, or a new one.
+    private func openConnection() -> Result<HostConnection, UplinkError> {
+        if let open = connection.withLock({ $0 }), open.isOpen { return .success(open) }
+        do {
+            let link = try HostConnection.connect(
+                host: configuration.host, port: configuration.port, tls: configuration.tls, peerName: configuration.peerName,
+                connectTimeout: configuration.connectTimeout, handshakeTimeout: configuration.connectTimeout)
+            connection.withLock { $0 = link }
+            return .success(link)
+        } catch let error as UplinkError {
+            return .failure(error)
+        } catch {
+            return .failure(UplinkError(.system, "\(error)"))
+        }
     }
 
     func transactionRequest(_ request: AuthorizationRequest) -> TransactionRequest {
@@ -96,17 +198,9 @@ public final class HostAcquirerLink: AcquirerLink {
 
     func exchange(_ packed: [UInt8], request: ISO8583.Message) -> AuthorizationReply {
         let link: HostConnection
-        if let open = connection.withLock({ $0 }), open.isOpen {
-            link = open
-        } else {
-            do {
-                link = try HostConnection.connect(
-                    host: configuration.host, port: configuration.port, tls: configuration.tls,
-                    connectTimeout: configuration.connectTimeout, handshakeTimeout: configuration.connectTimeout)
-                connection.withLock { $0 = link }
-            } catch {
-                return .unreachable("\(error)")
-            }
+        switch openConnection() {
+        case .success(let open): link = open
+        case .failure(let error): return .unreachable("\(error)")
         }
         let answer: [UInt8]
         do {
