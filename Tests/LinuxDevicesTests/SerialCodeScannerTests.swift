@@ -138,8 +138,10 @@ private func waitUntil(timeoutMilliseconds: Int = 2000, _ condition: () -> Bool)
         let clock = ContinuousClock()
         let start = clock.now
         consumer.cancel()
-        #expect(await waitUntil(timeoutMilliseconds: 1000) { !scanner.isListening })
-        #expect(clock.now - start < .milliseconds(500))
+        // No byte ever arrives: a reader that waited for one instead of its stop signal would never stop. The bound is
+        // loose on purpose (a loaded 2-core CI machine); the speed itself is not what this checks.
+        #expect(await waitUntil(timeoutMilliseconds: 5000) { !scanner.isListening })
+        #expect(clock.now - start < .seconds(5))
         _ = try? await consumer.value
     }
 
