@@ -155,7 +155,6 @@ let package = Package(
             name: "terminal",
             dependencies: [
                 "TerminalApp", "Updater", "UpdatePackage",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Terminal/terminal",

@@ -1,90 +1,111 @@
-import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import TerminalApp
 
-/// The firmware's command line.
+/// The firmware's command line: `terminal [run] [options]`, `terminal check-board NAME`, `terminal update …`.
 @main
-struct Terminal: AsyncParsableCommand {
+enum Terminal {
     static let version = "0.1.0"
 
-    static let configuration = CommandConfiguration(
-        commandName: "terminal",
-        abstract: "Payment-terminal firmware.",
-        version: version,
-        subcommands: [Run.self, CheckBoard.self, Update.self],
-        defaultSubcommand: Run.self
-    )
+    static let usage = """
+        USAGE: terminal [run] [--board NAME] [--headless] [--fixed-clock TIME] [--state-dir DIR] [--log-level LEVEL] [--snapshot FILE]
+               terminal check-board NAME
+               terminal update install FILE [--root DIR] [--keyring FILE] [--board NAME] [--health-deadline S]
+                                            [--state-dir DIR] [--restart-command CMD] [--no-restart]
+               terminal update boot|commit [--root DIR] [--keyring FILE] [--board NAME] [--health-deadline S]
+               terminal update status [--root DIR]
+               terminal --version | --help
 
-    struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the terminal on a board.")
+        run (the default)   Run the terminal on a board.
+          --board NAME        Board profile: a name under the board directories, or a path to a board.toml (sim).
+          --headless          Read events from stdin (one per line) and write each new screen to stdout, frames
+                              separated by ----.
+          --fixed-clock TIME  Use this fixed time (HH:MM, or YYYY-MM-DD HH:MM; the date is 2026-11-27 otherwise) for
+                              screens, transactions and receipts, for reproducible headless transcripts.
+          --state-dir DIR     Keep the store and keys here instead of the profile's state directory.
+          --log-level LEVEL   trace, debug, info (default), notice, warning, error, critical.
+          --snapshot FILE     Also draw every screen into this PNG file, as a 320x240 panel would show it.
+        check-board NAME    Validate a board profile and print what it wires.
+        update              Signed field updates: install a package into the inactive slot, the start (boot) and
+                            commit hooks systemd runs, status (docs/update-package.md).
 
-        @Option(help: "Board profile: a name under the board directories, or a path to a board.toml.")
-        var board: String = "sim"
+        Exit status: 0 done; 64 usage; 65 update package rejected; 69 a device or the disk is unavailable (systemd
+        retries); 74 I/O; 78 configuration or keys (systemd does not restart).
+        """
 
-        @Flag(help: "Read events from stdin (one per line) and write each new screen to stdout, frames separated by ----.")
-        var headless = false
-
-        @Option(help: "Use this fixed time (HH:MM, or YYYY-MM-DD HH:MM; the date is 2026-11-27 otherwise) for screens, transactions and receipts, for reproducible headless transcripts.")
-        var fixedClock: String?
-
-        @Option(help: "Keep the store and keys here instead of the profile's state directory.")
-        var stateDir: String?
-
-        @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-        var logLevel: String = "info"
-
-        @Option(help: "Also draw every screen into this PNG file (simulator boards), as a 320x240 panel would show it.")
-        var snapshot: String?
-
-        func run() async throws {
-            let environment = ProcessEnvironment.current()
-            // In the terminal window the screen is ours: log only warnings and worse unless asked.
-            let level = Logger.Level(rawValue: logLevel) ?? .info
-            LoggingBootstrap.bootstrap(level: level, environment: environment)
-            let logger = Logger(label: "terminal")
-            let options = RunOptions(
-                board: board, boardSearchPath: TerminalRuntime.defaultBoardSearchPath(environment: environment),
-                headless: headless, fixedClock: fixedClock, stateDirectory: stateDir, environment: environment,
-                version: Terminal.version, snapshotPath: snapshot)
-            do {
-                try await TerminalRuntime.run(options, logger: logger)
-            } catch let error as RuntimeError {
-                logger.critical("cannot run the terminal", metadata: ["reason": "\(error)"])
-                switch error.code {
-                case .boardProfile, .keys:
-                    // EX_CONFIG: restarting cannot help (systemd's RestartPreventExitStatus=78 holds the unit).
-                    throw ExitCode(78)
-                case .device, .stateDirectory, .store, .headlessInput:
-                    // EX_UNAVAILABLE: a device not there yet, a disk not mounted: systemd restarts with backoff.
-                    throw ExitCode(69)
-                }
+    static func main() async {
+        var arguments = CommandLine.arguments.dropFirst()
+        do {
+            switch arguments.first {
+            case "--version":
+                print(version)
+            case "--help", "-h", "help":
+                print(usage)
+            case "check-board":
+                arguments.removeFirst()
+                checkBoard(try CommandLineOptions(arguments, valued: []).requirePositionals(["the board name"])[0])
+            case "update":
+                arguments.removeFirst()
+                try UpdateCommand.run(arguments)
+            case "run":
+                arguments.removeFirst()
+                await run(try CommandLineOptions(arguments, valued: runOptions, switches: ["headless"]))
+            default:
+                await run(try CommandLineOptions(arguments, valued: runOptions, switches: ["headless"]))
             }
+        } catch {
+            fail("terminal: \(error)\n\(usage)", status: 64)
         }
     }
 
-    struct CheckBoard: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "check-board", abstract: "Validate a board profile and print what it wires.")
+    static let runOptions: Set<String> = ["board", "fixed-clock", "state-dir", "log-level", "snapshot"]
 
-        @Argument(help: "Board name or path to a board.toml.")
-        var board: String
-
-        func run() async throws {
-            let environment = ProcessEnvironment.current()
-            do {
-                let profile = try TerminalRuntime.loadProfile(board, searchPath: TerminalRuntime.defaultBoardSearchPath(environment: environment))
-                print("board \(profile.name) (\(profile.kind.rawValue)): OK")
-                print("  language: \(profile.language.rawValue), currency: \(profile.merchant.currency.code)")
-                print("  keypad: \(profile.keypad)")
-                print("  display: \(profile.display)")
-                print("  card reader: \(profile.cardReader)")
-                print("  scanner: \(profile.scanner)")
-                print("  printer: \(profile.printer)")
-                print("  network: wifi \(profile.network.wifi ?? "-"), cellular \(profile.network.cellular ?? "-"), acquirer \(profile.network.acquirer)")
-            } catch {
-                var stderr = StandardError()
-                print("\(error)", to: &stderr)
-                throw ExitCode(78)
+    static func run(_ options: CommandLineOptions) async {
+        if let extra = options.positionals.first { fail("terminal: unexpected argument '\(extra)'\n\(usage)", status: 64) }
+        let environment = ProcessEnvironment.current()
+        let level = Logger.Level(rawValue: options["log-level"] ?? "info") ?? .info
+        LoggingBootstrap.bootstrap(level: level, environment: environment)
+        let logger = Logger(label: "terminal")
+        let runOptions = RunOptions(
+            board: options["board"] ?? "sim", boardSearchPath: TerminalRuntime.defaultBoardSearchPath(environment: environment),
+            headless: options.has("headless"), fixedClock: options["fixed-clock"], stateDirectory: options["state-dir"],
+            environment: environment, version: version, snapshotPath: options["snapshot"])
+        do {
+            try await TerminalRuntime.run(runOptions, logger: logger)
+        } catch let error as RuntimeError {
+            logger.critical("cannot run the terminal", metadata: ["reason": "\(error)"])
+            switch error.code {
+            case .boardProfile, .keys:
+                // EX_CONFIG: restarting cannot help (systemd's RestartPreventExitStatus=78 holds the unit).
+                exit(78)
+            case .device, .stateDirectory, .store, .headlessInput:
+                // EX_UNAVAILABLE: a device not there yet, a disk not mounted: systemd restarts with backoff.
+                exit(69)
             }
+        } catch {
+            logger.critical("cannot run the terminal", metadata: ["reason": "\(error)"])
+            exit(69)
+        }
+    }
+
+    static func checkBoard(_ board: String) {
+        let environment = ProcessEnvironment.current()
+        do {
+            let profile = try TerminalRuntime.loadProfile(board, searchPath: TerminalRuntime.defaultBoardSearchPath(environment: environment))
+            print("board \(profile.name) (\(profile.kind.rawValue)): OK")
+            print("  language: \(profile.language.rawValue), currency: \(profile.merchant.currency.code)")
+            print("  keypad: \(profile.keypad)")
+            print("  display: \(profile.display)")
+            print("  card reader: \(profile.cardReader)")
+            print("  scanner: \(profile.scanner)")
+            print("  printer: \(profile.printer)")
+            print("  network: wifi \(profile.network.wifi ?? "-"), cellular \(profile.network.cellular ?? "-"), acquirer \(profile.network.acquirer)")
+        } catch {
+            fail("\(error)", status: 78)
         }
     }
 }
@@ -94,4 +115,11 @@ struct StandardError: TextOutputStream {
         var bytes = Array(string.utf8)
         _ = bytes.withUnsafeMutableBytes { writeToStandardError($0.baseAddress!, $0.count) }
     }
+}
+
+/// Prints `message` on stderr and exits with `status`.
+func fail(_ message: String, status: Int32) -> Never {
+    var stderr = StandardError()
+    print(message, to: &stderr)
+    exit(status)
 }
