@@ -48,6 +48,15 @@ public final class AcquirerLedger {
         return bytes
     }
 
+    /// Records an answer that has no effect of its own (a duplicate under another class of the same transaction).
+    public func recordAnswer(key: String, messageClass: String, response: [UInt8]) throws {
+        try database.write(durability: .normal) { db in
+            try db.query(
+                "INSERT INTO answered (idempotency_key, message_class, response) VALUES (?, ?, ?)",
+                [.text(key), .text(messageClass), .blob(response)])
+        }
+    }
+
     /// Records an answer and its effect in one transaction.
     public func record(
         key: String, messageClass: String, response: [UInt8], kind: String, mti: String, amount: Int, currency: String,

@@ -179,6 +179,16 @@ extension AcquirerServer {
             // 0200 and 0201, 0220 and 0221, 0400 and 0401 share a class: the repeat digit is dropped.
             let messageClass = String(message.mti.prefix(3))
             if let earlier = try? ledger.answered(key: key, messageClass: messageClass) { return earlier }
+            // A reversal advice (042x) undoes the same transaction as a reversal request (040x): when the other one
+            // was booked already, acknowledge this one without booking it again.
+            if messageClass == "040" || messageClass == "042",
+                (try? ledger.answered(key: key, messageClass: messageClass == "040" ? "042" : "040")) != nil,
+                let response = try? HostMessages.response(to: message, responseCode: .approved),
+                let packed = try? HostDialect.pack(response)
+            {
+                try? ledger.recordAnswer(key: key, messageClass: messageClass, response: packed)
+                return packed
+            }
             let amount = Int(message.text(4) ?? "0") ?? 0
             let currency = message.text(49) ?? ""
             let pan = message.text(2)

@@ -90,7 +90,8 @@ struct Payments {
                 let ledger = try AcquirerLedger(path: state.path + "/acquirer-ledger.sqlite")
                 server = try AcquirerServer(
                     configuration: .init(identity: pki.serverIdentity, clientCAPEM: pki.caCertificatePEM,
-                                         fault: AcquirerServer.Fault(rawValue: environment["TERMINAL_ACQUIRER_FAULT"] ?? "none") ?? .none),
+                                         fault: AcquirerServer.Fault(rawValue: environment["TERMINAL_ACQUIRER_FAULT"] ?? "none") ?? .none,
+                                         lateAnswerDelay: .milliseconds(Int64(environment["TERMINAL_ACQUIRER_LATE_MS"].flatMap { Int($0) } ?? 20_000))),
                     issuer: issuer, ledger: ledger)
             } catch {
                 throw RuntimeError(.device, "cannot start the acquirer simulator: \(error)")
