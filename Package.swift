@@ -156,6 +156,7 @@ let package = Package(
             name: "termtool",
             dependencies: [
                 "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink", "LinuxDevices",
+                "EMVKernel", "AcquirerSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
