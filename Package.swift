@@ -197,6 +197,7 @@ let package = Package(
             name: "TerminalAppTests",
             dependencies: [
                 "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "TestKit", "PaymentCrypto",
+                "EMVKernel", "VirtualCards", "AcquirerSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
