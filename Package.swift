@@ -164,7 +164,7 @@ let package = Package(
             name: "termtool",
             dependencies: [
                 "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink", "LinuxDevices", "UpdatePackage",
-                "AcquirerSimulator",
+                "EMVKernel", "AcquirerSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
@@ -206,7 +206,7 @@ let package = Package(
             name: "TerminalAppTests",
             dependencies: [
                 "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "TestKit", "PaymentCrypto",
-                "AcquirerSimulator", "VirtualCards", "Codecs",
+                "AcquirerSimulator", "VirtualCards", "Codecs", "EMVKernel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -149,6 +149,18 @@ public final class TransactionJournal {
         }
     }
 
+    /// Replaces the sealed ICC data (field 55) of a transaction with the card's final word: after an online
+    /// approval the second GENERATE AC's cryptogram and the issuer script results ('9F5B') are what the advice or TC
+    /// upload must carry, not the request's ARQC data. One FULL commit.
+    public func recordCompletionICCData(_ id: TransactionID, field55: SecretBytes) throws {
+        let sealed = try sealer.seal(field55, rowKey: id.txnRef, column: "field55_sealed")
+        let now = clock()
+        try database.write(durability: .full) { db in
+            let row = try Self.rowID(db, id)
+            try db.query("UPDATE transactions SET field55_sealed = ?, updated_at = ? WHERE id = ?", [.blob(sealed), .integer(now), .integer(row)])
+        }
+    }
+
     /// Queues an approved transaction for upload (an advice, a TC upload of an online approval, a prepaid
     /// redemption). Offline approvals are queued by ``recordOutcome(_:_:)`` already. One FULL commit.
     public func queueAdvice(_ id: TransactionID) throws {

@@ -17,7 +17,7 @@ import Testing
         #expect(p.terminal.countryCode == 156 && p.terminal.currencyCode == 156 && p.terminal.currencyExponent == 2)
         #expect(p.terminal.merchantCategoryCode == 5411)
         #expect(p.terminal.terminalIdentification.utf8.count == 8 && p.terminal.interfaceDeviceSerialNumber.utf8.count == 8)
-        #expect(p.applications.map { Hex.encode($0.aid) } == ["A0000000031010", "A0000000041010", "A000000333010101", "A000000333010102"])
+        #expect(p.applications.map { Hex.encode($0.aid) } == ["A0000000031010", "A0000000041010", "A000000333010101", "A000000333010102", "A0000000032010"])
         let visa = p.applications[0]
         #expect(visa.applicationVersions == [[0x00, 0x96], [0x00, 0x8C]])
         #expect(visa.tacDenial == [0x00, 0x10, 0x00, 0x00, 0x00])

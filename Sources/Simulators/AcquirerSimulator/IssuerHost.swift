@@ -124,8 +124,18 @@ public struct IssuerHost: Sendable {
         // ARC: '00' → "00"; declines carry their code as ARC too (ASCII, EMV Book 4 A6).
         let arc = Array(code.utf8)
         var response: [UInt8] = []
-        if let arpc = try? EMV.arpcMethod1(sessionKey: sessionKey, arqc: arqc, authorisationResponseCode: arc) {
-            response += TLVNode(tag: TLVTag(0x91), value: arpc + arc).encodedBytes
+        // The issuer file's `arpc_method`: the virtual cards check method 1, so an issuer set to method 2 is how a
+        // test gets "host approved, card declined" (the card's second GENERATE AC answers an AAC).
+        switch issuer.arpcMethod {
+        case .method1:
+            if let arpc = try? EMV.arpcMethod1(sessionKey: sessionKey, arqc: arqc, authorisationResponseCode: arc) {
+                response += TLVNode(tag: TLVTag(0x91), value: arpc + arc).encodedBytes
+            }
+        case .method2:
+            let csu: [UInt8] = [0x00, 0x00, 0x00, 0x00]
+            if let arpc = try? EMV.arpcMethod2(sessionKey: sessionKey, arqc: arqc, cardStatusUpdate: csu) {
+                response += TLVNode(tag: TLVTag(0x91), value: arpc + csu).encodedBytes
+            }
         }
         if code == "00", scriptedPANPrefixes.contains(where: { request.pan.hasPrefix($0) }) {
             response += scripts(issuer: issuer, request: request, arqc: arqc, atc: atcBytes)

@@ -76,13 +76,23 @@ final class DeviceSet: Sendable {
         }
     }
 
-    /// Headless: screens on stdout, events from stdin. Any board can run headless (its devices are not opened).
+    /// Headless: screens on stdout, events from stdin. Any board can run headless (its devices are not opened),
+    /// except a PC/SC card reader: chip sales then talk to the card in that reader (`INSERT <any name>` starts
+    /// them), which is how the pcscd + vpcd integration test runs the whole terminal against `termtool vcard`.
     static func openHeadless(profile: BoardProfile, snapshot: String?, state: StateDirectory, bus: EventBus, logger: Logger) throws -> DeviceSet {
         let display = withSnapshot(HeadlessDisplay(geometry: simulatedGeometry(profile)), path: snapshot, logger: logger)
+        var cardReader: (any CardReaderDevice)?
+        if case .pcsc(let name) = profile.cardReader {
+            do {
+                cardReader = try PCSCCardReader(reader: name)
+            } catch {
+                throw RuntimeError(.device, "card reader \(name) (is pcscd running?): \(error)")
+            }
+        }
         let reader = try HeadlessInputReader(fd: STDIN_FILENO, bus: bus) { message in
             logger.error("bad headless input", metadata: ["problem": "\(message)"])
         }
-        return try DeviceSet(display: display, printer: simulatedPrinter(profile, state: state), stoppers: [{ reader.shutdown() }])
+        return try DeviceSet(display: display, printer: simulatedPrinter(profile, state: state), cardReader: cardReader, stoppers: [{ reader.shutdown() }])
     }
 
     /// The simulator board in a terminal window: keyboard in raw mode, the display drawn with ANSI sequences.

@@ -148,14 +148,14 @@ struct Payments {
         if profile.payments.methods.contains(.card), let file = profile.payments.emvParameters {
             let parameters = try Self.loadParameters(file, clock: clock)
             let connect: @Sendable (Presentation) throws -> any CardConnection
-            if profile.kind == .simulator {
+            if let reader = cardReader {
+                connect = { _ in try reader.connect(.contact) }
+            } else if profile.kind == .simulator {
                 let cards = VirtualCardSet()
                 connect = { presentation in
                     guard case .inserted(let name) = presentation else { throw RuntimeError(.device, "not a card insertion") }
                     return try cards.connect(name)
                 }
-            } else if let reader = cardReader {
-                connect = { _ in try reader.connect(.contact) }
             } else {
                 connect = { _ in throw RuntimeError(.device, "this board has no card reader") }
             }

@@ -117,6 +117,12 @@ public final class StoreRailJournal: RailJournal {
             switch outcome.status {
             case .approved:
                 _ = try journal.recordHostResponse(id, .approved(authorizationCode: auth, responseCode: code, retrievalReferenceNumber: response.retrievalReference))
+                // The card's final word (TC, issuer script results '9F5B') replaces the request's field 55; an
+                // outcome that asks for an advice (script results to report) is queued for upload.
+                if let iccData = outcome.card?.iccData, !iccData.isEmpty {
+                    try journal.recordCompletionICCData(id, field55: SecretBytes(iccData))
+                }
+                if outcome.needsAdvice { try journal.queueAdvice(id) }
             default:
                 // Host approved, then the card declined, was removed or the terminal failed: reverse.
                 _ = try journal.recordHostResponse(id, .approvedThenCancelled(
