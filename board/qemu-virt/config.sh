@@ -25,7 +25,7 @@ QB_INITRAMFS_MODULES=${QB_INITRAMFS_MODULES:-"virtio_blk ext4 virtio_pci"}
 # The root file system (mmdebstrap, minbase): systemd, and what the firmware links (cross-compile/inspect.sh
 # lists NEEDED: libgpiod.so.3, libpcsclite.so.1, libsqlite3, libcrypto, libstdc++, libm, libc), gpiod for
 # inspection, wget to fetch the firmware from the host over the restricted network, procps for RSS.
-QB_ROOTFS_PACKAGES=${QB_ROOTFS_PACKAGES:-"systemd-sysv udev kmod libgpiod3 gpiod libpcsclite1 libsqlite3-0 libssl3t64 libstdc++6 wget procps iproute2 evtest"}
+QB_ROOTFS_PACKAGES=${QB_ROOTFS_PACKAGES:-"systemd-sysv udev kmod libgpiod3 gpiod libpcsclite1 libqrencode4 libsqlite3-0 libssl3t64 libstdc++6 wget procps iproute2 evtest"}
 QB_ROOTFS_SIZE=${QB_ROOTFS_SIZE:-1G}
 
 # The emulated board. cortex-a53: the default `max` CPU emulates pointer authentication, which makes Debian's
