@@ -259,18 +259,5 @@ struct UnprovisionedAcquirerLink: AcquirerLink {
 
 /// A small file's bytes (PEM credentials).
 private func readCredentialFile(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw RuntimeError(.device, "\(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = read(fd, &chunk, chunk.count)
-        if n < 0, errno == EINTR { continue }
-        guard n >= 0 else { throw RuntimeError(.device, "\(path): \(String(cString: strerror(errno)))") }
-        if n == 0 { break }
-        bytes += chunk[0..<n]
-        guard bytes.count <= 1 << 20 else { throw RuntimeError(.device, "\(path): larger than 1 MiB") }
-    }
-    return bytes
+    do { return try DurableFile.readAll(path) } catch { throw RuntimeError(.device, "\(path): \(error.reason)") }
 }

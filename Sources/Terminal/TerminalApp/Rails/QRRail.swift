@@ -263,21 +263,37 @@ public struct QRRail: PaymentRail {
 
     // MARK: - Refund and void
 
+    private enum Reversing {
+        case refused(TerminalFlow.PaymentResult)
+        case opened(QRSaleRecord?, RailTicket)
+    }
+
+    /// What refunds and voids share: the checks against the sale, then a journal entry of `kind` that points at it,
+    /// written with its reversal armed before the gateway is asked.
+    private func openReversing(kind: String, orderID: String, amount: Int) -> Reversing {
+        let sale: QRSaleRecord?
+        switch checkAgainstSale(orderID: orderID, amount: amount, void: kind == "void") {
+        case .refused(let refusal): return .refused(refusal)
+        case .allowed(let record): sale = record
+        }
+        do {
+            var ticket = try journal.begin(RailDraft(
+                rail: name, kind: kind, amount: amount, currencyCode: configuration.currency.numericCode,
+                originalReference: sale?.transactionReference))
+            ticket = try journal.prepareOnline(ticket, card: referenceCard(orderID))
+            return .opened(sale, ticket)
+        } catch {
+            return .refused(.declined(lines: [.ui(.storeUnavailable)]))
+        }
+    }
+
     /// Refunds `amount` of a paid QR order online (a new journal entry of kind "refund").
     public func refund(orderID: String, amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         let sale: QRSaleRecord?
-        switch checkAgainstSale(orderID: orderID, amount: amount, void: false) {
-        case .refused(let refusal): return refusal
-        case .allowed(let record): sale = record
-        }
-        var ticket: RailTicket
-        do {
-            ticket = try journal.begin(RailDraft(
-                rail: name, kind: "refund", amount: amount, currencyCode: configuration.currency.numericCode,
-                originalReference: sale?.transactionReference))
-            ticket = try journal.prepareOnline(ticket, card: referenceCard(orderID))
-        } catch {
-            return .declined(lines: [.ui(.storeUnavailable)])
+        let ticket: RailTicket
+        switch openReversing(kind: "refund", orderID: orderID, amount: amount) {
+        case .refused(let result): return result
+        case .opened(let record, let opened): (sale, ticket) = (record, opened)
         }
         session.show(.processing(.init()))
         let refundID = "RF" + String(Self.orderID(for: ticket).dropFirst(2))
@@ -294,18 +310,10 @@ public struct QRRail: PaymentRail {
     /// Voids (reverses) a paid QR order online: the gateway refunds it in full and closes it.
     public func void(orderID: String, amount: Int, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         let sale: QRSaleRecord?
-        switch checkAgainstSale(orderID: orderID, amount: amount, void: true) {
-        case .refused(let refusal): return refusal
-        case .allowed(let record): sale = record
-        }
-        var ticket: RailTicket
-        do {
-            ticket = try journal.begin(RailDraft(
-                rail: name, kind: "void", amount: amount, currencyCode: configuration.currency.numericCode,
-                originalReference: sale?.transactionReference))
-            ticket = try journal.prepareOnline(ticket, card: referenceCard(orderID))
-        } catch {
-            return .declined(lines: [.ui(.storeUnavailable)])
+        let ticket: RailTicket
+        switch openReversing(kind: "void", orderID: orderID, amount: amount) {
+        case .refused(let result): return result
+        case .opened(let record, let opened): (sale, ticket) = (record, opened)
         }
         session.show(.processing(.init(message: .ui(.qrCancelling))))
         let reply = await cancel(orderID: orderID, session: session)
