@@ -103,6 +103,18 @@ let package = Package(
             path: "Sources/Kernels/EMVKernel",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ContactlessKernel",
+            dependencies: ["Codecs", "PaymentCrypto", "EMVKernel"],
+            path: "Sources/Kernels/ContactlessKernel",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PrepaidPurse",
+            dependencies: ["Codecs", "PaymentCrypto"],
+            path: "Sources/Kernels/PrepaidPurse",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Simulators: the card and issuer side of a payment, for the sim board and the tests
         .target(
@@ -113,14 +125,14 @@ let package = Package(
         ),
         .target(
             name: "VirtualCards",
-            dependencies: ["Codecs", "PaymentCrypto", "DeviceKit"],
+            dependencies: ["Codecs", "PaymentCrypto", "DeviceKit", "PrepaidPurse"],
             path: "Sources/Simulators/VirtualCards",
             swiftSettings: swiftSettings
         ),
 
         .target(
             name: "AcquirerSimulator",
-            dependencies: ["Codecs", "PaymentCrypto", "VirtualCards", "Store", "Uplink"],
+            dependencies: ["Codecs", "PaymentCrypto", "VirtualCards", "Store", "Uplink", "PrepaidPurse", "QRGatewaySimulator"],
             path: "Sources/Simulators/AcquirerSimulator",
             swiftSettings: swiftSettings
         ),
@@ -143,7 +155,7 @@ let package = Package(
             name: "TerminalApp",
             dependencies: [
                 "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "PaymentCrypto", "Codecs", "CLinux",
-                "EMVKernel", "VirtualCards", "AcquirerSimulator", "QRGatewaySimulator",
+                "EMVKernel", "ContactlessKernel", "PrepaidPurse", "VirtualCards", "AcquirerSimulator", "QRGatewaySimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -164,7 +176,7 @@ let package = Package(
             name: "termtool",
             dependencies: [
                 "TerminalApp", "TerminalUI", "DeviceKit", "Codecs", "PaymentCrypto", "Store", "VirtualCards", "Uplink", "LinuxDevices", "UpdatePackage",
-                "EMVKernel", "AcquirerSimulator",
+                "EMVKernel", "ContactlessKernel", "PrepaidPurse", "AcquirerSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/termtool",
@@ -188,6 +200,16 @@ let package = Package(
         .testTarget(name: "PaymentCryptoTests", dependencies: ["PaymentCrypto", "Codecs", "TestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "EMVKernelTests", dependencies: ["EMVKernel", "Codecs", "PaymentCrypto", "TestKit", "VirtualCards"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "ContactlessKernelTests",
+            dependencies: ["ContactlessKernel", "EMVKernel", "Codecs", "PaymentCrypto", "TestKit", "VirtualCards"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PrepaidTests",
+            dependencies: ["PrepaidPurse", "Codecs", "PaymentCrypto", "TestKit", "VirtualCards"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VirtualCardsTests",
             dependencies: ["VirtualCards", "Codecs", "PaymentCrypto", "DeviceKit", "LinuxDevices", "TestKit"],
             swiftSettings: swiftSettings
@@ -206,7 +228,7 @@ let package = Package(
             name: "TerminalAppTests",
             dependencies: [
                 "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "TestKit", "PaymentCrypto",
-                "AcquirerSimulator", "VirtualCards", "Codecs", "EMVKernel",
+                "AcquirerSimulator", "VirtualCards", "Codecs", "EMVKernel", "ContactlessKernel", "PrepaidPurse", "QRGatewaySimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

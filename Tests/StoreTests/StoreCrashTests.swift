@@ -26,10 +26,20 @@ import Testing
         var approved: [String: String] = [:]  // txn_ref → online | offline
         var failures: [String] = []
         var passed = 0
+        // Calibrate the kill window on this machine: time a child that runs 40 operations to its end (on its own
+        // files). Natively that is well under the 420 ms floor; under qemu-user, start-up alone takes longer, and a
+        // fixed window would kill every child before its first approval.
+        let calibration = ContinuousClock.now
+        let probe = try SpawnedProcess([termtool, "store", "stress", "--db", dir + "/calibration.sqlite", "--host-ledger", dir + "/calibration-ledger.sqlite", "--seed", String(seed), "--operations", "40"], environment: [:])
+        let probeStatus = probe.wait(timeout: .seconds(120))
+        let elapsed = ContinuousClock.now - calibration
+        try #require(probeStatus == 0, "the calibration child ran 40 operations and ended: \(probe.stderr.suffix(300))")
+        let windowMicroseconds = max(400_000, Int(elapsed.components.seconds) * 1_200_000 + Int(elapsed.components.attoseconds / 833_333_333_333))
+        print("store-kill: 40 operations took \(elapsed); kills land 20 ms to \(20 + windowMicroseconds / 1000) ms after the start")
         for kill in 0..<kills {
             let child = try SpawnedProcess([termtool, "store", "stress", "--db", db, "--host-ledger", ledger, "--seed", String(seed &+ UInt64(kill))], environment: [:])
-            // Startup takes a few tens of milliseconds; kill anywhere from before the open to well into the run.
-            usleep(UInt32(20_000 + rng.next() % 400_000))
+            // Startup takes a few tens of milliseconds natively; kill anywhere from before the open to well into the run.
+            usleep(UInt32(20_000 + Int(rng.next() % UInt64(windowMicroseconds))))
             child.signal(SIGKILL)
             let status = child.wait(timeout: .seconds(10))
             if status != 128 + SIGKILL {

@@ -1,0 +1,6 @@
+import ContactlessKernel
+import Testing
+
+@Suite struct ContactlessKernelModuleTests {
+    @Test func moduleLinks() { _ = ContactlessKernel.self }
+}

@@ -1,0 +1,6 @@
+import PrepaidPurse
+import Testing
+
+@Suite struct PrepaidPurseModuleTests {
+    @Test func moduleLinks() { _ = PrepaidPurse.self }
+}
