@@ -52,4 +52,22 @@ import Testing
         let keys = entries.map { "\($0.idempotencyKey) \($0.kind)" }
         #expect(Set(keys).count == keys.count, "\(fault): duplicates in \(keys)")
     }
+
+    /// An impostor host (a server certificate from a CA the terminal does not pin): the handshake is refused, so the
+    /// request never leaves the terminal; the sale declines, no reversal is due and the host's books stay empty.
+    @Test func impostorCertificateIsRefusedAndNothingIsSent() throws {
+        let state = try makeTemporaryDirectory("acquirer-impostor")
+        defer { removeTree(state) }
+        let result = try Self.terminal(Self.sale, state: state, environment: [
+            "TERMINAL_ACQUIRER_FAULT": AcquirerServer.Fault.wrongCertificate.rawValue, "TERMINAL_RESPONSE_TIMEOUT_MS": "1000",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("交易失败"))
+        #expect(!result.stdout.contains("交易成功"))
+        #expect(result.stderr.contains("certificateRejected"), "the refusal is logged: \(result.stderr)")
+        let queued = try Self.inspect(state)
+        #expect(queued.contains("0 reversals due"), "\(queued)")
+        let entries = try AcquirerLedger(path: state + "/acquirer-ledger.sqlite").entries()
+        #expect(entries.isEmpty, "nothing reached the impostor's books: \(entries)")
+    }
 }

@@ -27,6 +27,9 @@ public final class AcquirerServer: Sendable {
         case dropMidResponse = "drop-mid-response"
         /// Answers with bytes that are not a message of the protocol.
         case garbage
+        /// Presents a server certificate from a CA the terminals do not pin (an impostor host): the terminal must
+        /// refuse the handshake and send nothing.
+        case wrongCertificate = "wrong-certificate"
     }
 
     public struct Configuration: Sendable {
@@ -58,8 +61,10 @@ public final class AcquirerServer: Sendable {
         self.port = listener.port
         fault = Mutex(configuration.fault)
         let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
+        // The impostor: a server certificate from a throw-away CA of its own (fault mode wrong-certificate).
+        let impostor = try TLSContext.server(identity: TLSTestCertificates.generate(caName: "Impostor CA").serverIdentity, clientCAPEM: configuration.clientCAPEM)
         let worker = Worker(
-            listener: listener, context: context, issuer: issuer, ledger: ledger, server: self,
+            listener: listener, context: context, impostorContext: impostor, issuer: issuer, ledger: ledger, server: self,
             lateAnswerDelay: configuration.lateAnswerDelay, answerDelay: configuration.answerDelay)
         let box = Unmanaged.passRetained(WorkerBox(worker))
         var handle = pthread_t()
@@ -101,14 +106,19 @@ extension AcquirerServer {
     final class Worker: @unchecked Sendable {
         let listener: HostListener
         let context: TLSContext
+        let impostorContext: TLSContext
         let issuer: IssuerHost
         let ledger: AcquirerLedger
         unowned let server: AcquirerServer
         let lateAnswerDelay: Duration
         let answerDelay: Duration
 
-        init(listener: HostListener, context: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger, server: AcquirerServer, lateAnswerDelay: Duration, answerDelay: Duration) {
+        init(
+            listener: HostListener, context: TLSContext, impostorContext: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger, server: AcquirerServer,
+            lateAnswerDelay: Duration, answerDelay: Duration
+        ) {
             self.answerDelay = answerDelay
+            self.impostorContext = impostorContext
             self.listener = listener
             self.context = context
             self.issuer = issuer
@@ -125,6 +135,7 @@ extension AcquirerServer {
         }
 
         func serve(_ fd: Int32) {
+            let context = server.currentFault == .wrongCertificate ? impostorContext : context
             guard let session = try? TLSSession(context: context, takingSocket: fd, peerName: nil) else { return }
             defer { session.close() }
             guard (try? session.handshake(deadline: .now + .seconds(10))) != nil else { return }
@@ -141,7 +152,7 @@ extension AcquirerServer {
                 }
                 let answer = respond(to: request)
                 switch server.currentFault {
-                case .none:
+                case .none, .wrongCertificate:
                     if answerDelay > .zero {
                         let parts = answerDelay.components
                         usleep(UInt32(clamping: parts.seconds * 1_000_000 + parts.attoseconds / 1_000_000_000_000))
