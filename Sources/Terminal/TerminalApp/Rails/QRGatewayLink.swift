@@ -30,7 +30,15 @@ public struct QRPaymentRequest: Sendable, Equatable {
     /// The payment code (auth code digits, or the CPM Base64 text): a bearer credential, never logged.
     public var credential: String
 
-    public init(orderID: String, stan: Int, amount: Int, currencyCode: Int, wallet: QRWallet, credential: String) {
+    /// The journal's key of the transaction (``RailTicket/transactionReference``, 16 hex digits): the host link's
+    /// idempotency key is made from it, so a reversal the store sends later names the same payment.
+    public var transactionReference: String?
+
+    public init(
+        orderID: String, stan: Int, amount: Int, currencyCode: Int, wallet: QRWallet, credential: String,
+        transactionReference: String? = nil
+    ) {
+        self.transactionReference = transactionReference
         self.orderID = orderID
         self.stan = stan
         self.amount = amount
@@ -48,8 +56,11 @@ public struct QROrderRequest: Sendable, Equatable {
     public var currencyCode: Int
     /// The EMVCo MPM payload the terminal shows.
     public var payload: String
+    /// The journal's key of the transaction (as in ``QRPaymentRequest/transactionReference``).
+    public var transactionReference: String?
 
-    public init(orderID: String, stan: Int, amount: Int, currencyCode: Int, payload: String) {
+    public init(orderID: String, stan: Int, amount: Int, currencyCode: Int, payload: String, transactionReference: String? = nil) {
+        self.transactionReference = transactionReference
         self.orderID = orderID
         self.stan = stan
         self.amount = amount
@@ -65,8 +76,13 @@ public struct QRRefundRequest: Sendable, Equatable {
     public var refundID: String
     public var amount: Int
     public var currencyCode: Int
+    /// The refund's journal entry: its STAN (field 11) and key (the idempotency key), when the rail has them.
+    public var stan: Int
+    public var transactionReference: String?
 
-    public init(orderID: String, refundID: String, amount: Int, currencyCode: Int) {
+    public init(orderID: String, refundID: String, amount: Int, currencyCode: Int, stan: Int = 0, transactionReference: String? = nil) {
+        self.stan = stan
+        self.transactionReference = transactionReference
         self.orderID = orderID
         self.refundID = refundID
         self.amount = amount
