@@ -75,8 +75,9 @@ struct Payments {
         let host: String
         let port: Int
         var stop: @Sendable () -> Void = {}
-        let terminalID = "SIM00001"
-        let merchantID = "898310048990001"
+        // Fields 41 and 42 (and the idempotency keys), from the board profile's [payments] section.
+        let terminalID = profile.payments.terminalID
+        let merchantID = profile.payments.merchantID
         // Field 60 and the idempotency keys carry the journal's open batch.
         let openBatch: @Sendable () -> Int = { (try? journal.withLock { try $0.openBatch() }) ?? 1 }
         if profile.network.acquirer == "builtin" {
