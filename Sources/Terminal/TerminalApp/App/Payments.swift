@@ -23,7 +23,9 @@ import VirtualCards
 /// With `[network] acquirer = "host:port"` (any board) the acquirer is external: ``HostAcquirerLink`` with the client
 /// certificate, key and pinned CA from `$TERMINAL_ACQUIRER_PKI_DIR` or `STATE/acquirer-pki` (ca.pem, client.pem,
 /// client.key; board/README.md); without them ``UnprovisionedAcquirerLink``. ``makeUploader(connectivity:clock:logger:)``
-/// builds the store-and-forward uploader on the same link.
+/// builds the store-and-forward uploader on the same link. The QR rail runs on ``HostQRGatewayLink`` over the same
+/// link (on the sim board to the built-in simulator's wallet gateway, ``QRGatewayHost``); fields 41 and 42 come from the
+/// profile's `[payments]`, field 60 from the journal's open batch.
 struct Payments {
     let rails: RailRegistry
     let journal: Locked<TransactionJournal>

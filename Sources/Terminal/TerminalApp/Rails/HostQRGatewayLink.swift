@@ -1,6 +1,6 @@
-public import Codecs
+import Codecs
 import Synchronization
-public import Uplink
+import Uplink
 
 /// ``QRGatewayLink`` over our host protocol (docs/host-interface.md §4.10): the QR messages go to the acquirer on the
 /// ``HostAcquirerLink``'s connection (mutual TLS, one request in flight), which plays or fronts the wallet gateway.

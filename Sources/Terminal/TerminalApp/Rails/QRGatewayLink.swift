@@ -1,8 +1,8 @@
 public import Codecs
 
-/// The terminal's side of the wallet gateway for QR payments, whatever carries it: the ISO 8583 host link (QR
-/// processing codes of docs/host-interface.md) on a board, the in-process ``SimulatedQRGatewayLink`` on the sim board
-/// and in tests. Every call names the order by its ID, which the rail derives from the journal's idempotency key, so a
+/// The terminal's side of the wallet gateway for QR payments, whatever carries it: the ISO 8583 host link
+/// (``HostQRGatewayLink``, docs/host-interface.md §4.10) on every board, the sim board's too (to its built-in acquirer
+/// simulator); the in-process ``SimulatedQRGatewayLink`` in the rail's unit tests. Every call names the order by its ID, which the rail derives from the journal's idempotency key, so a
 /// call repeated after a lost answer or a reboot acts once at the gateway.
 public protocol QRGatewayLink: Sendable {
     /// Customer-presented: charge the scanned payment code.

@@ -590,9 +590,9 @@ public struct QRRail: PaymentRail {
 }
 
 extension QRRail {
-    /// The sim board's QR rail with its gateway: the in-process wallet gateway simulator (ledger entries go to
-    /// `onLedger`), codes drawn with libqrencode, refunds and voids checked against `lookup`. Registration is one line:
-    /// `registry.register(QRRail.simulated(journal: journal, merchantName: ..., now: clock.monotonicMilliseconds).rail)`.
+    /// A QR rail on an in-process gateway, for the rail's unit tests (boards use ``standard(journal:currency:merchantName:merchantCity:merchantNameChinese:merchantCityChinese:terminalLabel:gateway:lookup:)``
+    /// with ``HostQRGatewayLink``): the wallet gateway simulator (ledger entries go to `onLedger`), codes drawn with
+    /// libqrencode, refunds and voids checked against `lookup`.
     public static func simulated(
         journal: any RailJournal, currency: Currency, merchantName: String, merchantCity: String,
         merchantNameChinese: String? = nil, merchantCityChinese: String? = nil, terminalLabel: String = "SIM00001",
