@@ -42,6 +42,11 @@ enum HostFixtures {
             request.entryMode = .qrCode
             request.card = CardData()
             request.qrOrderReference = "QO20261127000042"
+        case .qrOrder:
+            request.entryMode = .qrCode
+            request.card = CardData()
+            request.qrCode = "00020101021226300014CN.COM.EXAMPLE0108SIM000015204581253031565406100.005802CN5904SHOP6008SHANGHAI6304ABCD"
+            request.qrOrderReference = "QO20261127000042"
         case .prepaidActivation:
             request.prepaidActivationCode = "ACT-7731"
         case .balanceInquiry, .sale, .preAuthorization, .prepaidTopUp:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end check of the firmware on the emulated board (run through board/qemu-virt/run-e2e.sh).
 
-    e2e.py --terminal BIN --termtool BIN --workdir DIR [--repo DIR] [--cold]
+    e2e.py --terminal BIN --termtool BIN --host-termtool BIN --workdir DIR [--repo DIR] [--cold]
 
 Resumes the booted-VM snapshot made by image.sh (or, with --cold, boots the image from scratch), installs the
 cross-built firmware the way a package would (binary, systemd unit, sysusers, udev rule, board profile, keys
@@ -11,7 +11,9 @@ injected with termtool from a TR-31 key block), and checks:
   - the acquirer's loopback port is reachable from the guest, the rest of the host's loopback is not;
   - an amount keyed in on gpio-sim lines (gpio-keys -> evdev -> firmware) shows on the LCD;
   - ENTER, the QR method, a code written on the scanner UART's host end: the outcome shows on the LCD;
-  - [TODO hook] the sale goes online to the acquirer simulator on the host's loopback;
+  - a QR sale goes online: a WeChat Pay code on the scanner UART, the firmware's QR rail sends the ISO 8583 QR
+    payment over mutual TLS to the acquirer simulator (`termtool acquirer`) on the host's loopback, the LCD shows
+    APPROVED and the simulator's SQLite ledger has the payment booked once;
   - SIGKILL: systemd restarts the service, READY again, the state directory intact;
   - the firmware's own matrix scanner (libgpiod 2.x) on a 1-row configfs gpio-sim matrix (matrix.toml).
 Prints "qemu-board: ok|FAIL ..." per check, figures, and ends with "qemu-board: N passed, M failed".
@@ -24,8 +26,9 @@ import http.server
 import os
 import secrets
 import shutil
-import socket
 import socketserver
+import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -103,27 +106,56 @@ def lcd_text(data):
     return MatrixOrbitalLCD().feed(data).text()
 
 
-class AcquirerStub:
-    """Listens on the host's loopback for the guest's acquirer connections (guestfwd 10.0.2.100:5000). Records
-    connections only: the acquirer simulator proper is being built elsewhere (see sale_goes_online)."""
+class AcquirerSimulator:
+    """The acquirer simulator (`termtool acquirer`, built for the host) on the host's loopback: our ISO 8583 host
+    protocol over mutual TLS, with its wallet gateway for QR payments and its SQLite ledger. The guest reaches it as
+    board.toml's network.acquirer (guestfwd 10.0.2.100:5000 -> this port). It makes a TEST PKI in `pki` whose server
+    certificate names the guest's address for the host; the guest gets ca.pem, client.pem and client.key."""
 
-    def __init__(self):
-        self.connections = 0
-        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(8)
-        self.port = self.server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+    def __init__(self, termtool, work, guest_host, client_name):
+        self.pki = os.path.join(work, "acquirer-pki")
+        self.ledger = os.path.join(work, "acquirer-ledger.sqlite")
+        self.log = open(os.path.join(work, "acquirer.log"), "w")
+        self.process = subprocess.Popen(
+            [termtool, "acquirer", "--port", "0", "--pki-dir", self.pki, "--ledger", self.ledger,
+             "--server-name", guest_host, "--server-name", "localhost", "--server-name", "127.0.0.1",
+             "--client-name", client_name],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.port = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            if line.startswith("acquirer: listening on "):
+                self.port = int(line.rsplit(":", 1)[1])
+                break
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("termtool acquirer did not start (see acquirer.log)")
+        threading.Thread(target=self._drain, daemon=True).start()
 
-    def _accept(self):
-        while True:
+    def _drain(self):
+        for line in self.process.stdout:
+            self.log.write(line)
+            self.log.flush()
+
+    def entries(self):
+        """The ledger's entries as dicts (the simulator writes them in committed transactions; read-only here)."""
+        db = sqlite3.connect(f"file:{self.ledger}?mode=ro", uri=True, timeout=5)
+        try:
+            db.row_factory = sqlite3.Row
+            return [dict(r) for r in db.execute("SELECT * FROM entries ORDER BY id")]
+        finally:
+            db.close()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
             try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 def serve_directory(path):
@@ -152,25 +184,49 @@ def tr31_pin_key_block():
     return kbpk.hex().upper(), block
 
 
-def sale_goes_online(vm, results, acquirer, lcd):
-    """TODO(issue 7 item 4, sale online): drive a sale to the acquirer simulator on the host's loopback.
-
-    The chip payment rail and the acquirer simulator are being built on other branches. When they land:
-      1. start the acquirer simulator on the host's loopback and pass its port to run-e2e.sh as
-         QB_ACQUIRER_PORT (the guest reaches it as board.toml's network.acquirer, 10.0.2.100:5000);
-      2. present a card (a virtual card behind a PC/SC reader, or the QR scanner UART: `scanner.write(...)`);
-      3. expect the authorisation at the simulator and the approval on the LCD;
-      4. after the SIGKILL step, expect the transaction in the store (termtool on the state directory).
-    Until then this step only records that it did not run (it is neither passed nor failed)."""
-    print("qemu-board: TODO sale online to the acquirer simulator: not run (needs the chip rail and the acquirer "
-          f"simulator; acquirer port on the host {acquirer.port}, guest connections so far {acquirer.connections})",
-          flush=True)
+def sale_goes_online(vm, res, acquirer, display, scanner):
+    """Issue 7 item 4, the sale online: a QR sale keyed on the gpio-sim keypad (12.34, ENTER, 2 = QR), a WeChat Pay
+    payment code written to the scanner UART; the firmware's QR rail sends the 0200 QR payment (docs/host-interface.md
+    §4.10) over mutual TLS to the acquirer simulator on the host's loopback, the LCD shows APPROVED, and the
+    simulator's SQLite ledger has the payment booked once, under the board's terminal ID."""
+    code = "134567890123456789"  # WeChat Pay: 18 digits, prefix 13; the simulator's wallet pays 12.34 at once
+    t = time.monotonic()
+    mark = len(display.snapshot())
+    vm.sh("qb_press " + " ".join(str(KEY_LINES[k]) for k in ["1", "2", "3", "4", "ENTER", "2"]))
+    shown = display.wait_for(lambda d: "Show payment code" in lcd_text(display.snapshot()), 30, since=mark)
+    if not res.check(shown is not None, "QR sale of 12.34 keyed on gpio-sim lines: the LCD asks for the payment code:\n" +
+                     indent(lcd_text(display.snapshot()))):
+        return
+    mark = len(display.snapshot())
+    sent = time.monotonic()
+    scanner.write((code + "\r").encode())
+    outcome = display.wait_for(lambda d: any(w in lcd_text(display.snapshot()) for w in OUTCOMES), 90, since=mark)
+    online_s = time.monotonic() - sent
+    screen = lcd_text(display.snapshot())
+    approved = outcome is not None and "APPROVED" in screen
+    res.check(approved, f"WeChat Pay code on the scanner UART: the sale went online over mutual TLS to the acquirer "
+              f"simulator on the host's loopback and the LCD shows APPROVED ({online_s:.1f} s from the scan):\n" +
+              indent(screen) + ("" if approved else "\n" + journal(vm)))
+    res.figure(f"QR sale online: scan -> APPROVED on the LCD {online_s:.1f} s (sale keyed to outcome "
+               f"{time.monotonic() - t:.1f} s)")
+    try:
+        entries = acquirer.entries()
+    except sqlite3.Error as e:
+        res.check(False, f"the acquirer simulator's ledger is readable: {e}")
+        return
+    payments = [e for e in entries if e["kind"] == "authorization" and e["amount_minor"] == 1234]
+    booked = (len(payments) == 1 and payments[0]["response_code"] == "00" and payments[0]["reversed"] == 0
+              and payments[0]["idempotency_key"].startswith("QEMU0001")
+              and code not in (payments[0]["masked_pan"] or "") and (payments[0]["masked_pan"] or "").startswith("134567"))
+    res.check(booked, "the host-side simulator's ledger (SQLite) has the QR payment booked once, approved, under the "
+              f"board's terminal ID QEMU0001, the code masked: {[(e['kind'], e['mti'], e['amount_minor'], e['response_code'], e['masked_pan'], e['idempotency_key']) for e in entries]}")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--terminal", required=True)
     ap.add_argument("--termtool", required=True)
+    ap.add_argument("--host-termtool", required=True, help="termtool built for the host (runs the acquirer simulator)")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--repo", default=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
     ap.add_argument("--cold", action="store_true", help="boot the image from scratch instead of the snapshot")
@@ -181,9 +237,18 @@ def main():
     work = args.workdir
     os.makedirs(work, exist_ok=True)
 
-    # --- host side: payload, HTTP server, acquirer ------------------------------------------------------------
+    # --- host side: acquirer simulator, payload, HTTP server --------------------------------------------------
+    try:
+        acquirer = AcquirerSimulator(args.host_termtool, work, cfg["QB_GUEST_HOST"], "QEMU0001")
+    except Exception as e:  # noqa: BLE001 - the run cannot go online without it
+        res.check(False, f"acquirer simulator (termtool acquirer) on the host's loopback: {e}")
+        return res
+    atexit.register(acquirer.stop)
+    res.check(True, f"acquirer simulator (termtool acquirer, mutual TLS, TEST PKI) listening on 127.0.0.1:{acquirer.port}")
     payload = os.path.join(work, "payload")
     os.makedirs(payload, exist_ok=True)
+    for name in ("ca.pem", "client.pem", "client.key"):
+        shutil.copy(os.path.join(acquirer.pki, name), os.path.join(payload, "acquirer-" + name))
     for src, name in ((args.terminal, "terminal"), (args.termtool, "termtool"),
                       (f"{args.repo}/systemd/terminal.service", "terminal.service"),
                       (f"{args.repo}/systemd/terminal.sysusers.conf", "terminal.sysusers.conf"),
@@ -197,8 +262,7 @@ def main():
                 with open(os.path.join(payload, name), "rb") as g:
                     f.write(f"{hashlib.sha256(g.read()).hexdigest()}  {name}\n")
     httpd = serve_directory(payload)
-    acquirer = AcquirerStub()
-    acquirer_port = int(os.environ.get("QB_ACQUIRER_PORT") or acquirer.port)
+    acquirer_port = acquirer.port
 
     # --- boot or resume ---------------------------------------------------------------------------------------
     disk = os.path.join(work, "board.qcow2")
@@ -232,7 +296,8 @@ def main():
     host = cfg["QB_GUEST_HOST"]
     status, out = vm.rc(
         f"rm -rf /tmp/payload && mkdir /tmp/payload && (cd /tmp/payload && "
-        f"for f in SHA256SUMS terminal termtool terminal.service terminal.sysusers.conf 60-terminal-gpio.rules board.toml matrix.toml; "
+        f"for f in SHA256SUMS terminal termtool terminal.service terminal.sysusers.conf 60-terminal-gpio.rules board.toml matrix.toml "
+        f"acquirer-ca.pem acquirer-client.pem acquirer-client.key; "
         f"do wget -nv -t 10 --waitretry=1 --retry-connrefused http://{host}:{cfg['QB_GUEST_HTTP_PORT']}/$f 2>&1 | "
         f"grep -v ' URL:' || true; [ -s $f ] || exit 1; done && sha256sum --quiet -c SHA256SUMS) || "
         f"{{ ip -br addr; ip route; networkctl --no-pager; false; }}",
@@ -257,8 +322,10 @@ def main():
         res.check(False, "psec (PyPI) is needed to make the TR-31 key block: run through run-e2e.sh")
         return res
     status, out = vm.rc(f"rm -rf /var/lib/terminal && termtool keys provision --dir /var/lib/terminal/keys "
-                        f"--kbpk {kbpk} --pin-key-block {block} && chown -R terminal:terminal /var/lib/terminal && "
-                        f"chmod 0700 /var/lib/terminal", timeout=120)
+                        f"--kbpk {kbpk} --pin-key-block {block} && "
+                        f"install -d -m 0700 /var/lib/terminal/acquirer-pki && for f in ca.pem client.pem client.key; do "
+                        f"install -m 0600 /tmp/payload/acquirer-$f /var/lib/terminal/acquirer-pki/$f; done && "
+                        f"chown -R terminal:terminal /var/lib/terminal && chmod 0700 /var/lib/terminal", timeout=120)
     res.check(status == 0 and "data-key" in out and "TEST KEY" not in out,
               f"factory keys injected with termtool from a TR-31 block (psec) ({out.splitlines()[-1].strip() if out else ''})")
     res.figure(f"install + key injection {time.monotonic() - t:.1f} s")
@@ -302,11 +369,9 @@ def main():
     # --- network: the acquirer's port is reachable, nothing else is -------------------------------------------
     # The firmware no longer probes the host over TCP (hardware boards follow rtnetlink and connect when they pay),
     # so the guest opens the forwarded port itself.
-    vm.rc(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{host}/{cfg['QB_GUEST_ACQUIRER_PORT']}'", timeout=30)
-    time.sleep(0.5)
-    res.check(acquirer.connections > 0 or os.environ.get("QB_ACQUIRER_PORT"),
-              f"the guest reaches the acquirer port on the host's loopback through guestfwd "
-              f"{host}:{cfg['QB_GUEST_ACQUIRER_PORT']} ({acquirer.connections} connections)")
+    status, _ = vm.rc(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{host}/{cfg['QB_GUEST_ACQUIRER_PORT']}'", timeout=30)
+    res.check(status == 0, f"the guest reaches the acquirer simulator's port on the host's loopback through guestfwd "
+              f"{host}:{cfg['QB_GUEST_ACQUIRER_PORT']} -> 127.0.0.1:{acquirer.port}")
     status, _ = vm.rc(f"wget -q -T 5 -t 1 -O /dev/null http://10.0.2.2:{httpd.server_address[1]}/SHA256SUMS", timeout=60)
     res.check(status != 0, "restricted network: the host's loopback is not reachable from the guest except through "
               f"the forwarded ports (direct 10.0.2.2:{httpd.server_address[1]} refused)")
@@ -336,12 +401,14 @@ def main():
     scanner.write(b"QEMU-VIRT-TEST-CODE-0001\r")  # the scanner module's line, CR suffix (board.toml)
     outcome = display.wait_for(lambda d: any(w in lcd_text(display.snapshot()) for w in OUTCOMES), 60, since=mark)
     screen = lcd_text(display.snapshot())
-    res.check(outcome is not None, "a code written on the scanner UART's host end reached the firmware "
-              f"(ttyS1, 9600 8N1): outcome \"{next((w for w in OUTCOMES if w in screen), '-')}\" "
-              "(no QR rail exists yet, so \"Not available\" is today's expected outcome):\n" + indent(screen))
+    res.check(outcome is not None and "DECLINED" in screen, "a code written on the scanner UART's host end reached the "
+              f"firmware (ttyS1, 9600 8N1): outcome \"{next((w for w in OUTCOMES if w in screen), '-')}\" (the QR rail "
+              "refuses it, not a wallet's payment code, before anything goes online):\n" + indent(screen))
+    vm.sh("qb_press " + str(KEY_LINES["ENTER"]))  # back to idle
+    display.wait_for(lambda d: "QEMU Demo Shop" in lcd_text(display.snapshot()), 30, since=mark)
 
-    # --- the sale online: TODO hook -----------------------------------------------------------------------------
-    sale_goes_online(vm, res, acquirer, display)
+    # --- the sale online: QR payment to the acquirer simulator on the host's loopback ---------------------------
+    sale_goes_online(vm, res, acquirer, display, scanner)
     # Back to idle for the restart check.
     vm.sh("qb_press " + str(KEY_LINES["ENTER"]))
 

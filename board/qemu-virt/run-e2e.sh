@@ -10,8 +10,10 @@
 #      key injection), from PyPI;
 #   4. board/qemu-virt/e2e.py: resume the snapshot (--cold: boot the image from scratch instead), install the
 #      firmware, READY under systemd with the watchdog, LCD on the host end of the UART, an amount keyed on
-#      gpio-sim lines, a code on the scanner UART, [TODO: the sale online], SIGKILL and restart with the state
-#      directory intact, the firmware's matrix scanner on a 1-row gpio-sim matrix.
+#      gpio-sim lines, a code on the scanner UART, a QR sale online to the acquirer simulator (`termtool acquirer`,
+#      built for the host, on a loopback port the guest reaches through guestfwd; QB_HOST_TERMTOOL=BIN skips the
+#      build), SIGKILL and restart with the state directory intact, the firmware's matrix scanner on a 1-row
+#      gpio-sim matrix.
 # Prints "qemu-board: N passed, M failed" (the steps above count as checks too) and exits non-zero on failure.
 # The run's files (console log, UART sockets, disk) are in a temporary directory, kept when something failed.
 # QEMU is started by e2e.py and stopped by it (by PID) on every exit path; a hard timeout bounds the run.
@@ -58,6 +60,20 @@ else
 fi
 bin_dir=$repo/.build-aarch64/static-stdlib
 
+# --- 1b. termtool for the host: runs the acquirer simulator on the host's loopback ---------------------------------
+host_termtool=${QB_HOST_TERMTOOL:-}
+if [ -z "$host_termtool" ]; then
+    echo "qemu-board: swift build --product termtool for the host (log: $work/host-build.log)"
+    if (cd "$repo" && nice -n 15 swift build --product termtool) > "$work/host-build.log" 2>&1; then
+        host_termtool=$(cd "$repo" && swift build --show-bin-path)/termtool
+        pass "host termtool (the acquirer simulator) built ($(elapsed))"
+    else
+        tail -30 "$work/host-build.log"
+        fail "swift build --product termtool for the host (see $work/host-build.log)"
+        finish
+    fi
+fi
+
 # --- 2. board image ---------------------------------------------------------------------------------------------
 # --- 3. python venv (image.sh's snapshot stage uses it too) -----------------------------------------------------
 venv=$QB_CACHE/venv
@@ -82,7 +98,7 @@ fi
 # --- 4. the end-to-end scenario ---------------------------------------------------------------------------------
 echo "qemu-board: e2e on the emulated board (console log: $work/e2e/console.log)"
 timeout --kill-after=10 1500 "$QB_PYTHON" -B "$here/e2e.py" "${cold[@]}" --repo "$repo" --workdir "$work/e2e" \
-    --terminal "$bin_dir/terminal" --termtool "$bin_dir/termtool" 2>&1 | tee "$work/e2e.log"
+    --terminal "$bin_dir/terminal" --termtool "$bin_dir/termtool" --host-termtool "$host_termtool" 2>&1 | tee "$work/e2e.log"
 status=${PIPESTATUS[0]}
 line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' "$work/e2e.log" | tail -1)
 if [ -n "$line" ]; then

@@ -31,7 +31,8 @@ public final class AcquirerLedger {
             ) STRICT;
             CREATE INDEX entries_key ON entries (idempotency_key);
             """
-        )
+        ),
+        qrMigration,
     ]
 
     /// Opens (or creates) the ledger at `path` (`:memory:` for a throw-away one).
@@ -100,10 +101,11 @@ public final class AcquirerLedger {
         }
     }
 
-    /// The net charge of the books: approved authorisations and advices not reversed, in minor units.
+    /// The net charge of the books: approved authorisations and advices (QR payments too) not reversed, less QR
+    /// refunds, in minor units.
     public func netCharged() throws -> Int {
         let rows = try database.query(
-            "SELECT coalesce(sum(amount_minor), 0) FROM entries WHERE kind IN ('authorization', 'advice') AND response_code IN ('00', 'Y1', 'Y3') AND reversed = 0")
+            "SELECT coalesce(sum(amount_minor), 0) - (SELECT coalesce(sum(amount_minor), 0) FROM qr_refunds) FROM entries WHERE kind IN ('authorization', 'advice') AND response_code IN ('00', 'Y1', 'Y3') AND reversed = 0")
         if case .integer(let n)? = rows.first?.first { return Int(n) }
         return 0
     }

@@ -55,8 +55,16 @@ public final class AcquirerServer: Sendable {
     private let thread: Mutex<pthread_t?> = Mutex(nil)
     private let fault: Mutex<Fault>
 
-    /// Starts listening on `host` (an IPv4 literal; 127.0.0.1 by default), `port` 0: any free port.
-    public init(configuration: Configuration, issuer: IssuerHost, ledger: AcquirerLedger, host: String = "127.0.0.1", port: Int = 0) throws {
+    /// The wallet gateway behind the QR messages.
+    public let qrGateway: QRGatewayHost
+
+    /// Starts listening on `host` (an IPv4 literal; 127.0.0.1 by default), `port` 0: any free port. QR messages go to
+    /// `qrGateway` (a ``QRGatewayHost`` with the default rules on the monotonic clock when `nil`).
+    public init(
+        configuration: Configuration, issuer: IssuerHost, ledger: AcquirerLedger, qrGateway: QRGatewayHost? = nil,
+        host: String = "127.0.0.1", port: Int = 0
+    ) throws {
+        self.qrGateway = qrGateway ?? QRGatewayHost()
         listener = try HostListener(host: host, port: port)
         self.port = listener.port
         fault = Mutex(configuration.fault)
@@ -64,7 +72,8 @@ public final class AcquirerServer: Sendable {
         // The impostor: a server certificate from a throw-away CA of its own (fault mode wrong-certificate).
         let impostor = try TLSContext.server(identity: TLSTestCertificates.generate(caName: "Impostor CA").serverIdentity, clientCAPEM: configuration.clientCAPEM)
         let worker = Worker(
-            listener: listener, context: context, impostorContext: impostor, issuer: issuer, ledger: ledger, server: self,
+            listener: listener, context: context, impostorContext: impostor, issuer: issuer, ledger: ledger, qrGateway: self.qrGateway,
+            server: self,
             lateAnswerDelay: configuration.lateAnswerDelay, answerDelay: configuration.answerDelay)
         let box = Unmanaged.passRetained(WorkerBox(worker))
         var handle = pthread_t()
@@ -109,14 +118,16 @@ extension AcquirerServer {
         let impostorContext: TLSContext
         let issuer: IssuerHost
         let ledger: AcquirerLedger
+        let qrGateway: QRGatewayHost
         unowned let server: AcquirerServer
         let lateAnswerDelay: Duration
         let answerDelay: Duration
 
         init(
-            listener: HostListener, context: TLSContext, impostorContext: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger, server: AcquirerServer,
-            lateAnswerDelay: Duration, answerDelay: Duration
+            listener: HostListener, context: TLSContext, impostorContext: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger,
+            qrGateway: QRGatewayHost, server: AcquirerServer, lateAnswerDelay: Duration, answerDelay: Duration
         ) {
+            self.qrGateway = qrGateway
             self.answerDelay = answerDelay
             self.impostorContext = impostorContext
             self.listener = listener
@@ -186,6 +197,7 @@ extension AcquirerServer {
             } catch {
                 return formatError()
             }
+            if let qr = qrGateway.respond(to: message, ledger: ledger) { return qr }  // QR payments (§4.10)
             let key = (try? PrivateTaggedData(encoded: message.text(62) ?? ""))?[.idempotencyKey] ?? "stan-\(message.text(11) ?? "")"
             // 0200 and 0201, 0220 and 0221, 0400 and 0401 share a class: the repeat digit is dropped.
             let messageClass = String(message.mti.prefix(3))

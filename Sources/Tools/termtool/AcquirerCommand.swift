@@ -19,7 +19,9 @@ struct AcquirerCommand: ParsableCommand {
             when ca.pem is missing, a TEST PKI is made and written there first. Point the terminal at the same \
             directory (TERMINAL_ACQUIRER_PKI_DIR=DIR, or copy ca.pem, client.pem, client.key to \
             STATE/acquirer-pki). The books are an SQLite file: every answer by idempotency key and message class \
-            (a repeat is answered from them, never applied twice) and every financial effect.
+            (a repeat is answered from them, never applied twice) and every financial effect. QR payments \
+            (docs/host-interface.md §4.10) are answered by the wallet gateway simulator (docs/qr-payments.md: the \
+            amount rules, "user paying" for 12 s, WeChat Pay cancellable after 15 s) and booked in the same file.
 
             Prints `acquirer: listening on ADDRESS:PORT` once ready and, on exit, the entry count and net charge.
 

@@ -279,13 +279,13 @@ struct ISO8583Command: ParsableCommand {
             request.original = OriginalTransaction(
                 batchNumber: 7, stan: 41, localDate: "1127", retrievalReference: "332917000041",
                 authorizationCode: "A1B2C3")
-        case .qrPayment, .qrQuery:
+        case .qrPayment, .qrQuery, .qrOrder:
             request.entryMode = .qrCode
             request.card = CardData()
             request.pinBlock = nil
             request.keySerialNumber = nil
-            request.qrCode = kind == .qrPayment ? "134501234567890123" : nil
-            request.qrOrderReference = kind == .qrQuery ? "QO20261127000042" : nil
+            request.qrCode = kind == .qrPayment ? "134501234567890123" : kind == .qrOrder ? "000201010212" : nil
+            request.qrOrderReference = kind == .qrPayment ? nil : "QO20261127000042"
         case .prepaidActivation:
             request.prepaidActivationCode = "ACT-7731"
         case .sale, .preAuthorization, .balanceInquiry, .prepaidTopUp:

@@ -116,6 +116,8 @@ public struct TransactionRequest: Sendable, CustomStringConvertible {
     public var qrOrderReference: String?
     /// Field 62 `PC`: a prepaid activation code.
     public var prepaidActivationCode: String?
+    /// Field 62 `RF`: the refund ID of a QR refund.
+    public var qrRefundID: String?
 
     /// Creates a request.
     public init(
@@ -339,7 +341,9 @@ public enum HostMessages {
     ) throws -> ISO8583.Message {
         let kind = request.kind
         var message = ISO8583.Message(mti: type.rawValue)
-        let needsCard = kind != .qrPayment && kind != .qrQuery
+        // QR messages (payment, query, order, and the refunds and reversals of QR payments, entry mode `031`) carry no
+        // card data.
+        let needsCard = kind != .qrPayment && kind != .qrQuery && kind != .qrOrder && request.entryMode != .qrCode
         if needsCard {
             guard let pan = request.card.accountNumber else {
                 throw ISO8583Error(.missingField, field: 2, reason: "a card transaction needs a PAN or track 2")
@@ -373,11 +377,15 @@ public enum HostMessages {
         var tagged = PrivateTaggedData()
         tagged[.idempotencyKey] = request.idempotencyKey
         switch kind {
-        case .qrPayment:
-            guard let code = request.qrCode else {
-                throw ISO8583Error(.missingField, field: 62, reason: "a QR payment carries the scanned code")
+        case .qrPayment, .qrOrder:
+            // The code (a bearer credential) travels in the request only, never in its reversals.
+            if type == .financialRequest {
+                guard let code = request.qrCode else {
+                    throw ISO8583Error(.missingField, field: 62, reason: "a QR payment carries the scanned code")
+                }
+                tagged[.qrCode] = code
             }
-            tagged[.qrCode] = code
+            if let order = request.qrOrderReference { tagged[.qrOrderReference] = order }
         case .qrQuery:
             guard let order = request.qrOrderReference else {
                 throw ISO8583Error(.missingField, field: 62, reason: "a QR query carries the order reference")
@@ -385,8 +393,10 @@ public enum HostMessages {
             tagged[.qrOrderReference] = order
         case .prepaidActivation:
             tagged[.prepaidActivationCode] = request.prepaidActivationCode
-        default: break
+        default:
+            if request.entryMode == .qrCode, let order = request.qrOrderReference { tagged[.qrOrderReference] = order }
         }
+        if let refundID = request.qrRefundID { tagged[.qrRefundID] = refundID }
         message[62] = .text(tagged.encoded)
         return message
     }

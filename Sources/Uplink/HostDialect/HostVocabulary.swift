@@ -91,6 +91,9 @@ public enum TransactionKind: String, Sendable, CaseIterable {
     case qrPayment
     /// Status query of a QR payment the host answered `09` (in progress) (0200, `910000`; order in field 62 `QO`).
     case qrQuery
+    /// Merchant-presented QR order: the terminal shows an EMVCo MPM code and registers its order (0200, `930000`;
+    /// the payload in field 62 `QR`, the order in `QO`); answered `09` until the customer's app paid it.
+    case qrOrder
 
     /// The processing code, field 3.
     public var processingCode: String {
@@ -103,6 +106,7 @@ public enum TransactionKind: String, Sendable, CaseIterable {
         case .prepaidActivation: "720000"
         case .qrPayment: "900000"
         case .qrQuery: "910000"
+        case .qrOrder: "930000"
         }
     }
 
@@ -189,6 +193,8 @@ public struct HostResponseCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let doNotHonour = HostResponseCode("05")
     /// `09`: Request in progress (a QR payment awaiting the customer).
     public static let requestInProgress = HostResponseCode("09")
+    /// `17`: Customer cancellation (a QR order closed: cancelled on the phone, revoked, or reversed).
+    public static let customerCancellation = HostResponseCode("17")
     /// `10`: Approved for a partial amount (field 4).
     public static let partialApproval = HostResponseCode("10")
     /// `12`: Invalid transaction.
@@ -242,7 +248,7 @@ public struct HostResponseCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let table: [(code: HostResponseCode, meaning: String)] = [
         (.approved, "Approved"), (.referToIssuer, "Refer to card issuer"), (.invalidMerchant, "Invalid merchant"),
         (.doNotHonour, "Do not honour"), (.requestInProgress, "Request in progress (QR payment awaiting the customer)"),
-        (.partialApproval, "Approved for a partial amount"), (.invalidTransaction, "Invalid transaction"),
+        (.partialApproval, "Approved for a partial amount"), (.customerCancellation, "Customer cancellation"), (.invalidTransaction, "Invalid transaction"),
         (.invalidAmount, "Invalid amount"), (.invalidCardNumber, "Invalid card number"),
         (.originalNotFound, "Original transaction not found"), (.formatError, "Format error"),
         (.lostCard, "Lost card"), (.stolenCard, "Stolen card"), (.insufficientFunds, "Insufficient funds"),
@@ -365,6 +371,19 @@ public struct PrivateTaggedData: Sendable, Hashable {
         case prepaidActivationCode = "PC"
         /// `RR` reversal reason (ISO 8583:1993 message reason code, four digits).
         case reversalReason = "RR"
+        /// `RF` the refund ID of a QR refund (the wallets' `out_refund_no`): the same on every retry.
+        case qrRefundID = "RF"
+        /// `QS` a QR order's state at the wallet gateway (WeChat Pay's `trade_state` words): `SUCCESS`,
+        /// `USERPAYING`, `NOTPAY`, `PAYERROR`, `CLOSED`, `REFUND`, `REVOKED`, `REJECTED`.
+        case qrOrderState = "QS"
+        /// `TN` the wallet's transaction number of a paid QR order.
+        case qrTransactionNumber = "TN"
+        /// `WR` the wallet's result of a failed or rejected QR request: its code, a space, its message.
+        case qrWalletResult = "WR"
+        /// `RA` retry after: milliseconds until the wallet accepts a QR cancellation (WeChat Pay: 15 s after the order).
+        case qrRetryAfter = "RA"
+        /// `RT` refunded total of a QR order after a refund, minor units.
+        case qrRefundedTotal = "RT"
     }
 
     /// The elements in order (tag, value). Unknown tags are kept.

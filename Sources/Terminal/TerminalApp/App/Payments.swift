@@ -23,7 +23,9 @@ import VirtualCards
 /// With `[network] acquirer = "host:port"` (any board) the acquirer is external: ``HostAcquirerLink`` with the client
 /// certificate, key and pinned CA from `$TERMINAL_ACQUIRER_PKI_DIR` or `STATE/acquirer-pki` (ca.pem, client.pem,
 /// client.key; board/README.md); without them ``UnprovisionedAcquirerLink``. ``makeUploader(connectivity:clock:logger:)``
-/// builds the store-and-forward uploader on the same link.
+/// builds the store-and-forward uploader on the same link. The QR rail runs on ``HostQRGatewayLink`` over the same
+/// link (on the sim board to the built-in simulator's wallet gateway, ``QRGatewayHost``); fields 41 and 42 come from the
+/// profile's `[payments]`, field 60 from the journal's open batch.
 struct Payments {
     let rails: RailRegistry
     let journal: Locked<TransactionJournal>
@@ -75,8 +77,11 @@ struct Payments {
         let host: String
         let port: Int
         var stop: @Sendable () -> Void = {}
-        let terminalID = "SIM00001"
-        let merchantID = "898310048990001"
+        // Fields 41 and 42 (and the idempotency keys), from the board profile's [payments] section.
+        let terminalID = profile.payments.terminalID
+        let merchantID = profile.payments.merchantID
+        // Field 60 and the idempotency keys carry the journal's open batch.
+        let openBatch: @Sendable () -> Int = { (try? journal.withLock { try $0.openBatch() }) ?? 1 }
         if profile.network.acquirer == "builtin" {
             let pki: TLSTestCertificates
             let server: AcquirerServer
@@ -88,11 +93,16 @@ struct Payments {
                     expectedPIN: { pan in VirtualCardProfile.allNames.contains { VirtualCardProfile.named($0)?.applications.contains { $0.pan == pan } == true } ? VirtualCardProfile.testOnlyPIN : nil },
                     scriptedPANPrefixes: VirtualCardProfile.named("issuer-script")?.applications.map(\.pan) ?? [])
                 let ledger = try AcquirerLedger(path: state.path + "/acquirer-ledger.sqlite")
+                // The wallets' gateway behind the QR messages, on the terminal's clock; its ledger lines are appended
+                // to STATE/qr-gateway-ledger.txt as well as booked in the SQLite ledger.
+                let qrGateway = QRGatewayHost(
+                    now: { clock.monotonicMilliseconds() },
+                    onLedger: SimulatedQRGatewayLink.appendingLedger(to: state.path + "/qr-gateway-ledger.txt"))
                 server = try AcquirerServer(
                     configuration: .init(identity: pki.serverIdentity, clientCAPEM: pki.caCertificatePEM,
                                          fault: AcquirerServer.Fault(rawValue: environment["TERMINAL_ACQUIRER_FAULT"] ?? "none") ?? .none,
                                          lateAnswerDelay: .milliseconds(Int64(environment["TERMINAL_ACQUIRER_LATE_MS"].flatMap { Int($0) } ?? 20_000))),
-                    issuer: issuer, ledger: ledger)
+                    issuer: issuer, ledger: ledger, qrGateway: qrGateway)
             } catch {
                 throw RuntimeError(.device, "cannot start the acquirer simulator: \(error)")
             }
@@ -106,7 +116,8 @@ struct Payments {
             port = server.port
             let builtin = HostAcquirerLink(
                 configuration: .init(host: host, port: port, tls: tls, terminalID: terminalID, merchantID: merchantID,
-                                     responseTimeout: .milliseconds(Int64(environment["TERMINAL_RESPONSE_TIMEOUT_MS"].flatMap { Int($0) } ?? 15_000))),
+                                     responseTimeout: .milliseconds(Int64(environment["TERMINAL_RESPONSE_TIMEOUT_MS"].flatMap { Int($0) } ?? 15_000)),
+                                     batchNumber: openBatch),
                 logger: logger)
             link = builtin
             hostLink = builtin
@@ -129,7 +140,8 @@ struct Payments {
                             host: host, port: port, tls: tls, terminalID: terminalID, merchantID: merchantID,
                             connectTimeout: .milliseconds(Int64(environment["TERMINAL_CONNECT_TIMEOUT_MS"].flatMap { Int($0) } ?? 5_000)),
                             responseTimeout: .milliseconds(Int64(environment["TERMINAL_RESPONSE_TIMEOUT_MS"].flatMap { Int($0) } ?? 15_000)),
-                            peerName: environment["TERMINAL_ACQUIRER_PEER_NAME"].flatMap { $0.isEmpty ? nil : $0 }),
+                            peerName: environment["TERMINAL_ACQUIRER_PEER_NAME"].flatMap { $0.isEmpty ? nil : $0 },
+                            batchNumber: openBatch),
                         logger: logger)
                     link = external
                     hostLink = external
@@ -169,16 +181,19 @@ struct Payments {
         if profile.payments.methods.contains(.qr) {
             let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)
             let lookup = StoreQRTransactionLookup(journal: journal, utcOffsetSeconds: Self.utcOffset())
-            if profile.kind == .simulator {
-                // The wallets' gateway simulated in process; its ledger is appended to STATE/qr-gateway-ledger.txt.
-                let qr = QRRail.simulated(
+            // QR payments go online over the host link (docs/host-interface.md §4.10): on the sim board to the built-in
+            // acquirer simulator's wallet gateway, elsewhere to the external acquirer. No link, no QR rail (there is no
+            // offline QR payment).
+            if let hostLink {
+                let simulator = profile.kind == .simulator
+                let rail = QRRail.standard(
                     journal: journalSeam, currency: profile.merchant.currency, merchantName: profile.merchant.name,
-                    merchantCity: profile.merchant.city, merchantNameChinese: "模拟商户", merchantCityChinese: "上海",
-                    terminalLabel: terminalID, now: { clock.monotonicMilliseconds() },
-                    onLedger: SimulatedQRGatewayLink.appendingLedger(to: state.path + "/qr-gateway-ledger.txt"),
+                    merchantCity: profile.merchant.city, merchantNameChinese: simulator ? "模拟商户" : nil,
+                    merchantCityChinese: simulator ? "上海" : nil, terminalLabel: terminalID,
+                    gateway: HostQRGatewayLink(link: hostLink, now: { clock.unixTime() }, utcOffsetSeconds: Self.utcOffset()),
                     lookup: lookup)
-                rails.register(qr.rail)
-                refunds = QRRefundService(rail: qr.rail, lookup: lookup)
+                rails.register(rail)
+                refunds = QRRefundService(rail: rail, lookup: lookup)
             }
         }
         return Payments(

@@ -97,9 +97,43 @@ public struct BoardProfile: Sendable, Equatable {
         /// The EMV terminal parameters file (docs/emv-parameters.md): AIDs, action codes, CA public keys. A relative
         /// path in the profile is relative to the profile's directory; chip payments need it.
         public var emvParameters: String?
-        public init(methods: [PaymentMethod], emvParameters: String? = nil) {
+        /// Card acceptor terminal identification, ISO 8583 field 41: exactly eight printable ASCII characters (`ans8`),
+        /// assigned by the acquirer. ``defaultTerminalID`` when the profile names none.
+        public var terminalID: String
+        /// Card acceptor identification code (merchant ID), ISO 8583 field 42: one to fifteen printable ASCII
+        /// characters (`ans15`, space-padded on the wire). ``defaultMerchantID`` when the profile names none.
+        public var merchantID: String
+        public init(
+            methods: [PaymentMethod], emvParameters: String? = nil, terminalID: String = Payments.defaultTerminalID,
+            merchantID: String = Payments.defaultMerchantID
+        ) {
             self.methods = methods
             self.emvParameters = emvParameters
+            self.terminalID = terminalID
+            self.merchantID = merchantID
+        }
+
+        /// The simulator's terminal ID (its test acquirer's).
+        public static let defaultTerminalID = "SIM00001"
+        /// The simulator's merchant ID.
+        public static let defaultMerchantID = "898310048990001"
+
+        /// Why `id` cannot be field 41 (`ans8`: exactly eight characters 0x20–0x7E, not all spaces), or `nil`.
+        public static func terminalIDProblem(_ id: String) -> String? {
+            let bytes = Array(id.utf8)
+            guard bytes.count == 8 else { return "expected exactly 8 characters (ISO 8583 field 41, ans8), found \(bytes.count)" }
+            guard bytes.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else { return "expected printable ASCII (ISO 8583 ans: 0x20-0x7E)" }
+            guard bytes.contains(where: { $0 != 0x20 }) else { return "must not be all spaces" }
+            return nil
+        }
+
+        /// Why `id` cannot be field 42 (`ans15`: one to fifteen characters 0x20–0x7E, not starting with a space), or `nil`.
+        public static func merchantIDProblem(_ id: String) -> String? {
+            let bytes = Array(id.utf8)
+            guard (1...15).contains(bytes.count) else { return "expected 1 to 15 characters (ISO 8583 field 42, ans15), found \(bytes.count)" }
+            guard bytes.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else { return "expected printable ASCII (ISO 8583 ans: 0x20-0x7E)" }
+            guard bytes.first != 0x20 else { return "must not start with a space (the field is space-padded on the right)" }
+            return nil
         }
     }
 

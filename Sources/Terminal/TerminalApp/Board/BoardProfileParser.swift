@@ -382,7 +382,15 @@ private struct ProfileReader {
     }
 
     func payments(_ s: Section) throws(BoardProfileError) -> BoardProfile.Payments {
-        try only(s, ["methods", "emv_parameters"])
+        try only(s, ["methods", "emv_parameters", "terminal_id", "merchant_id"])
+        let terminalID = try optionalString(s, "terminal_id") ?? BoardProfile.Payments.defaultTerminalID
+        if let problem = BoardProfile.Payments.terminalIDProblem(terminalID) {
+            throw fail("payments.terminal_id", s.table["terminal_id"]?.line, problem + ", in \"\(terminalID)\"")
+        }
+        let merchantID = try optionalString(s, "merchant_id") ?? BoardProfile.Payments.defaultMerchantID
+        if let problem = BoardProfile.Payments.merchantIDProblem(merchantID) {
+            throw fail("payments.merchant_id", s.table["merchant_id"]?.line, problem + ", in \"\(merchantID)\"")
+        }
         var emvParameters = try optionalString(s, "emv_parameters")
         if let path = emvParameters {
             guard !path.isEmpty else { throw fail("payments.emv_parameters", s.table["emv_parameters"]?.line, "expected a file path") }
@@ -401,7 +409,7 @@ private struct ProfileReader {
             methods.append(m)
         }
         guard !methods.isEmpty else { throw fail("payments.methods", s.table["methods"]?.line, "expected at least one payment method") }
-        return .init(methods: methods, emvParameters: emvParameters)
+        return .init(methods: methods, emvParameters: emvParameters, terminalID: terminalID, merchantID: merchantID)
     }
 }
 

@@ -27,10 +27,14 @@ public final class HostAcquirerLink: AcquirerLink {
         public var responseTimeout: Duration
         /// The name the host's certificate must carry; `nil`: ``host``.
         public var peerName: String?
+        /// The journal's open batch (field 60 and the idempotency key); batch 1 when not given.
+        public var batchNumber: @Sendable () -> Int
         public init(
             host: String, port: Int, tls: TLSContext, terminalID: String, merchantID: String,
-            connectTimeout: Duration = .seconds(5), responseTimeout: Duration = .seconds(15), peerName: String? = nil
+            connectTimeout: Duration = .seconds(5), responseTimeout: Duration = .seconds(15), peerName: String? = nil,
+            batchNumber: (@Sendable () -> Int)? = nil
         ) {
+            self.batchNumber = batchNumber ?? { 1 }
             self.peerName = peerName
             self.host = host
             self.port = port
@@ -137,6 +141,16 @@ public final class HostAcquirerLink: AcquirerLink {
         }
     }
 
+    /// Sends a payment's own message (a QR payment, query, cancellation or refund, ``HostQRGatewayLink``) on the
+    /// shared connection and waits for its answer. The uploader steps aside while it waits; with `sendDueReversalsFirst`
+    /// (a request that can move money) the due reversals go first, as before an authorisation (§10 item 5).
+    public func exchangeForPayment(_ message: ISO8583.Message, sendDueReversalsFirst: Bool) async -> Delivery {
+        paymentsWaiting.add(1, ordering: .relaxed)
+        defer { paymentsWaiting.subtract(1, ordering: .relaxed) }
+        if sendDueReversalsFirst, let first = beforeAuthorization.withLock({ $0 }) { await first() }
+        return await deliver(message, willSend: {})
+    }
+
     /// Closes the kept connection (after the exchange in flight); the next request opens a new one.
     public func close() {
         gate.withLock { _ in
@@ -171,7 +185,7 @@ public final class HostAcquirerLink: AcquirerLink {
         return TransactionRequest(
             kind: .sale, amount: UInt64(request.amount), currencyCode: String(repeating: "0", count: max(0, 3 - currency.count)) + currency,
             stan: request.stan, transmission: time, local: time, terminalID: configuration.terminalID,
-            merchantID: configuration.merchantID, batchNumber: 1,
+            merchantID: configuration.merchantID, batchNumber: configuration.batchNumber(),
             transactionReference: UInt64(request.transactionReference, radix: 16) ?? 0,
             entryMode: POSEntryMode(rawValue: request.entryMode) ?? .contactChip,
             card: CardData(

@@ -1,8 +1,8 @@
 public import Codecs
 
-/// The terminal's side of the wallet gateway for QR payments, whatever carries it: the ISO 8583 host link (QR
-/// processing codes of docs/host-interface.md) on a board, the in-process ``SimulatedQRGatewayLink`` on the sim board
-/// and in tests. Every call names the order by its ID, which the rail derives from the journal's idempotency key, so a
+/// The terminal's side of the wallet gateway for QR payments, whatever carries it: the ISO 8583 host link
+/// (``HostQRGatewayLink``, docs/host-interface.md §4.10) on every board, the sim board's too (to its built-in acquirer
+/// simulator); the in-process ``SimulatedQRGatewayLink`` in the rail's unit tests. Every call names the order by its ID, which the rail derives from the journal's idempotency key, so a
 /// call repeated after a lost answer or a reboot acts once at the gateway.
 public protocol QRGatewayLink: Sendable {
     /// Customer-presented: charge the scanned payment code.
@@ -30,7 +30,15 @@ public struct QRPaymentRequest: Sendable, Equatable {
     /// The payment code (auth code digits, or the CPM Base64 text): a bearer credential, never logged.
     public var credential: String
 
-    public init(orderID: String, stan: Int, amount: Int, currencyCode: Int, wallet: QRWallet, credential: String) {
+    /// The journal's key of the transaction (``RailTicket/transactionReference``, 16 hex digits): the host link's
+    /// idempotency key is made from it, so a reversal the store sends later names the same payment.
+    public var transactionReference: String?
+
+    public init(
+        orderID: String, stan: Int, amount: Int, currencyCode: Int, wallet: QRWallet, credential: String,
+        transactionReference: String? = nil
+    ) {
+        self.transactionReference = transactionReference
         self.orderID = orderID
         self.stan = stan
         self.amount = amount
@@ -48,8 +56,11 @@ public struct QROrderRequest: Sendable, Equatable {
     public var currencyCode: Int
     /// The EMVCo MPM payload the terminal shows.
     public var payload: String
+    /// The journal's key of the transaction (as in ``QRPaymentRequest/transactionReference``).
+    public var transactionReference: String?
 
-    public init(orderID: String, stan: Int, amount: Int, currencyCode: Int, payload: String) {
+    public init(orderID: String, stan: Int, amount: Int, currencyCode: Int, payload: String, transactionReference: String? = nil) {
+        self.transactionReference = transactionReference
         self.orderID = orderID
         self.stan = stan
         self.amount = amount
@@ -65,8 +76,13 @@ public struct QRRefundRequest: Sendable, Equatable {
     public var refundID: String
     public var amount: Int
     public var currencyCode: Int
+    /// The refund's journal entry: its STAN (field 11) and key (the idempotency key), when the rail has them.
+    public var stan: Int
+    public var transactionReference: String?
 
-    public init(orderID: String, refundID: String, amount: Int, currencyCode: Int) {
+    public init(orderID: String, refundID: String, amount: Int, currencyCode: Int, stan: Int = 0, transactionReference: String? = nil) {
+        self.stan = stan
+        self.transactionReference = transactionReference
         self.orderID = orderID
         self.refundID = refundID
         self.amount = amount

@@ -169,7 +169,7 @@ public struct QRRail: PaymentRail {
         var reply = await gateway.pay(
             QRPaymentRequest(
                 orderID: orderID, stan: ticket.stan, amount: amount, currencyCode: configuration.currency.numericCode,
-                wallet: wallet, credential: code.credential))
+                wallet: wallet, credential: code.credential, transactionReference: ticket.transactionReference))
         if case .unreachable = reply {
             try? journal.complete(ticket, outcome: outcome(.failed, card: nil, detail: "gateway unreachable"))
             return .declined(lines: [.ui(.hostUnavailable)])
@@ -249,7 +249,7 @@ public struct QRRail: PaymentRail {
         let reply = await gateway.createOrder(
             QROrderRequest(
                 orderID: orderID, stan: ticket.stan, amount: amount, currencyCode: configuration.currency.numericCode,
-                payload: payload))
+                payload: payload, transactionReference: ticket.transactionReference))
         if case .unreachable = reply {
             try? journal.complete(ticket, outcome: outcome(.failed, card: nil, detail: "gateway unreachable"))
             return .declined(lines: [.ui(.hostUnavailable)])
@@ -297,12 +297,13 @@ public struct QRRail: PaymentRail {
         }
         session.show(.processing(.init()))
         let refundID = "RF" + String(Self.orderID(for: ticket).dropFirst(2))
-        var reply = await gateway.refund(
-            QRRefundRequest(orderID: orderID, refundID: refundID, amount: amount, currencyCode: configuration.currency.numericCode))
+        let request = QRRefundRequest(
+            orderID: orderID, refundID: refundID, amount: amount, currencyCode: configuration.currency.numericCode,
+            stan: ticket.stan, transactionReference: ticket.transactionReference)
+        var reply = await gateway.refund(request)
         if reply == .timedOut {
             // The same refund ID again acts once at the gateway.
-            reply = await gateway.refund(
-                QRRefundRequest(orderID: orderID, refundID: refundID, amount: amount, currencyCode: configuration.currency.numericCode))
+            reply = await gateway.refund(request)
         }
         return record(reply, ticket: ticket, orderID: orderID, wallet: sale?.wallet, amount: amount, kind: "refund", session: session)
     }
@@ -589,9 +590,9 @@ public struct QRRail: PaymentRail {
 }
 
 extension QRRail {
-    /// The sim board's QR rail with its gateway: the in-process wallet gateway simulator (ledger entries go to
-    /// `onLedger`), codes drawn with libqrencode, refunds and voids checked against `lookup`. Registration is one line:
-    /// `registry.register(QRRail.simulated(journal: journal, merchantName: ..., now: clock.monotonicMilliseconds).rail)`.
+    /// A QR rail on an in-process gateway, for the rail's unit tests (boards use ``standard(journal:currency:merchantName:merchantCity:merchantNameChinese:merchantCityChinese:terminalLabel:gateway:lookup:)``
+    /// with ``HostQRGatewayLink``): the wallet gateway simulator (ledger entries go to `onLedger`), codes drawn with
+    /// libqrencode, refunds and voids checked against `lookup`.
     public static func simulated(
         journal: any RailJournal, currency: Currency, merchantName: String, merchantCity: String,
         merchantNameChinese: String? = nil, merchantCityChinese: String? = nil, terminalLabel: String = "SIM00001",
@@ -599,6 +600,20 @@ extension QRRail {
         onLedger: (@Sendable ([QRGatewaySimulator.LedgerEntry]) -> Void)? = nil, lookup: (any QRTransactionLookup)? = nil
     ) -> (rail: QRRail, gateway: SimulatedQRGatewayLink) {
         let gateway = SimulatedQRGatewayLink(configuration: gatewayConfiguration, now: now, onLedger: onLedger)
+        let rail = standard(
+            journal: journal, currency: currency, merchantName: merchantName, merchantCity: merchantCity,
+            merchantNameChinese: merchantNameChinese, merchantCityChinese: merchantCityChinese, terminalLabel: terminalLabel,
+            gateway: gateway, lookup: lookup)
+        return (rail, gateway)
+    }
+
+    /// A board's QR rail on `gateway` (``HostQRGatewayLink`` on the acquirer link): the merchant account template
+    /// names the terminal, receipts are in Chinese.
+    public static func standard(
+        journal: any RailJournal, currency: Currency, merchantName: String, merchantCity: String,
+        merchantNameChinese: String? = nil, merchantCityChinese: String? = nil, terminalLabel: String,
+        gateway: any QRGatewayLink, lookup: (any QRTransactionLookup)? = nil
+    ) -> QRRail {
         var configuration = Configuration(
             currency: currency, merchantName: Self.latinPart(merchantName, limit: 25, fallback: "MERCHANT"),
             merchantCity: Self.latinPart(merchantCity, limit: 15, fallback: "CITY"),
@@ -609,7 +624,7 @@ extension QRRail {
                 details: [MPMDataObject(id: "01", value: terminalLabel)]),
             terminalLabel: terminalLabel)
         configuration.receiptLanguage = .zhCN
-        return (QRRail(configuration: configuration, journal: journal, gateway: gateway, lookup: lookup), gateway)
+        return QRRail(configuration: configuration, journal: journal, gateway: gateway, lookup: lookup)
     }
 
     /// The printable ASCII of `text` ("模拟商户 Demo Shop" → "Demo Shop"), trimmed and cut to `limit`.

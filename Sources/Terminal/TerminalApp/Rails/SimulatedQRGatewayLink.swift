@@ -6,8 +6,9 @@ import Musl
 import Codecs
 public import QRGatewaySimulator
 
-/// The wallet gateway simulator in process, as a ``QRGatewayLink``: the sim board's QR host and the tests'. Time
-/// comes from `now` (monotonic milliseconds), so tests move it by hand.
+/// The wallet gateway simulator in process, as a ``QRGatewayLink``, for the QR rail's unit tests (the sim board
+/// reaches the same simulator through its built-in acquirer and ``HostQRGatewayLink``). Time comes from `now`
+/// (monotonic milliseconds), so tests move it by hand.
 public final class SimulatedQRGatewayLink: QRGatewayLink {
     private let simulator: Locked<QRGatewaySimulator>
     private let now: @Sendable () -> Int64
