@@ -69,6 +69,8 @@ import Testing
         state_dir = "/var/lib/terminal"
         [payments]
         methods = ["card"]
+        terminal_id = "T0000001"
+        merchant_id = "104110070110009"
         """
 
     @Test func baseIsValid() throws {
@@ -112,13 +114,13 @@ import Testing
         Case(name: "bad acquirer address", old: #"acquirer = "host.example:5000""#, new: #"acquirer = "host.example""#, field: "network.acquirer", line: 27),
         Case(name: "bad baud rate", old: "kind = \"none\"\n[printer]", new: "kind = \"serial\"\ndevice = \"/dev/ttyS0\"\nbaud = 1234\n[printer]", field: "scanner.baud", line: 25),
         Case(name: "unknown payment method", old: #"methods = ["card"]"#, new: #"methods = ["cash"]"#, field: "payments.methods[0]", line: 31),
-        Case(name: "terminal ID of 7 characters", old: #"methods = ["card"]"#, new: "methods = [\"card\"]\nterminal_id = \"T000001\"", field: "payments.terminal_id", line: 32),
-        Case(name: "terminal ID of 9 characters", old: #"methods = ["card"]"#, new: "methods = [\"card\"]\nterminal_id = \"T00000001\"", field: "payments.terminal_id", line: 32),
-        Case(name: "terminal ID not ASCII", old: #"methods = ["card"]"#, new: "methods = [\"card\"]\nterminal_id = \"终端000001\"", field: "payments.terminal_id", line: 32),
-        Case(name: "terminal ID with a control character", old: #"methods = ["card"]"#, new: "methods = [\"card\"]\nterminal_id = \"T000\\t001\"", field: "payments.terminal_id", line: 32),
-        Case(name: "terminal ID of spaces", old: #"methods = ["card"]"#, new: "methods = [\"card\"]\nterminal_id = \"        \"", field: "payments.terminal_id", line: 32),
-        Case(name: "merchant ID of 16 characters", old: #"methods = ["card"]"#, new: "methods = [\"card\"]\nmerchant_id = \"1234567890123456\"", field: "payments.merchant_id", line: 32),
-        Case(name: "merchant ID starting with a space", old: #"methods = ["card"]"#, new: "methods = [\"card\"]\nmerchant_id = \" 12345\"", field: "payments.merchant_id", line: 32),
+        Case(name: "terminal ID of 7 characters", old: "terminal_id = \"T0000001\"", new: "terminal_id = \"T000001\"", field: "payments.terminal_id", line: 32),
+        Case(name: "terminal ID of 9 characters", old: "terminal_id = \"T0000001\"", new: "terminal_id = \"T00000001\"", field: "payments.terminal_id", line: 32),
+        Case(name: "terminal ID not ASCII", old: "terminal_id = \"T0000001\"", new: "terminal_id = \"终端000001\"", field: "payments.terminal_id", line: 32),
+        Case(name: "terminal ID with a control character", old: "terminal_id = \"T0000001\"", new: "terminal_id = \"T000\\t001\"", field: "payments.terminal_id", line: 32),
+        Case(name: "terminal ID of spaces", old: "terminal_id = \"T0000001\"", new: "terminal_id = \"        \"", field: "payments.terminal_id", line: 32),
+        Case(name: "merchant ID of 16 characters", old: "merchant_id = \"104110070110009\"", new: "merchant_id = \"1234567890123456\"", field: "payments.merchant_id", line: 33),
+        Case(name: "merchant ID starting with a space", old: "merchant_id = \"104110070110009\"", new: "merchant_id = \" 12345\"", field: "payments.merchant_id", line: 33),
         Case(name: "unknown currency", old: #"currency = "CNY""#, new: #"currency = "XYZ""#, field: "merchant.currency", line: 8),
         Case(name: "Chinese on a character LCD", old: "kind = \"framebuffer\"\ndevice = \"/dev/fb0\"", new: "kind = \"serial-lcd\"\ndevice = \"/dev/ttyS1\"\ncolumns = 20\nrows = 4", field: "board.language", line: 4),
     ])
@@ -134,13 +136,16 @@ import Testing
 
     @Test func terminalAndMerchantIDsComeFromThePaymentsSection() throws {
         let named = try BoardProfile.parse(
-            Self.replacing(#"methods = ["card"]"#, "methods = [\"card\"]\nterminal_id = \"T0001234\"\nmerchant_id = \"104110070110001\""),
+            Self.replacing(#"terminal_id = "T0000001""#, #"terminal_id = "T0001234""#).replacingFirst(#"merchant_id = "104110070110009""#, with: #"merchant_id = "104110070110001""#),
             file: "t.toml")
         #expect(named.payments.terminalID == "T0001234" && named.payments.merchantID == "104110070110001")
-        let short = try BoardProfile.parse(Self.replacing(#"methods = ["card"]"#, "methods = [\"card\"]\nmerchant_id = \"M 42\""), file: "t.toml")
+        let short = try BoardProfile.parse(Self.replacing(#"merchant_id = "104110070110009""#, #"merchant_id = "M 42""#), file: "t.toml")
         #expect(short.payments.merchantID == "M 42", "a shorter merchant ID is space-padded on the wire")
-        let unnamed = try BoardProfile.parse(Self.base, file: "t.toml")
-        #expect(unnamed.payments.terminalID == "SIM00001" && unnamed.payments.merchantID == "898310048990001")
+        // The defaults are the simulator's test identities: a hardware board without its own is refused.
+        let unnamed = try #require(Self.error(Self.replacing("terminal_id = \"T0000001\"\n", "")), "a hardware board without terminal_id was accepted")
+        #expect(unnamed.field == "payments.terminal_id", "\(unnamed)")
+        let noMerchant = try #require(Self.error(Self.replacing("merchant_id = \"104110070110009\"", "")), "a hardware board without merchant_id was accepted")
+        #expect(noMerchant.field == "payments.merchant_id", "\(noMerchant)")
         let sim = try BoardProfile.parse(try readTextFile(repositoryRoot() + "/board/sim/board.toml"), file: "board/sim/board.toml")
         #expect(sim.payments.terminalID == "SIM00001")
         let qemu = try BoardProfile.parse(try readTextFile(repositoryRoot() + "/board/qemu-virt/board.toml"), file: "board/qemu-virt/board.toml")

@@ -100,6 +100,8 @@ import Testing
             state_dir = "\(dir)/state"
             [payments]
             methods = ["qr"]
+            terminal_id = "HWTEST01"
+            merchant_id = "104110070110009"
             """)
         let notify = try NotifyTestSocket.path()
         let terminal = try builtProduct("terminal")

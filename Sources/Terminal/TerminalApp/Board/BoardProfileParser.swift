@@ -196,6 +196,13 @@ private struct ProfileReader {
             let line: Int? = if case .table(let t) = root["network"] { t["acquirer"]?.line } else { nil }
             throw fail("network.acquirer", line, "the built-in acquirer simulator is not allowed on a board of kind \"hardware\"")
         }
+        // The defaults are the simulator's test identities: a hardware board names the ones its acquirer assigned.
+        for key in ["terminal_id", "merchant_id"] {
+            guard case .table(let t) = root["payments"], t[key] != nil else {
+                let line: Int? = if case .table(let t) = root["payments"] { t["methods"]?.line } else { nil }
+                throw fail("payments.\(key)", line, "a board of kind \"hardware\" must name the \(key) its acquirer assigned (the default is the simulator's)")
+            }
+        }
     }
 
     enum KeypadKind: String, CaseIterable { case gpioMatrix = "gpio-matrix", evdev, simulator }
