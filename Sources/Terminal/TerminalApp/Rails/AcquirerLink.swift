@@ -31,12 +31,15 @@ public struct AuthorizationRequest: Sendable, Equatable {
     public var keySerialNumber: [UInt8]?
     /// Local date and time of the transaction (fields 12/13).
     public var localDateTime: LocalDateTime
+    /// The open batch the transaction is journalled in (field 60, and part of the idempotency key).
+    public var batchNumber: Int
 
     public init(
         transactionReference: String, stan: Int, amount: Int, currencyCode: Int, pan: String, panSequenceNumber: Int?,
         expiry: String, track2Equivalent: [UInt8], iccData: [UInt8], entryMode: String, pinBlock: [UInt8]?,
-        keySerialNumber: [UInt8]?, localDateTime: LocalDateTime
+        keySerialNumber: [UInt8]?, localDateTime: LocalDateTime, batchNumber: Int = 1
     ) {
+        self.batchNumber = batchNumber
         self.transactionReference = transactionReference
         self.stan = stan
         self.amount = amount

@@ -345,7 +345,7 @@ final class ChipTransaction {
             currencyCode: currency.numericCode, pan: request.pan, panSequenceNumber: request.panSequenceNumber,
             expiry: card.expiry, track2Equivalent: request.track2Equivalent, iccData: request.iccData,
             entryMode: card.entryMode, pinBlock: onlinePIN?.block, keySerialNumber: onlinePIN?.keySerialNumber,
-            localDateTime: rail.clock.localDateTime()))
+            localDateTime: rail.clock.localDateTime(), batchNumber: ticket.batch))
         switch reply {
         case .answered(let response):
             hostResponse = response

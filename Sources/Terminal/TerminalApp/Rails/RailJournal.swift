@@ -42,10 +42,13 @@ public struct RailTicket: Sendable, Equatable {
     public var stan: Int
     /// The terminal's transaction sequence counter (EMV '9F41'), one per transaction started.
     public var sequence: UInt32
-    public init(transactionReference: String, stan: Int, sequence: UInt32) {
+    /// The batch the transaction belongs to (field 60), known once the transaction is written (1 before).
+    public var batch: Int
+    public init(transactionReference: String, stan: Int, sequence: UInt32, batch: Int = 1) {
         self.transactionReference = transactionReference
         self.stan = stan
         self.sequence = sequence
+        self.batch = batch
     }
 }
 

@@ -60,7 +60,7 @@ public final class StoreRailJournal: RailJournal {
             $0[ticket.transactionReference]?.online = id
             $0[ticket.transactionReference]?.card = card
         }
-        return RailTicket(transactionReference: ticket.transactionReference, stan: id.stan, sequence: ticket.sequence)
+        return RailTicket(transactionReference: ticket.transactionReference, stan: id.stan, sequence: ticket.sequence, batch: id.batch)
     }
 
     public func hostAnswered(_ ticket: RailTicket, response: AuthorizationResponse?, keepReversal: Bool) throws {
