@@ -12,7 +12,7 @@ import Testing
 /// The merchant's day end to end: the built `terminal` binary on the sim board, headless, with its built-in acquirer
 /// simulator. Run 1: an online and an offline chip sale, merchant login, X report, settlement with matching totals
 /// (Z report printed, batch 1 → 2). Between the runs the host books a sale of batch 2 that the terminal never made.
-/// Run 2: a sale, settlement → `95` → 0320 upload of the batch → closing 0500 `960000` → batch 2 → 3.
+/// Run 2: two sales, a void of the second (card not present), settlement → `95` → 0320 upload of the batch → closing 0500 `960000` → batch 2 → 3.
 @Suite(.serialized) struct MerchantEndToEndTests {
     struct Run {
         let process: InteractiveProcess
@@ -109,21 +109,34 @@ import Testing
 
         // Run 2: a sale, settlement with a mismatch → batch upload → closed.
         run = try Self.start(state, board: board)
-        guard run.sale(20_000, expect: "APPROVED"), run.login() else {
+        guard run.sale(20_000, expect: "APPROVED"), run.sale(30_000, expect: "APPROVED"), run.login() else {
+            _ = run.finish()
+            return
+        }
+        // Void the 300.00 sale (the newest card sale heads the list), without the card.
+        run.type("1")
+        _ = run.expectScreen("476173******0019")
+        run.type("1")
+        _ = run.expectScreen("Void")
+        run.type("1")
+        _ = run.expectScreen("APPROVED")
+        run.type("ENTER")
+        guard run.login() else {
             _ = run.finish()
             return
         }
         run.type("5")
-        _ = run.expectScreen("1 uploaded")
+        _ = run.expectScreen("3 uploaded")
         _ = run.expectScreen("Batch 2 closed, now 3")
         #expect(run.finish() == 0)
         ledger = try AcquirerLedger(path: state + "/acquirer-ledger.sqlite")
         #expect(try ledger.settlements().map { "\($0.batch) \($0.processingCode) \($0.responseCode)" }
             == ["1 920000 00", "2 920000 95", "2 960000 00"])
-        #expect(try ledger.uploadCount(terminalID: "SIM00001", batch: 2) == 1)
+        #expect(try ledger.uploadCount(terminalID: "SIM00001", batch: 2) == 3, "two sales and the void")
+        #expect(try ledger.uploadedTotals(terminalID: "SIM00001", batch: 2).map(\.saleAmount) == [20_000], "the void takes its sale out")
         #expect(try Self.openBatch(state) == 3)
         let second = Self.receipts(state)
-        #expect(second.contains("BATCH UPLOADED                 1") && second.contains("NEXT BATCH                000003"))
+        #expect(second.contains("BATCH UPLOADED                 3") && second.contains("撤销 VOID") && second.contains("NEXT BATCH                000003"))
         #expect(!second.contains("4761731000000019"), "no clear PAN on any receipt or report")
     }
 }

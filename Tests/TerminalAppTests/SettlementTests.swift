@@ -11,6 +11,9 @@ import PaymentCrypto
 import TestKit
 import Testing
 import Uplink
+import DeviceKit
+import TerminalUI
+import Synchronization
 import VirtualCards
 import Codecs
 
@@ -160,6 +163,39 @@ import Codecs
             return
         }
         #expect(try rig.openBatch() == 1)
+    }
+
+    @Test func cardVoidIsApprovedOnceAndTakenOutOfBothTotals() async throws {
+        let rig = try Rig(sales: 3)
+        defer { rig.close() }
+        let voids = CardVoidService(
+            journal: rig.journal, link: rig.link, configuration: .init(terminalID: Self.terminalID, merchantID: "898310048990001"),
+            currency: Currency(code: "CNY")!, header: Receipts.Header(merchantName: "Shop", terminalID: Self.terminalID, merchantID: "898310048990001"),
+            clock: { Int64(time(nil)) }, logger: Logger(label: "test"))
+        #expect(voids.refundableSales(limit: 9).isEmpty, "offline sales whose advices are unsent cannot be voided yet")
+        _ = await rig.uploader.drain()
+        let listed = voids.refundableSales(limit: 9)
+        #expect(listed.map(\.amount) == [1200, 1100, 1000], "newest first")
+        #expect(listed.allSatisfy { $0.voidable && $0.refundable == 0 && $0.maskedReference == "476173******0119" })
+        let printed = Mutex<[PrintDocument]>([])
+        let session = PaymentSession(show: { _ in }, inputs: AsyncStream { $0.finish() }, print: { doc in printed.withLock { $0.append(doc) } })
+        let result = await voids.run(.void, sale: listed[1], amount: listed[1].amount, session: session)
+        guard case .approved = result else {
+            Issue.record("void not approved: \(result)")
+            return
+        }
+        #expect(printed.withLock { $0.count } == 2, "merchant and customer copies")
+        #expect(voids.refundableSales(limit: 9).map(\.amount) == [1200, 1000], "a voided sale is not listed again")
+        // The same sale again (a stale list): the host finds nothing left to void.
+        let again = await voids.run(.void, sale: listed[1], amount: listed[1].amount, session: session)
+        #expect(again == .declined(lines: [.raw("25")]))
+        guard case .settled(let report) = await rig.service.settle() else {
+            Issue.record("not settled")
+            return
+        }
+        #expect(report.balanced && report.uploaded == 0)
+        #expect(report.terminalTotals == [SettlementTotals(saleCount: 2, saleAmount: 2200, refundCount: 0, refundAmount: 0, currencyCode: "156")])
+        #expect(report.hostTotals == report.terminalTotals)
     }
 
     @Test func voidsAndRefundsInTheTotals() throws {

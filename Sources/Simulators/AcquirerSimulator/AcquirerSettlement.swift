@@ -151,6 +151,7 @@ extension AcquirerServer.Worker {
     /// - 0500 `960000`: the totals of the uploads; `00` when they balance with field 63, else `95` (the terminal
     ///   closes the batch either way; the back office resolves it from the upload).
     func settlementAnswer(to message: ISO8583.Message) -> [UInt8]? {
+        if message.mti == "0200", message.text(3) == "220000" { return voidAnswer(to: message) }
         guard ["0320", "0500"].contains(message.mti) else { return nil }
         let terminal = message.text(41) ?? ""
         guard let batch = message.text(60).flatMap({ Int($0) }) else { return formatError() }
@@ -183,5 +184,62 @@ extension AcquirerServer.Worker {
         } catch {
             return formatError()
         }
+    }
+}
+
+extension AcquirerServer.Worker {
+    /// The answer to a void (0200 `220000`, docs/host-interface.md §5): `00` when field 61 names an approved,
+    /// unreversed, not yet voided sale of this terminal with the same amount (booked with processing code `220000`,
+    /// so the batch totals take the sale back out); `13` for another amount; `25` when there is no such sale. A repeat
+    /// (same idempotency key) gets the first answer.
+    func voidAnswer(to message: ISO8583.Message) -> [UInt8] {
+        let key = (try? PrivateTaggedData(encoded: message.text(62) ?? ""))?[.idempotencyKey] ?? ""
+        if let earlier = try? ledger.answered(key: key, messageClass: "020") { return earlier }
+        let terminal = message.text(41) ?? ""
+        guard let original = try? OriginalTransaction(encoded: message.text(61) ?? ""), !key.isEmpty else { return formatError() }
+        let amount = Int(message.text(4) ?? "") ?? -1
+        let found = (try? ledger.voidableSale(terminalID: terminal, batch: original.batchNumber, stan: original.stan)) ?? nil
+        var code = HostResponseCode.originalNotFound
+        var fields: [Int: ISO8583.FieldValue] = [:]
+        var reason = "void: original not found"
+        var authorizationCode: String?
+        if let found {
+            if found.amount != amount {
+                (code, reason) = (.invalidAmount, "void: amount differs from the sale's")
+            } else {
+                code = .approved
+                reason = "void of " + found.key
+                authorizationCode = String(Self.retrievalReference(key).suffix(6))
+                fields[37] = .text(Self.retrievalReference(key))
+                fields[38] = .text(authorizationCode ?? "")
+            }
+        }
+        guard let response = try? HostMessages.response(to: message, responseCode: code, fields: fields),
+            let packed = try? HostDialect.pack(response)
+        else { return formatError() }
+        try? ledger.record(
+            key: key, messageClass: "020", response: packed, kind: "authorization", mti: message.mti, amount: max(0, amount),
+            currency: message.text(49) ?? "", maskedPAN: message.text(2).map { EMVDataDictionary.maskedPAN($0) },
+            responseCode: code.rawValue, authorizationCode: authorizationCode, reason: reason, processingCode: "220000",
+            terminalID: terminal, batch: message.text(60).flatMap { Int($0) })
+        return packed
+    }
+}
+
+extension AcquirerLedger {
+    /// The approved, unreversed sale of `terminalID` with this batch and STAN (read from its idempotency key) that no
+    /// approved, unreversed void names yet.
+    func voidableSale(terminalID: String, batch: Int, stan: Int) throws -> (key: String, amount: Int)? {
+        let stanText = String(repeating: "0", count: max(0, 6 - String(stan).count)) + String(stan)
+        let rows = try database.query(
+            """
+            SELECT e.idempotency_key, e.amount_minor FROM entries e
+            WHERE e.terminal_id = ? AND e.batch = ? AND substr(e.idempotency_key, 15, 6) = ? AND e.kind IN ('authorization', 'advice')
+                AND e.response_code IN ('00', 'Y1', 'Y3') AND e.reversed = 0 AND coalesce(e.processing_code, '000000') = '000000'
+                AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.reason = 'void of ' || e.idempotency_key AND v.response_code = '00' AND v.reversed = 0)
+            ORDER BY e.id LIMIT 1
+            """, [.text(terminalID), .integer(Int64(batch)), .text(stanText)])
+        guard let row = rows.first, row.count == 2, case .text(let key) = row[0], case .integer(let amount) = row[1] else { return nil }
+        return (key, Int(amount))
     }
 }

@@ -160,4 +160,17 @@ extension MerchantOperations {
             print: { document in await withCheckedContinuation { done in spooler.print(document) { done.resume(returning: $0) } } },
             logger: logger)
     }
+
+    /// The merchant menu's refund and void list: card voids on the acquirer link (when there is one) before the QR
+    /// rail's refunds and voids.
+    static func refunds(profile: BoardProfile, payments: Payments, clock: any TerminalClock, logger: Logger) -> (any RefundService)? {
+        guard let link = payments.hostLink else { return payments.refunds }
+        let card = CardVoidService(
+            journal: payments.journal, link: link,
+            configuration: .init(terminalID: payments.terminalID, merchantID: payments.merchantID, utcOffsetSeconds: Payments.utcOffset()),
+            currency: profile.merchant.currency,
+            header: Receipts.Header(merchantName: profile.merchant.name, terminalID: payments.terminalID, merchantID: payments.merchantID),
+            clock: { clock.unixTime() }, logger: logger)
+        return CombinedRefundService(card: card, other: payments.refunds)
+    }
 }
