@@ -45,7 +45,7 @@ import Uplink
                             ¥ 1 2 . 5 0
                交易成功 APPROVED
 
-        持卡人签名:
+        持卡人签名 CARDHOLDER SIGNATURE:
 
 
         ________________________________
@@ -95,7 +95,7 @@ import Uplink
         offline.offline = true
         offline.reprint = true
         let text = TextFilePrinter.render(Receipts.receipt(offline, header: Self.header, copy: .customer, language: .en))
-        #expect(text.contains("脱机 OFFLINE") && text.contains("重打印 REPRINT"))
+        #expect(text.contains("脱机批准 APPROVED OFFLINE") && text.contains("重打印 REPRINT"))
         #expect(!text.contains("4761739001010119"))
     }
 

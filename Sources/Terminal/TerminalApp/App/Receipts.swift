@@ -167,8 +167,8 @@ public enum Receipts {
         if let balance = transaction.balanceAfterMinor {
             elements.append(line(l.balance, transaction.currency.display(minorUnits: balance, language: language)))
         }
-        if transaction.offline { elements.append(.text("脱机 OFFLINE", alignment: .center, emphasis: true)) }
-        elements.append(.text(transaction.approved ? "交易成功 APPROVED" : "交易失败 DECLINED", alignment: .center, emphasis: true))
+        let result = transaction.approved ? (transaction.offline ? "脱机批准 APPROVED OFFLINE" : "交易成功 APPROVED") : "交易失败 DECLINED"
+        elements.append(.text(result, alignment: .center, emphasis: true))
         if copy == .merchant, transaction.signatureRequired {
             elements += [.feed(1), .text(l.signature), .feed(2), .text(String(repeating: "_", count: 32))]
         }
@@ -286,7 +286,7 @@ public enum Receipts {
         var reference: String { t("参考号", "REF NO") }
         var amount: String { t("金额", "AMOUNT") }
         var balance: String { t("余额", "BALANCE") }
-        var signature: String { t("持卡人签名:", "CARDHOLDER SIGNATURE:") }
+        var signature: String { "持卡人签名 CARDHOLDER SIGNATURE:" }
         var empty: String { t("本批次无交易", "NO TRANSACTIONS") }
         var settledRails: String { t("与收单行结算(银行卡):", "SETTLED WITH ACQUIRER (CARDS):") }
         var sales: String { t("消费", "SALES") }

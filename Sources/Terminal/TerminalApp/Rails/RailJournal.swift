@@ -17,6 +17,14 @@ public protocol RailJournal: Sendable {
     func complete(_ ticket: RailTicket, outcome: RailOutcome) throws
     /// Whether an offline approval of `amount` is still within the caps, or why not (shown on screen).
     func offlineAllowed(amount: Int, rail: String) throws -> String?
+    /// The ticket with the STAN and batch its record got (an offline sale gets them at ``complete(_:outcome:)``), for
+    /// the receipt.
+    func recorded(_ ticket: RailTicket) -> RailTicket
+}
+
+extension RailJournal {
+    /// The ticket as it is: a journal that numbers nothing after ``RailJournal/prepareOnline(_:card:)``.
+    public func recorded(_ ticket: RailTicket) -> RailTicket { ticket }
 }
 
 public struct RailDraft: Sendable, Equatable {

@@ -70,6 +70,11 @@ public final class StoreRailJournal: RailJournal {
         }
     }
 
+    public func recorded(_ ticket: RailTicket) -> RailTicket {
+        guard ticket.stan == 0, let record = try? journal.withLock({ try $0.record(txnRef: ticket.transactionReference) }) else { return ticket }
+        return RailTicket(transactionReference: ticket.transactionReference, stan: record.id.stan, sequence: ticket.sequence, batch: record.id.batch)
+    }
+
     public func complete(_ ticket: RailTicket, outcome: RailOutcome) throws {
         guard let state = inFlight.withLock({ $0.removeValue(forKey: ticket.transactionReference) }) else {
             preconditionFailure("complete for an unknown ticket")
