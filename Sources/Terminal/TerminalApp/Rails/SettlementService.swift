@@ -102,11 +102,12 @@ public final class SettlementService: Sendable {
     /// Settles the open batch (the steps in the type's description).
     public func settle() async -> Outcome {
         if let uploader {
-            for attempt in 0..<3 {
+            // The background pass may hold the queue: wait for it (up to about 10 s) rather than refuse at once.
+            for _ in 0..<50 {
                 let report = await uploader.drain()
                 let left = (try? journal.withLock { try $0.unsentCounts() }) ?? (advices: 0, reversals: 0)
                 if left.advices + left.reversals == 0 || report.failure != nil { break }
-                if attempt < 2 { try? await Task.sleep(for: .milliseconds(100)) }  // another pass held the queue
+                try? await Task.sleep(for: .milliseconds(200))
             }
         }
         let unsent: (advices: Int, reversals: Int)
