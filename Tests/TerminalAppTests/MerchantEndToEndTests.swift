@@ -138,5 +138,17 @@ import Testing
         let second = Self.receipts(state)
         #expect(second.contains("BATCH UPLOADED                 3") && second.contains("撤销 VOID") && second.contains("NEXT BATCH                000003"))
         #expect(!second.contains("4761731000000019"), "no clear PAN on any receipt or report")
+
+        // A new password provisioned with termtool (as a hardware board would be): the terminal takes it.
+        let termtool = try builtProduct("termtool")
+        let bad = try runProcess([termtool, "merchant-password", "--state-dir", state], stdin: Array("12ab\n".utf8))
+        #expect(bad.status != 0)
+        let set = try runProcess([termtool, "merchant-password", "--state-dir", state], stdin: Array("246810\n".utf8))
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(!set.stdout.contains("246810") && !set.stderr.contains("246810"))
+        run = try Self.start(state, board: board)
+        run.type("MENU", "4", "2", "4", "6", "8", "1", "0", "ENTER")
+        _ = run.expectScreen("5 Settlement")
+        #expect(run.finish() == 0)
     }
 }
