@@ -1,4 +1,5 @@
 import DeviceKit
+import LinuxDevices
 @testable import Store
 @testable import TerminalApp
 import TerminalUI
@@ -166,5 +167,20 @@ import Uplink
         let zh = TextFilePrinter.render(Receipts.zReport(report, header: Self.header, time: "2026-11-27 23:00:00", language: .zhCN))
         #expect(zh.contains("结算报表 Z REPORT") && zh.contains("与收单行结算(银行卡):\n消费 2                    ¥23.00\n退货 0                     ¥0.00\n        对账平 BALANCED\n批上送笔数                     4\n新批次号                  000008"))
     }
-}
 
+    /// The same documents through the board's ESC/POS path: GB18030 text, the cut last.
+    @Test func reportAndReceiptAsEscPosBytes() throws {
+        let report = SettlementService.Report(
+            batch: 7, nextBatch: 8, totals: Self.totals,
+            terminalTotals: [SettlementTotals(saleCount: 2, saleAmount: 2300, refundCount: 0, refundAmount: 0, currencyCode: "156")],
+            hostTotals: [], uploaded: 0, balanced: true, settledAt: 0)
+        let renderer = EscPosRenderer(configuration: EscPosConfiguration())
+        let z = try renderer.render(Receipts.zReport(report, header: Self.header, time: "2026-11-27 23:00:00", language: .zhCN))
+        #expect(z.starts(with: [0x1B, 0x40]) && Array(z.suffix(4)) == [0x1D, 0x56, 0x42, 0x00])
+        #expect(z.firstRange(of: [0xBD, 0xE1, 0xCB, 0xE3, 0xB1, 0xA8, 0xB1, 0xED]) != nil, "结算报表 in GB18030")
+        #expect(z.firstRange(of: Array(" Z REPORT".utf8)) != nil)
+        let receipt = try renderer.render(Receipts.receipt(Self.chipSale, header: Self.header, copy: .merchant, language: .zhCN))
+        #expect(receipt.firstRange(of: [0xC9, 0xCC, 0xBB, 0xA7, 0xB4, 0xE6, 0xB8, 0xF9]) != nil, "商户存根 in GB18030")
+        #expect(receipt.firstRange(of: Array("476173******0119".utf8)) != nil && receipt.firstRange(of: Array("4761739001010119".utf8)) == nil)
+    }
+}

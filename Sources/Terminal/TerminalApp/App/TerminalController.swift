@@ -112,7 +112,7 @@ public final class TerminalController: Sendable {
                         printer(document) { result in
                             if result != .printed { log.warning("receipt not printed", metadata: ["result": "\(result)"]) }
                         }
-                    })
+                    }, language: flow.language)
                 return (session, inputsIn)
             }
             show()

@@ -99,7 +99,7 @@ public final class CardVoidService: RefundService {
             let transaction = Receipts.Transaction(record: record, card: nil, currency: currency, localTime: MerchantOperations.localTime(record.createdAt), reprint: false)
             if record.status == .approved {
                 for copy in Receipts.Copy.allCases {
-                    session.print(Receipts.receipt(transaction, header: header, copy: copy, language: .zhCN))
+                    session.print(Receipts.receipt(transaction, header: header, copy: copy, language: session.language))
                 }
                 return .approved(lines: [.raw(sale.maskedReference)])
             }

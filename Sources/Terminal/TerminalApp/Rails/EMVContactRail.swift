@@ -473,6 +473,6 @@ final class ChipTransaction {
         let header = Receipts.Header(
             merchantName: config.merchantName, terminalID: config.parameters.terminal.terminalIdentification,
             merchantID: config.parameters.terminal.merchantIdentifier)
-        return Receipts.receipt(transaction, header: header, copy: copy, language: .en)
+        return Receipts.receipt(transaction, header: header, copy: copy, language: session.language)
     }
 }
