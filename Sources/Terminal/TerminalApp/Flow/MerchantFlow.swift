@@ -1,5 +1,5 @@
-public import DeviceKit
-public import TerminalUI
+import DeviceKit
+import TerminalUI
 
 // The merchant menu (docs/merchant-operations.md) as a sub-state machine of ``TerminalFlow``: password entry, the
 // menu, and the tasks the driver runs for it (reprint, X report, settlement with its Z report). Void and refund open
