@@ -331,7 +331,7 @@ import Testing
         defer { removeTree(sale.state) }
         let receipt = sale.receipts.first ?? ""
         // TVR byte 1 bit 4 (08): DDA failed; the terminal action analysis then asks for an ARQC.
-        let tvr = receipt.split(separator: "\n").first { $0.hasPrefix("TVR: ") }.map { String($0.dropFirst(5).prefix(2)) }
+        let tvr = receipt.split(separator: "\n").first { $0.hasPrefix("TVR ") }.flatMap { $0.split(separator: " ").last }.map { String($0.prefix(2)) }
         #expect(tvr.flatMap { UInt8($0, radix: 16) }.map { $0 & 0x08 != 0 } == true, "\(receipt)")
         #expect(try sale.ledger().count == 1, "online after the ODA failure")
     }
@@ -343,7 +343,7 @@ import Testing
         let sale = try Self.sale("mastercard-tampered", amount: 2_000, steps: Self.pin)
         defer { removeTree(sale.state) }
         let receipt = sale.receipts.first ?? ""
-        let tvr = receipt.split(separator: "\n").first { $0.hasPrefix("TVR: ") }.map { String($0.dropFirst(5).prefix(2)) }
+        let tvr = receipt.split(separator: "\n").first { $0.hasPrefix("TVR ") }.flatMap { $0.split(separator: " ").last }.map { String($0.prefix(2)) }
         #expect(tvr.flatMap { UInt8($0, radix: 16) }.map { $0 & 0x04 != 0 } == true, "\(receipt)")
         #expect(!sale.outcome.contains("Approved offline"), "\(sale.outcome)")
         #expect(try sale.ledger().count == 1, "online after the CDA failure")

@@ -42,3 +42,16 @@ public enum HKDF {
         return try hkdfSHA256(ikm: inputKeyMaterial, salt: salt, info: info, count: outputByteCount)
     }
 }
+
+/// PBKDF2 (RFC 8018 §5.2) with HMAC-SHA256, for stretching short secrets a person types (the merchant password).
+public enum PBKDF2 {
+    /// `outputByteCount` bytes derived from `password` and `salt` with `iterations` rounds of HMAC-SHA256.
+    /// - Throws: ``CryptoError`` ``CryptoError/Code/invalidParameter`` for no iterations or an output outside
+    ///   1...64 bytes, or a libcrypto error.
+    public static func sha256(password: SecretBytes, salt: some CryptoBytes, iterations: Int, outputByteCount: Int) throws -> SecretBytes {
+        guard iterations >= 1, (1...64).contains(outputByteCount) else {
+            throw CryptoError(.invalidParameter, "PBKDF2-SHA256 needs at least one iteration and gives 1 to 64 bytes")
+        }
+        return try pbkdf2(password: password, salt: salt, iterations: UInt64(iterations), digest: "SHA256", count: outputByteCount)
+    }
+}

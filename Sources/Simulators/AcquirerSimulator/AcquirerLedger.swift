@@ -33,6 +33,7 @@ public final class AcquirerLedger {
             """
         ),
         qrMigration,
+        Migration("0003-settlement", AcquirerLedger.settlementSchema),
     ]
 
     /// Opens (or creates) the ledger at `path` (`:memory:` for a throw-away one).
@@ -61,7 +62,8 @@ public final class AcquirerLedger {
     /// Records an answer and its effect in one transaction.
     public func record(
         key: String, messageClass: String, response: [UInt8], kind: String, mti: String, amount: Int, currency: String,
-        maskedPAN: String?, responseCode: String, authorizationCode: String?, reason: String
+        maskedPAN: String?, responseCode: String, authorizationCode: String?, reason: String,
+        processingCode: String? = nil, terminalID: String? = nil, batch: Int? = nil
     ) throws {
         try database.write(durability: .normal) { db in
             try db.query(
@@ -72,11 +74,13 @@ public final class AcquirerLedger {
             }
             try db.query(
                 """
-                INSERT INTO entries (idempotency_key, kind, mti, amount_minor, currency, masked_pan, response_code, authorization_code, reason)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO entries (idempotency_key, kind, mti, amount_minor, currency, masked_pan, response_code, authorization_code, reason,
+                    processing_code, terminal_id, batch)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [.text(key), .text(kind), .text(mti), .integer(Int64(amount)), .text(currency), maskedPAN.map { .text($0) } ?? .null,
-                 .text(responseCode), authorizationCode.map { .text($0) } ?? .null, .text(reason)])
+                 .text(responseCode), authorizationCode.map { .text($0) } ?? .null, .text(reason),
+                 processingCode.map { .text($0) } ?? .null, terminalID.map { .text($0) } ?? .null, batch.map { .integer(Int64($0)) } ?? .null])
         }
     }
 

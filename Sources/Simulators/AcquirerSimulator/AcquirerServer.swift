@@ -198,6 +198,7 @@ extension AcquirerServer {
                 return formatError()
             }
             if let qr = qrGateway.respond(to: message, ledger: ledger) { return qr }  // QR payments (§4.10)
+            if let settlement = settlementAnswer(to: message) { return settlement }
             let key = (try? PrivateTaggedData(encoded: message.text(62) ?? ""))?[.idempotencyKey] ?? "stan-\(message.text(11) ?? "")"
             // 0200 and 0201, 0220 and 0221, 0400 and 0401 share a class: the repeat digit is dropped.
             let messageClass = String(message.mti.prefix(3))
@@ -258,7 +259,8 @@ extension AcquirerServer {
             try? ledger.record(
                 key: key, messageClass: messageClass, response: packed, kind: kind, mti: message.mti, amount: amount,
                 currency: currency, maskedPAN: masked, responseCode: kind == "advice" ? (message.text(39) ?? "Y1") : code.rawValue,
-                authorizationCode: authorizationCode, reason: reason)
+                authorizationCode: authorizationCode, reason: reason, processingCode: message.text(3),
+                terminalID: message.text(41), batch: message.text(60).flatMap { Int($0) })
             return packed
         }
 

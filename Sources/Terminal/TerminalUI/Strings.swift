@@ -72,6 +72,22 @@ public enum UIString: Sendable, Equatable {
     /// What is left to refund, the amount already formatted.
     case refundLeft(String)
     case qrVoidSameDayOnly
+    // Merchant menu, settlement and reports (docs/merchant-operations.md)
+    case menuMerchant, merchantTitle, merchantPasswordTitle, merchantPasswordHint, merchantNoPassword
+    /// Wrong merchant password; how many tries are left before the lockout.
+    case merchantPasswordWrong(Int)
+    /// The merchant menu is locked for this many more seconds.
+    case merchantLocked(Int)
+    case merchantVoid, merchantRefund, merchantReprint, merchantXReport, merchantSettle
+    case settleTitle, settleBalanced, settleNotBalanced, settleFailed, reprintNone, reportPrinted
+    /// Settlement uploaded this many transactions (0320) after a mismatch.
+    case settleUploaded(Int)
+    /// The batch closed and the one opened.
+    case settleBatch(closed: Int, next: Int)
+    /// Settlement refused: reversals unsent.
+    case settleReversalsUnsent(Int)
+    /// Settlement refused: offline transactions unsent.
+    case settleAdvicesUnsent(Int)
 
     /// The text in `language`.
     public func text(_ language: Language) -> String {
@@ -179,6 +195,28 @@ public enum UIString: Sendable, Equatable {
         case .refundAmountTitle: "请输入退款金额"
         case .refundLeft(let amount): "可退 \(amount)"
         case .qrVoidSameDayOnly: "仅限当日撤销"
+        case .menuMerchant: "商户管理"
+        case .merchantTitle: "商户管理"
+        case .merchantPasswordTitle: "请输入商户密码"
+        case .merchantPasswordHint: "确认键确定 取消键退出"
+        case .merchantNoPassword: "未设置商户密码"
+        case .merchantPasswordWrong(let n): "密码错误，还可试\(n)次"
+        case .merchantLocked(let s): "已锁定，\(s)秒后再试"
+        case .merchantVoid: "撤销"
+        case .merchantRefund: "退货"
+        case .merchantReprint: "重打印"
+        case .merchantXReport: "结算前报表"
+        case .merchantSettle: "结算"
+        case .settleTitle: "结算"
+        case .settleBalanced: "对账平"
+        case .settleNotBalanced: "对账不平，已提交后台处理"
+        case .settleFailed: "结算失败，请稍后重试"
+        case .reprintNone: "没有可重打印的交易"
+        case .reportPrinted: "报表已打印"
+        case .settleUploaded(let n): "批上送\(n)笔"
+        case .settleBatch(let closed, let next): "批次\(closed)已结，新批次\(next)"
+        case .settleReversalsUnsent(let n): "有\(n)笔冲正未上送，不能结算"
+        case .settleAdvicesUnsent(let n): "有\(n)笔交易未上送，不能结算"
         }
     }
 
@@ -280,6 +318,28 @@ public enum UIString: Sendable, Equatable {
         case .refundAmountTitle: "Refund amount"
         case .refundLeft(let amount): "Left \(amount)"
         case .qrVoidSameDayOnly: "Void: same day only"
+        case .menuMerchant: "Merchant"
+        case .merchantTitle: "Merchant menu"
+        case .merchantPasswordTitle: "Merchant password"
+        case .merchantPasswordHint: "ENTER to confirm, CANCEL to quit"
+        case .merchantNoPassword: "No merchant password set"
+        case .merchantPasswordWrong(let n): "Wrong password, \(n) tries left"
+        case .merchantLocked(let s): "Locked, try again in \(s) s"
+        case .merchantVoid: "Void"
+        case .merchantRefund: "Refund"
+        case .merchantReprint: "Reprint last"
+        case .merchantXReport: "X report"
+        case .merchantSettle: "Settlement"
+        case .settleTitle: "Settlement"
+        case .settleBalanced: "Balanced"
+        case .settleNotBalanced: "Not balanced: sent to back office"
+        case .settleFailed: "Settlement failed, try later"
+        case .reprintNone: "Nothing to reprint"
+        case .reportPrinted: "Report printed"
+        case .settleUploaded(let n): "\(n) uploaded"
+        case .settleBatch(let closed, let next): "Batch \(closed) closed, now \(next)"
+        case .settleReversalsUnsent(let n): "\(n) reversals unsent: cannot settle"
+        case .settleAdvicesUnsent(let n): "\(n) transactions unsent: cannot settle"
         }
     }
 }

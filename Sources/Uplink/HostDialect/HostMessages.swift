@@ -418,8 +418,10 @@ public struct HostResponse: Sendable {
     public let balances: [AdditionalAmount]
     /// Field 62 sub-elements (`QO` of a QR payment in progress).
     public let privateData: PrivateTaggedData
-    /// Field 63 of an 0510: the host's totals.
+    /// Field 63 of an 0510: the host's totals (of its first currency group).
     public let settlementTotals: SettlementTotals?
+    /// Field 63 of an 0510: the host's totals, one per currency (``SettlementTotals/list(encoded:)``).
+    public let settlementTotalsPerCurrency: [SettlementTotals]
     /// Field 63 of an 0810 key exchange: the new working key as a TR-31 key block.
     public let keyBlock: String?
     /// Field 15 (settlement date, `MMDD`), or fields 13 and 12 of an 0810 sign-on (`MMDDhhmmss`), when given.
@@ -454,10 +456,12 @@ public struct HostResponse: Sendable {
         balances = try response.text(54).map(AdditionalAmount.list(encoded:)) ?? []
         privateData = try response.text(62).map(PrivateTaggedData.init(encoded:)) ?? PrivateTaggedData()
         if expected == .settlementResponse {
-            settlementTotals = try response.text(63).map(SettlementTotals.init(encoded:))
+            settlementTotalsPerCurrency = try response.text(63).map(SettlementTotals.list(encoded:)) ?? []
+            settlementTotals = settlementTotalsPerCurrency.first
             keyBlock = nil
         } else {
             settlementTotals = nil
+            settlementTotalsPerCurrency = []
             keyBlock = expected == .networkManagementResponse ? response.text(63) : nil
         }
         if let settlementDate = response.text(15) {

@@ -11,6 +11,8 @@ struct HostUplinkWiring: Sendable {
     let connectivity: ConnectivityMonitor?
     /// The services to add to the runtime's group.
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
+    /// The store-and-forward uploader (settlement drains its queue first), when there is a host link.
+    var uploader: StoreAndForwardUploader? = nil
 
     static func start(profile: BoardProfile, payments: Payments, clock: any TerminalClock, logger: Logger) -> HostUplinkWiring {
         var monitor: ConnectivityMonitor?
@@ -32,10 +34,11 @@ struct HostUplinkWiring: Sendable {
             connectivity = { .online(via: .wifi, metered: false, interface: "unknown") }  // no monitor: try, back off
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let uploader = payments.makeUploader(connectivity: connectivity, clock: clock, logger: logger) {
+        let uploader = payments.makeUploader(connectivity: connectivity, clock: clock, logger: logger)
+        if let uploader {
             services.append(.init(service: uploader, successTerminationBehavior: .ignore))
         }
-        return HostUplinkWiring(connectivity: monitor, services: services)
+        return HostUplinkWiring(connectivity: monitor, services: services, uploader: uploader)
     }
 
     func stop() { connectivity?.stop() }

@@ -22,11 +22,14 @@ public struct PaymentSession: Sendable {
     public let inputs: AsyncStream<TerminalFlow.RailInput>
     /// Queues a receipt on the board's printer (or the simulator's receipt files); returns at once.
     public let print: @Sendable (PrintDocument) -> Void
+    /// The UI language when the run started: the receipts' labels follow it (their headers are bilingual).
+    public let language: Language
 
     public init(
         show: @escaping @Sendable (Screen) -> Void, inputs: AsyncStream<TerminalFlow.RailInput>,
-        print: @escaping @Sendable (PrintDocument) -> Void = { _ in }
+        print: @escaping @Sendable (PrintDocument) -> Void = { _ in }, language: Language = .zhCN
     ) {
+        self.language = language
         self.show = show
         self.inputs = inputs
         self.print = print

@@ -142,7 +142,10 @@ public enum TerminalRuntime {
         var configuration = TerminalFlow.Configuration(
             merchantName: profile.merchant.name, currency: profile.merchant.currency, maximumAmount: profile.merchant.maximumAmount,
             methods: profile.payments.methods, boardName: profile.name, version: options.version)
-        configuration.refundMenu = payments.refunds != nil
+        let refunds = MerchantOperations.refunds(profile: profile, payments: payments, clock: clock, logger: logger)
+        configuration.refundMenu = refunds != nil
+        let merchant = MerchantOperations.wire(profile: profile, payments: payments, uploader: uplink.uploader, spooler: spooler, clock: clock, logger: logger)
+        configuration.merchantMenu = merchant != nil
         var flow = TerminalFlow(configuration: configuration, language: language)
         _ = flow.handle(.tick(now: clock.monotonicMilliseconds()))
         _ = flow.handle(.status(currentStatus()))
@@ -162,7 +165,7 @@ public enum TerminalRuntime {
                 beat: { heartbeat.beat() },
                 clock: clock,
                 print: { document, completion in spooler.print(document, completion: completion) },
-                refunds: payments.refunds),
+                refunds: refunds, merchant: merchant),
             logger: logger)
 
         let notifier = SystemdNotifier(environment: options.environment)

@@ -43,13 +43,16 @@ public final class TerminalController: Sendable {
         public var print: @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void
         /// Refunds and voids from the merchant menu (`nil`: the menu has none to offer).
         public var refunds: (any RefundService)?
+        /// The merchant menu's password and tasks (`nil`: no merchant menu).
+        public var merchant: (any MerchantService)?
 
         public init(
             display: @escaping @Sendable (CharacterGrid) throws -> Void, gridSize: (columns: Int, rows: Int), rails: RailRegistry,
             saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock,
             print: @escaping @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void = { $1(.noPrinter) },
-            refunds: (any RefundService)? = nil
+            refunds: (any RefundService)? = nil, merchant: (any MerchantService)? = nil
         ) {
+            self.merchant = merchant
             self.print = print
             self.refunds = refunds
             self.display = display
@@ -109,7 +112,7 @@ public final class TerminalController: Sendable {
                         printer(document) { result in
                             if result != .printed { log.warning("receipt not printed", metadata: ["result": "\(result)"]) }
                         }
-                    })
+                    }, language: flow.language)
                 return (session, inputsIn)
             }
             show()
@@ -148,6 +151,16 @@ public final class TerminalController: Sendable {
                             // Answered at once, so keys typed ahead reach the list.
                             let sales = dependencies.refunds?.refundableSales(limit: flow.configuration.refundListLength) ?? []
                             _ = flow.handle(.refundableSales(sales))
+                        case .verifyMerchantPassword(let digits):
+                            _ = flow.handle(.merchantVerdict(dependencies.merchant?.verifyPassword(digits) ?? .notSet))
+                        case .runMerchantTask(let task):
+                            let bus = self.bus
+                            let language = flow.language
+                            let merchant = dependencies.merchant
+                            payments.addTask {
+                                let lines = await merchant?.run(task, language: language) ?? [.ui(.notAvailable)]
+                                bus.send(.flow(.merchantFinished(lines)))
+                            }
                         case .startRefund(let sale, let kind, let amount):
                             guard let refunds = dependencies.refunds else {
                                 bus.send(.flow(.paymentFinished(.notAvailable)))

@@ -22,6 +22,8 @@ public struct TerminalFlow: Sendable {
         public var refundMenu = false
         /// How many recent sales the refund list shows.
         public var refundListLength = 9
+        /// The main menu offers "商户管理 Merchant", behind the merchant password (the driver has a ``MerchantService``).
+        public var merchantMenu = false
 
         public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
             self.merchantName = merchantName
@@ -77,6 +79,10 @@ public struct TerminalFlow: Sendable {
         case printFinished(PrintResult)
         /// The answer to ``Action/listRefundableSales``: the recent sales, newest first.
         case refundableSales([RefundableSale])
+        /// The answer to ``Action/verifyMerchantPassword(_:)``.
+        case merchantVerdict(MerchantPassword.Verdict)
+        /// A merchant task ended (``Action/runMerchantTask(_:)``): the lines to show.
+        case merchantFinished([Screen.Text])
     }
 
     /// What a running rail hears while it owns the screen.
@@ -104,6 +110,10 @@ public struct TerminalFlow: Sendable {
         /// Refund `amount` of `sale` or void it, online; answered, like a payment, with
         /// ``Input/paymentFinished(_:)`` (the refund's screens come as ``Input/railScreen(_:)``).
         case startRefund(RefundableSale, kind: RefundKind, amount: Int)
+        /// Check a merchant password attempt (ASCII digits); answer with ``Input/merchantVerdict(_:)``.
+        case verifyMerchantPassword([UInt8])
+        /// Run a merchant task; answer with ``Input/merchantFinished(_:)``.
+        case runMerchantTask(MerchantTask)
     }
 
     /// How a print job ended.
@@ -134,12 +144,14 @@ public struct TerminalFlow: Sendable {
         /// Void or refund of the chosen sale.
         case refundKind(RefundableSale, selected: Int)
         case refundAmount(RefundableSale, amount: Int, overLimit: Bool)
+        /// The merchant menu (Flow/MerchantFlow.swift).
+        case merchant(MerchantState)
     }
 
     public let configuration: Configuration
     public private(set) var language: Language
     public private(set) var status = Status()
-    private var state: State = .idle
+    private(set) var state: State = .idle
     private var now: Int64 = 0
     private var deadline: Int64?
 
@@ -186,6 +198,8 @@ public struct TerminalFlow: Sendable {
             return .menu(.init(title: .ui(.refundTitle), items: sales.map { .raw(describe($0)) }, selected: selected))
         case .refundKind(let sale, let selected):
             return .menu(.init(title: .raw(describe(sale)), items: refundKinds(sale).map { .ui($0 == .void ? .refundVoid : .refundRefund) }, selected: selected))
+        case .merchant(let merchant):
+            return merchantScreen(merchant)
         case .refundAmount(let sale, let amount, let overLimit):
             let left = configuration.currency.display(minorUnits: sale.refundable, language: language)
             return .amountEntry(.init(
@@ -206,7 +220,9 @@ public struct TerminalFlow: Sendable {
 
     private func menuItems(_ kind: MenuKind) -> [Screen.Text] {
         switch kind {
-        case .main: [.ui(.menuSale), .ui(.menuSettings)] + (configuration.refundMenu ? [.ui(.menuRefund)] : [])
+        case .main:
+            [.ui(.menuSale), .ui(.menuSettings)] + (configuration.refundMenu ? [.ui(.menuRefund)] : [])
+                + (configuration.merchantMenu ? [.ui(.menuMerchant)] : [])
         case .settings:
             [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout)]
         }
@@ -244,6 +260,8 @@ public struct TerminalFlow: Sendable {
                 go(.refundList(shown, selected: 0))
             }
             return []
+        case .merchantVerdict, .merchantFinished:
+            return merchantInput(input)
         case .railScreen(let screen):
             if case .paying(let amount, _) = state { state = .paying(amount: amount, screen: screen) }
             return []
@@ -268,10 +286,10 @@ public struct TerminalFlow: Sendable {
         }
     }
 
-    private mutating func go(_ next: State, timeout: Int64?? = .some(nil)) {
+    mutating func go(_ next: State, timeout: Int64?? = .some(nil)) {
         state = next
         switch next {
-        case .idle, .shuttingDown, .paying, .printing: deadline = nil
+        case .idle, .shuttingDown, .paying, .printing, .merchant(.checking), .merchant(.working): deadline = nil
         default: deadline = now + ((timeout ?? nil) ?? configuration.inputTimeout)
         }
     }
@@ -367,6 +385,8 @@ public struct TerminalFlow: Sendable {
             return []
         case .refundAmount(let sale, let amount, _):
             return refundAmountKey(key, sale: sale, amount: amount)
+        case .merchant(let merchant):
+            return merchantKey(key, merchant)
         }
     }
 
@@ -447,6 +467,8 @@ public struct TerminalFlow: Sendable {
             go(.amount(0, overLimit: false))
         case (.main, 1):
             go(.menu(.settings, selected: 0))
+        case (.main, _) where menuItems(.main)[index] == .ui(.menuMerchant):
+            go(.merchant(.password(digits: [], notice: nil)))
         case (.main, _):
             go(.refundLoading, timeout: nil)
             return [.listRefundableSales]

@@ -31,12 +31,16 @@ public struct AuthorizationRequest: Sendable, Equatable {
     public var keySerialNumber: [UInt8]?
     /// Local date and time of the transaction (fields 12/13).
     public var localDateTime: LocalDateTime
+    /// The batch the transaction is journalled in (field 60, and part of the idempotency key); `nil`: the link's
+    /// open batch at the time of sending.
+    public var batchNumber: Int?
 
     public init(
         transactionReference: String, stan: Int, amount: Int, currencyCode: Int, pan: String, panSequenceNumber: Int?,
         expiry: String, track2Equivalent: [UInt8], iccData: [UInt8], entryMode: String, pinBlock: [UInt8]?,
-        keySerialNumber: [UInt8]?, localDateTime: LocalDateTime
+        keySerialNumber: [UInt8]?, localDateTime: LocalDateTime, batchNumber: Int? = nil
     ) {
+        self.batchNumber = batchNumber
         self.transactionReference = transactionReference
         self.stan = stan
         self.amount = amount

@@ -345,7 +345,7 @@ final class ChipTransaction {
             currencyCode: currency.numericCode, pan: request.pan, panSequenceNumber: request.panSequenceNumber,
             expiry: card.expiry, track2Equivalent: request.track2Equivalent, iccData: request.iccData,
             entryMode: card.entryMode, pinBlock: onlinePIN?.block, keySerialNumber: onlinePIN?.keySerialNumber,
-            localDateTime: rail.clock.localDateTime()))
+            localDateTime: rail.clock.localDateTime(), batchNumber: ticket.batch))
         switch reply {
         case .answered(let response):
             hostResponse = response
@@ -435,7 +435,7 @@ final class ChipTransaction {
             if let code = hostResponse?.authorizationCode { lines.append(.ui(.authCode(code))) }
             if outcome.signatureRequired { lines.append(.ui(.signatureRequired)) }
             lines.append(.ui(.removeCard))
-            session.print(receipt(outcome: outcome, status: status))
+            for copy in Receipts.Copy.allCases { session.print(receipt(outcome: outcome, status: status, copy: copy)) }
             return .approved(lines: lines)
         case .declined, .reversed, .failed:
             lines.append(.ui(.removeCard))
@@ -453,39 +453,26 @@ final class ChipTransaction {
         }
     }
 
-    /// The cardholder's receipt: merchant, terminal data, masked PAN, application, amount, the EMV data a chip
-    /// receipt shows (AID, TVR, TSI, cryptogram), and a signature line when the CVM asks for one.
-    func receipt(outcome: KernelOutcome, status: RailOutcome.Status) -> PrintDocument {
+    /// A receipt copy (``Receipts``): merchant, terminal data, masked PAN, application, amount, the EMV data a chip
+    /// receipt shows (AID, TVR, TSI, cryptogram and its type), approval code and RRN, the offline marker, and on the
+    /// merchant copy a signature line when the CVM asks for one.
+    func receipt(outcome: KernelOutcome, status: RailOutcome.Status, copy: Receipts.Copy) -> PrintDocument {
         let config = rail.configuration
-        let now = rail.clock.localDateTime()
         let data = outcome.cardData
-        var elements: [PrintDocument.Element] = [
-            .text(config.merchantName, alignment: .center, emphasis: true),
-            .text("签购单 SALE RECEIPT", alignment: .center),
-            .text("终端 TID: \(config.parameters.terminal.terminalIdentification)"),
-            .text("商户 MID: \(config.parameters.terminal.merchantIdentifier)"),
-            .text("时间 \(now.text)"),
-            .text("流水 STAN: \(ticket.stan)  参考 REF: \(ticket.transactionReference)"),
-        ]
-        if let data {
-            elements += [
-                .text("卡号 CARD: \(EMVDataDictionary.maskedPAN(data.pan)) (IC)"),
-                .text("应用 APP: \(data.label)"),
-                .text("AID: \(Hex.encode(data.aid))"),
-                .text("AC: \(Hex.encode(data.cryptogram))  ATC: \(Hex.encode(data.atc))"),
-            ]
-        }
-        elements += [
-            .text("TVR: \(Hex.encode(outcome.tvr.bytes))  TSI: \(Hex.encode(outcome.tsi.bytes))"),
-            .text("消费 SALE  \(currency.format(minorUnits: amount))", emphasis: true, doubleSize: true),
-        ]
-        if let code = hostResponse?.authorizationCode { elements.append(.text("授权码 AUTH: \(code)")) }
-        if let rrn = hostResponse?.retrievalReference { elements.append(.text("参考号 RRN: \(rrn)")) }
-        elements.append(.text(status == .offlineApproved ? "脱机批准 APPROVED OFFLINE" : "交易成功 APPROVED", alignment: .center, emphasis: true))
-        if outcome.signatureRequired {
-            elements += [.feed(2), .text("持卡人签名 CARDHOLDER SIGNATURE:"), .feed(2), .text("________________________________")]
-        }
-        elements.append(.feed(3))
-        return PrintDocument(elements)
+        let ticket = rail.journal.recorded(self.ticket)
+        let chip = Receipts.ChipData(
+            tvr: Hex.encode(outcome.tvr.bytes), tsi: Hex.encode(outcome.tsi.bytes),
+            cryptogramType: data?.cid.map { cid in cid & 0xC0 == 0x40 ? "TC" : cid & 0xC0 == 0x80 ? "ARQC" : "AAC" },
+            cryptogram: data.map { Hex.encode($0.cryptogram) })
+        let transaction = Receipts.Transaction(
+            kind: .sale, rail: .emvContact, amountMinor: amount, currency: currency, stan: ticket.stan, batch: ticket.batch,
+            localTime: rail.clock.localDateTime().text, approved: true, offline: status == .offlineApproved,
+            maskedPAN: data.map { EMVDataDictionary.maskedPAN($0.pan) }, aid: data.map { Hex.encode($0.aid) },
+            applicationLabel: data?.label, chip: chip, retrievalReference: hostResponse?.retrievalReference,
+            authorizationCode: hostResponse?.authorizationCode, signatureRequired: outcome.signatureRequired)
+        let header = Receipts.Header(
+            merchantName: config.merchantName, terminalID: config.parameters.terminal.terminalIdentification,
+            merchantID: config.parameters.terminal.merchantIdentifier)
+        return Receipts.receipt(transaction, header: header, copy: copy, language: session.language)
     }
 }

@@ -185,7 +185,7 @@ public final class HostAcquirerLink: AcquirerLink {
         return TransactionRequest(
             kind: .sale, amount: UInt64(request.amount), currencyCode: String(repeating: "0", count: max(0, 3 - currency.count)) + currency,
             stan: request.stan, transmission: time, local: time, terminalID: configuration.terminalID,
-            merchantID: configuration.merchantID, batchNumber: configuration.batchNumber(),
+            merchantID: configuration.merchantID, batchNumber: request.batchNumber ?? configuration.batchNumber(),
             transactionReference: UInt64(request.transactionReference, radix: 16) ?? 0,
             entryMode: POSEntryMode(rawValue: request.entryMode) ?? .contactChip,
             card: CardData(

@@ -17,6 +17,14 @@ public protocol RailJournal: Sendable {
     func complete(_ ticket: RailTicket, outcome: RailOutcome) throws
     /// Whether an offline approval of `amount` is still within the caps, or why not (shown on screen).
     func offlineAllowed(amount: Int, rail: String) throws -> String?
+    /// The ticket with the STAN and batch its record got (an offline sale gets them at ``complete(_:outcome:)``), for
+    /// the receipt.
+    func recorded(_ ticket: RailTicket) -> RailTicket
+}
+
+extension RailJournal {
+    /// The ticket as it is: a journal that numbers nothing after ``RailJournal/prepareOnline(_:card:)``.
+    public func recorded(_ ticket: RailTicket) -> RailTicket { ticket }
 }
 
 public struct RailDraft: Sendable, Equatable {
@@ -42,10 +50,13 @@ public struct RailTicket: Sendable, Equatable {
     public var stan: Int
     /// The terminal's transaction sequence counter (EMV '9F41'), one per transaction started.
     public var sequence: UInt32
-    public init(transactionReference: String, stan: Int, sequence: UInt32) {
+    /// The batch the transaction belongs to (field 60), known once the transaction is written (1 before).
+    public var batch: Int
+    public init(transactionReference: String, stan: Int, sequence: UInt32, batch: Int = 1) {
         self.transactionReference = transactionReference
         self.stan = stan
         self.sequence = sequence
+        self.batch = batch
     }
 }
 

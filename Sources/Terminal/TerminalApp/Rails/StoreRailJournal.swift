@@ -60,7 +60,7 @@ public final class StoreRailJournal: RailJournal {
             $0[ticket.transactionReference]?.online = id
             $0[ticket.transactionReference]?.card = card
         }
-        return RailTicket(transactionReference: ticket.transactionReference, stan: id.stan, sequence: ticket.sequence)
+        return RailTicket(transactionReference: ticket.transactionReference, stan: id.stan, sequence: ticket.sequence, batch: id.batch)
     }
 
     public func hostAnswered(_ ticket: RailTicket, response: AuthorizationResponse?, keepReversal: Bool) throws {
@@ -68,6 +68,11 @@ public final class StoreRailJournal: RailJournal {
             $0[ticket.transactionReference]?.answered = response != nil
             $0[ticket.transactionReference]?.response = response
         }
+    }
+
+    public func recorded(_ ticket: RailTicket) -> RailTicket {
+        guard ticket.stan == 0, let record = try? journal.withLock({ try $0.record(txnRef: ticket.transactionReference) }) else { return ticket }
+        return RailTicket(transactionReference: ticket.transactionReference, stan: record.id.stan, sequence: ticket.sequence, batch: record.id.batch)
     }
 
     public func complete(_ ticket: RailTicket, outcome: RailOutcome) throws {

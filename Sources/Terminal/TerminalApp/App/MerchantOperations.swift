@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import DeviceKit
+import PaymentCrypto
+public import Logging
+public import Store
+public import TerminalUI
+
+/// What the merchant menu needs from the terminal (``TerminalController`` calls it for the flow's
+/// ``TerminalFlow/Action/verifyMerchantPassword(_:)`` and ``TerminalFlow/Action/runMerchantTask(_:)``).
+public protocol MerchantService: Sendable {
+    /// Checks a password attempt (ASCII digits).
+    func verifyPassword(_ digits: [UInt8]) -> MerchantPassword.Verdict
+    /// Runs a task (prints what it prints) and returns the lines for the result screen.
+    func run(_ task: TerminalFlow.MerchantTask, language: Language) async -> [Screen.Text]
+}
+
+/// The terminal's merchant operations: the password (``MerchantPassword``), reprint of the last receipt, the X report
+/// and settlement (``SettlementService``) with the Z report, printed through the terminal's printer path.
+public final class MerchantOperations: MerchantService {
+    let password: MerchantPassword
+    let journal: Locked<TransactionJournal>
+    let settlement: SettlementService?
+    let header: Receipts.Header
+    let currency: Currency
+    let clock: any TerminalClock
+    let print: @Sendable (PrintDocument) async -> TerminalFlow.PrintResult
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - settlement: `nil` when the terminal has no acquirer link (settlement then fails with a message).
+    ///   - print: prints a document and says how it went.
+    public init(
+        password: MerchantPassword, journal: Locked<TransactionJournal>, settlement: SettlementService?, header: Receipts.Header,
+        currency: Currency, clock: any TerminalClock, print: @escaping @Sendable (PrintDocument) async -> TerminalFlow.PrintResult,
+        logger: Logger
+    ) {
+        self.password = password
+        self.journal = journal
+        self.settlement = settlement
+        self.header = header
+        self.currency = currency
+        self.clock = clock
+        self.print = print
+        self.logger = logger
+    }
+
+    public func verifyPassword(_ digits: [UInt8]) -> MerchantPassword.Verdict {
+        do {
+            let verdict = try password.verify(SecretBytes(digits))
+            logger.info("merchant login", metadata: ["verdict": "\(Self.describe(verdict))"])
+            return verdict
+        } catch {
+            logger.error("merchant password check failed", metadata: ["error": "\(error)"])
+            return .notSet
+        }
+    }
+
+    static func describe(_ verdict: MerchantPassword.Verdict) -> String {
+        switch verdict {
+        case .accepted: "accepted"
+        case .rejected(let left): "rejected, \(left) left"
+        case .lockedOut(let seconds): "locked for \(seconds) s"
+        case .notSet: "no password set"
+        }
+    }
+
+    public func run(_ task: TerminalFlow.MerchantTask, language: Language) async -> [Screen.Text] {
+        switch task {
+        case .reprintLast: return await reprintLast(language: language)
+        case .xReport: return await xReport(language: language)
+        case .settle: return await settle(language: language)
+        }
+    }
+
+    func printed(_ result: TerminalFlow.PrintResult) -> Screen.Text {
+        switch result {
+        case .printed: .ui(.reportPrinted)
+        case .noPrinter: .ui(.noPrinter)
+        case .failed: .ui(.printerFault)
+        }
+    }
+
+    func reprintLast(language: Language) async -> [Screen.Text] {
+        let found = try? journal.withLock { journal -> (TransactionRecord, Store.CardData?)? in
+            guard let record = try journal.records(limit: 20).first(where: { $0.status != .pending }) else { return nil }
+            return (record, try? journal.cardData(record.id))
+        }
+        guard let (record, card) = found ?? nil else { return [.ui(.reprintNone)] }
+        let transaction = Receipts.Transaction(record: record, card: card, currency: currency, localTime: Self.localTime(record.createdAt))
+        let result = await print(Receipts.receipt(transaction, header: header, copy: .merchant, language: language))
+        return [printed(result)]
+    }
+
+    func xReport(language: Language) async -> [Screen.Text] {
+        guard let totals = try? journal.withLock({ try $0.totals() }) else { return [.ui(.printerFault)] }
+        let result = await print(Receipts.xReport(totals, header: header, time: clock.localDateTime().text, language: language))
+        let count = totals.lines.reduce(0) { $0 + $1.count }
+        return [.raw("#\(totals.batch): \(count)"), printed(result)]
+    }
+
+    func settle(language: Language) async -> [Screen.Text] {
+        guard let settlement else { return [.ui(.settleFailed)] }
+        switch await settlement.settle() {
+        case .refused(.reversalsUnsent(let n)): return [.ui(.settleReversalsUnsent(n))]
+        case .refused(.advicesUnsent(let n)): return [.ui(.settleAdvicesUnsent(n))]
+        case .failed(let why):
+            logger.warning("settlement failed", metadata: ["reason": "\(why)"])
+            return [.ui(.settleFailed)]
+        case .settled(let report):
+            let result = await print(Receipts.zReport(report, header: header, time: clock.localDateTime().text, language: language))
+            var lines: [Screen.Text] = [.ui(report.balanced ? .settleBalanced : .settleNotBalanced)]
+            if report.uploaded > 0 { lines.append(.ui(.settleUploaded(report.uploaded))) }
+            lines += [.ui(.settleBatch(closed: report.batch, next: report.nextBatch)), printed(result)]
+            return lines
+        }
+    }
+
+    /// A record's local time for a reprint ("2026-11-27 17:30:15"), in the terminal's time zone.
+    static func localTime(_ seconds: Int64) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+}
+
+extension MerchantOperations {
+    /// The runtime's merchant operations: the password in the store (the sim board provisions the TEST ONLY
+    /// ``MerchantPassword/simulatorDefault`` when none is set), settlement on the acquirer link, documents through the
+    /// print spooler. `nil` when the password store cannot be read.
+    static func wire(
+        profile: BoardProfile, payments: Payments, uploader: StoreAndForwardUploader?, spooler: PrintSpooler, clock: any TerminalClock,
+        logger: Logger
+    ) -> MerchantOperations? {
+        let password = MerchantPassword(journal: payments.journal, random: SystemRandom(), clock: { clock.unixTime() })
+        if profile.kind == .simulator, !password.isSet {
+            do {
+                try password.provisionIfUnset(MerchantPassword.simulatorDefault)
+                logger.warning("merchant password set to the sim board's TEST ONLY default")
+            } catch {
+                logger.error("cannot set the merchant password", metadata: ["error": "\(error)"])
+            }
+        }
+        let settlement = payments.hostLink.map { link in
+            SettlementService(
+                configuration: .init(
+                    terminalID: payments.terminalID, merchantID: payments.merchantID, utcOffsetSeconds: Payments.utcOffset(),
+                    currencyCode: profile.merchant.currency.numericCode),
+                journal: payments.journal, link: link, uploader: uploader, clock: { clock.unixTime() }, logger: logger)
+        }
+        return MerchantOperations(
+            password: password, journal: payments.journal, settlement: settlement,
+            header: Receipts.Header(merchantName: profile.merchant.name, terminalID: payments.terminalID, merchantID: payments.merchantID),
+            currency: profile.merchant.currency, clock: clock,
+            print: { document in await withCheckedContinuation { done in spooler.print(document) { done.resume(returning: $0) } } },
+            logger: logger)
+    }
+
+    /// The merchant menu's refund and void list: card voids on the acquirer link (when there is one) before the QR
+    /// rail's refunds and voids.
+    static func refunds(profile: BoardProfile, payments: Payments, clock: any TerminalClock, logger: Logger) -> (any RefundService)? {
+        guard let link = payments.hostLink else { return payments.refunds }
+        let card = CardVoidService(
+            journal: payments.journal, link: link,
+            configuration: .init(terminalID: payments.terminalID, merchantID: payments.merchantID, utcOffsetSeconds: Payments.utcOffset()),
+            currency: profile.merchant.currency,
+            header: Receipts.Header(merchantName: profile.merchant.name, terminalID: payments.terminalID, merchantID: payments.merchantID),
+            clock: { clock.unixTime() }, logger: logger)
+        return CombinedRefundService(card: card, other: payments.refunds)
+    }
+}
