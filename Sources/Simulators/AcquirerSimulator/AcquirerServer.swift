@@ -37,6 +37,8 @@ public final class AcquirerServer: Sendable {
         public var lateAnswerDelay: Duration
         /// A delay before every answer in fault mode ``Fault/none`` (a slow host; the benches and kill tests).
         public var answerDelay: Duration
+        /// The terminal management service (docs/host-interface.md §13), when `termtool acquirer --tms-dir` gives one.
+        public var terminalManagement: TerminalManagementHost?
         public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20), answerDelay: Duration = .zero) {
             self.answerDelay = answerDelay
             self.identity = identity
@@ -47,6 +49,8 @@ public final class AcquirerServer: Sendable {
     }
 
     public let port: Int
+    /// The terminal management service, when configured.
+    public let terminalManagement: TerminalManagementHost?
     private let listener: HostListener
     private let stopping = Atomic<Bool>(false)
     private let thread: Mutex<pthread_t?> = Mutex(nil)
@@ -56,6 +60,7 @@ public final class AcquirerServer: Sendable {
     public init(configuration: Configuration, issuer: IssuerHost, ledger: AcquirerLedger, host: String = "127.0.0.1", port: Int = 0) throws {
         listener = try HostListener(host: host, port: port)
         self.port = listener.port
+        terminalManagement = configuration.terminalManagement
         fault = Mutex(configuration.fault)
         let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
         let worker = Worker(
@@ -175,6 +180,7 @@ extension AcquirerServer {
             } catch {
                 return formatError()
             }
+            if let answer = server.terminalManagement?.respond(to: message) { return answer }
             let key = (try? PrivateTaggedData(encoded: message.text(62) ?? ""))?[.idempotencyKey] ?? "stan-\(message.text(11) ?? "")"
             // 0200 and 0201, 0220 and 0221, 0400 and 0401 share a class: the repeat digit is dropped.
             let messageClass = String(message.mti.prefix(3))
