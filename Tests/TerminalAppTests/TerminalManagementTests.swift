@@ -178,7 +178,7 @@ import VirtualCards
         #expect(rig.parameters.current.version == 0 && rig.parameters.current.settings == nil)
         #expect(try rig.journal.withLock { try $0.parameters(TerminalManagementService.parameterSetName) } == nil)
         #expect(rig.host.reports.last?.result == .badSignature && rig.host.reports.last?.version == "5")
-        #expect(service.status.line.contains("Refused"), "\(service.status.line)")
+        #expect(service.status.line.contains("refused"), "\(service.status.line)")
 
         // A correctly signed package whose bytes were altered after signing: the signature no longer covers them.
         var tampered = try rig.parameterSet(version: 6, merchant: "Tampered")

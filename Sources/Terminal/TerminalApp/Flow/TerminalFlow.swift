@@ -42,6 +42,8 @@ public struct TerminalFlow: Sendable {
         public var unsentCount: Int
         /// The link in use when online (hardware boards' connectivity monitor); `nil` when unknown.
         public var onlineRoute: Screen.OnlineRoute?
+        /// Terminal management's line for the idle screen (docs/terminal-management.md), or `nil`.
+        public var management: String?
         public init(time: String = "--:--", wifi: Screen.LinkState = .absent, cellular: Screen.LinkState = .absent, hostReachable: Bool = false, unsentCount: Int = 0, onlineRoute: Screen.OnlineRoute? = nil) {
             self.onlineRoute = onlineRoute
             self.time = time
@@ -161,7 +163,9 @@ public struct TerminalFlow: Sendable {
     public var screen: Screen {
         switch state {
         case .idle:
-            return .idle(.init(merchantName: configuration.merchantName, time: status.time, wifi: status.wifi, cellular: status.cellular, hostReachable: status.hostReachable, unsentCount: status.unsentCount, onlineRoute: status.onlineRoute))
+            var idle = Screen.Idle(merchantName: configuration.merchantName, time: status.time, wifi: status.wifi, cellular: status.cellular, hostReachable: status.hostReachable, unsentCount: status.unsentCount, onlineRoute: status.onlineRoute)
+            idle.management = status.management
+            return .idle(idle)
         case .menu(let kind, let selected):
             return .menu(.init(title: .ui(kind == .main ? .menuTitle : .settingsTitle), items: menuItems(kind), selected: selected))
         case .amount(let amount, let overLimit):

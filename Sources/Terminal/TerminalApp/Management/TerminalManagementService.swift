@@ -85,7 +85,8 @@ public final class TerminalManagementService: Sendable {
 
     /// What the screen shows about terminal management: a line or nothing.
     public struct Status: Sendable, Equatable {
-        /// "下载 update-1.2.0.tpkg 45%" while a download runs, the last refusal, or empty.
+        /// "Downloading update-1.2.0.tpkg 45%" while a download runs, the last result or refusal, or empty (ASCII: the
+        /// display fonts carry the UI strings' glyphs only).
         public var line: String = ""
     }
 
@@ -226,8 +227,8 @@ public final class TerminalManagementService: Sendable {
         }
         logger.info(
             "parameter set \(now ? "applied" : "staged until the transaction in flight ends")",
-            metadata: ["version": "\(verified.version)", "key": "\(verified.keyName)"])
-        setStatus(now ? "参数 v\(verified.version) 已更新 Parameters updated" : "参数 v\(verified.version) 待生效 Parameters pending")
+            metadata: ["version": "\(verified.version)", "signer": "\(verified.keyName)"])
+        setStatus(now ? "Parameters v\(verified.version) applied" : "Parameters v\(verified.version) pending")
         await sendReport(offer, .applied, now ? "applied" : "applied after the transaction in flight")
         return now ? .applied(version: "\(verified.version)") : .staged(version: "\(verified.version)")
     }
@@ -267,6 +268,7 @@ public final class TerminalManagementService: Sendable {
         } catch {
             return await refuse(offer, .invalid, "cannot store the catalogue: \(error)")
         }
+        setStatus("Catalogue v\(catalogue.version): \(catalogue.items.count) items")
         logger.info("catalogue installed", metadata: ["version": "\(catalogue.version)", "items": "\(catalogue.items.count)"])
         await sendReport(offer, .applied, "\(catalogue.items.count) items")
         return .applied(version: "\(catalogue.version)")
@@ -297,7 +299,7 @@ public final class TerminalManagementService: Sendable {
         let link = connectivity()
         let allowMetered = ((try? store.withLock { try $0.setting("tms.allow-metered-downloads") }) ?? nil) == "1"
         if link.isMetered && !allowMetered {
-            setStatus("更新等待 WLAN Update waits for Wi-Fi")
+            setStatus("Update waits for Wi-Fi")
             logger.info("update download waits for an unmetered link", metadata: ["update": "\(offer.name)"])
             return .waiting("metered link: the parameters do not allow update downloads on it")
         }
@@ -307,7 +309,7 @@ public final class TerminalManagementService: Sendable {
         case .failure(let box): return box.outcome
         }
         if let busy = preflight(root: root) {
-            setStatus("更新待安装 Update pending")
+            setStatus("Update pending")
             logger.info("update downloaded; install waits", metadata: ["reason": "\(busy)"])
             return .waiting(busy)
         }
@@ -322,7 +324,7 @@ public final class TerminalManagementService: Sendable {
         switch outcome {
         case .switched(let version, let slot):
             logger.info("update installed", metadata: ["version": "\(version)", "slot": "\(slot)"])
-            setStatus("更新 \(version) 已安装 Update installed")
+            setStatus("Update \(version) installed")
             await sendReport(offer, .applied, "installed in slot \(slot); commits once healthy")
             return .applied(version: "\(version)")
         case .rejected(let reason, let detail):
@@ -359,11 +361,11 @@ public final class TerminalManagementService: Sendable {
                 offer, into: configuration.directory, store: store, chunkSize: configuration.chunkSize, now: now
             ) { done, total in
                 let percent = total > 0 ? done * 100 / total : 100
-                self.setStatus("下载 Downloading \(name) \(percent)%")
+                self.setStatus("Downloading \(name) \(percent)%")
             }
         } catch {
             logger.warning("download interrupted; it resumes", metadata: ["object": "\(name)", "error": "\(error)"])
-            setStatus("下载中断 Download paused \(name)")
+            setStatus("Download paused: \(name)")
             return .failure(OutcomeBox(.interrupted("\(error)")))
         }
         switch result {
@@ -383,7 +385,7 @@ public final class TerminalManagementService: Sendable {
 
     func refuse(_ offer: TerminalManagement.Offer, _ result: TerminalManagement.Result, _ reason: String) async -> Outcome {
         logger.error("terminal management object refused", metadata: ["object": "\(offer.name)", "result": "\(result.rawValue)", "reason": "\(reason)"])
-        setStatus("\(offer.kind == .parameters ? "参数" : offer.kind == .update ? "更新" : "商品目录")被拒 Refused: \(reason)")
+        setStatus("\(offer.kind == .parameters ? "Parameters" : offer.kind == .update ? "Update" : "Catalogue") refused: \(reason)")
         await sendReport(offer, result, reason)
         return .refused(result, reason)
     }
