@@ -180,7 +180,7 @@ extension AcquirerServer {
             } catch {
                 return formatError()
             }
-            if let answer = server.terminalManagement?.respond(to: message) { return answer }
+            if let answer = TerminalManagementHost.answer(message, host: server.terminalManagement) { return answer }
             let key = (try? PrivateTaggedData(encoded: message.text(62) ?? ""))?[.idempotencyKey] ?? "stan-\(message.text(11) ?? "")"
             // 0200 and 0201, 0220 and 0221, 0400 and 0401 share a class: the repeat digit is dropped.
             let messageClass = String(message.mti.prefix(3))

@@ -59,6 +59,19 @@ public final class TerminalManagementHost: Sendable {
         state.withLock { $0.stock?[code] = count }
     }
 
+    /// The answer to a terminal management 0800 by `host`, or — without a host — "nothing offered" to `821` and `12`
+    /// (invalid transaction) to the rest; `nil` when `message` is not a terminal management 0800. These exchanges are
+    /// never booked in the ledger.
+    public static func answer(_ message: ISO8583.Message, host: TerminalManagementHost?) -> [UInt8]? {
+        if let host { return host.respond(to: message) }
+        guard message.mti == HostMessageType.networkManagementRequest.rawValue,
+            let code = message.text(70).flatMap(TerminalManagement.Code.init(rawValue:))
+        else { return nil }
+        let responseCode = code == .directory ? HostResponseCode.approved : HostResponseCode(rawValue: "12") ?? .doNotHonour
+        guard let response = try? HostMessages.response(to: message, responseCode: responseCode) else { return nil }
+        return try? HostDialect.pack(response)
+    }
+
     /// The answer to a terminal management 0800, or `nil` when `message` is not one (other 0800s go on to the
     /// rest of the simulator).
     public func respond(to message: ISO8583.Message) -> [UInt8]? {

@@ -151,6 +151,7 @@ public enum TerminalRuntime {
             merchantName: profile.merchant.name, currency: profile.merchant.currency, maximumAmount: profile.merchant.maximumAmount,
             methods: profile.payments.methods, boardName: profile.name, version: options.version)
         configuration.refundMenu = payments.refunds != nil
+        configuration.itemSaleMenu = management.service != nil
         var flow = TerminalFlow(configuration: configuration, language: language)
         _ = flow.handle(.tick(now: clock.monotonicMilliseconds()))
         _ = flow.handle(.status(currentStatus()))
@@ -170,7 +171,8 @@ public enum TerminalRuntime {
                 beat: { heartbeat.beat() },
                 clock: clock,
                 print: { document, completion in spooler.print(document, completion: completion) },
-                refunds: payments.refunds),
+                refunds: payments.refunds,
+                management: management.service),
             logger: logger)
 
         let notifier = SystemdNotifier(environment: options.environment)

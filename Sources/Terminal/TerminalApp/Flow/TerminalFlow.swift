@@ -22,6 +22,8 @@ public struct TerminalFlow: Sendable {
         public var refundMenu = false
         /// How many recent sales the refund list shows.
         public var refundListLength = 9
+        /// The main menu offers the item sale screen (the catalogue from the host, ``ItemSaleFlow``).
+        public var itemSaleMenu = false
 
         public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
             self.merchantName = merchantName
@@ -79,6 +81,8 @@ public struct TerminalFlow: Sendable {
         case printFinished(PrintResult)
         /// The answer to ``Action/listRefundableSales``: the recent sales, newest first.
         case refundableSales([RefundableSale])
+        /// The answer to ``Action/listCatalogue``: the items and whether the stock view is stale.
+        case catalogue([SaleItem], stale: Bool)
     }
 
     /// What a running rail hears while it owns the screen.
@@ -106,6 +110,10 @@ public struct TerminalFlow: Sendable {
         /// Refund `amount` of `sale` or void it, online; answered, like a payment, with
         /// ``Input/paymentFinished(_:)`` (the refund's screens come as ``Input/railScreen(_:)``).
         case startRefund(RefundableSale, kind: RefundKind, amount: Int)
+        /// Read the catalogue; answer with ``Input/catalogue(_:stale:)``.
+        case listCatalogue
+        /// The item sale's payment was approved: take these lines off the stock.
+        case recordItemSale([ItemSaleFlow.BasketLine])
     }
 
     /// How a print job ended.
@@ -136,7 +144,13 @@ public struct TerminalFlow: Sendable {
         /// Void or refund of the chosen sale.
         case refundKind(RefundableSale, selected: Int)
         case refundAmount(RefundableSale, amount: Int, overLimit: Bool)
+        /// The catalogue is being read; then the item sale screen.
+        case itemLoading
+        case itemSale(ItemSaleFlow)
     }
+
+    /// The basket of the item sale being paid, recorded against stock when the payment is approved.
+    private var basket: [ItemSaleFlow.BasketLine]?
 
     public let configuration: Configuration
     public private(set) var language: Language
@@ -190,6 +204,10 @@ public struct TerminalFlow: Sendable {
             return .menu(.init(title: .ui(.refundTitle), items: sales.map { .raw(describe($0)) }, selected: selected))
         case .refundKind(let sale, let selected):
             return .menu(.init(title: .raw(describe(sale)), items: refundKinds(sale).map { .ui($0 == .void ? .refundVoid : .refundRefund) }, selected: selected))
+        case .itemLoading:
+            return .processing(.init())
+        case .itemSale(let sale):
+            return sale.screen(currency: configuration.currency, language: language)
         case .refundAmount(let sale, let amount, let overLimit):
             let left = configuration.currency.display(minorUnits: sale.refundable, language: language)
             return .amountEntry(.init(
@@ -210,7 +228,9 @@ public struct TerminalFlow: Sendable {
 
     private func menuItems(_ kind: MenuKind) -> [Screen.Text] {
         switch kind {
-        case .main: [.ui(.menuSale), .ui(.menuSettings)] + (configuration.refundMenu ? [.ui(.menuRefund)] : [])
+        case .main:
+            [.ui(.menuSale), .ui(.menuSettings)] + (configuration.refundMenu ? [.ui(.menuRefund)] : [])
+                + (configuration.itemSaleMenu ? [.raw(language == .en ? "Item sale" : "商品销售")] : [])
         case .settings:
             [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout)]
         }
@@ -248,6 +268,15 @@ public struct TerminalFlow: Sendable {
                 go(.refundList(shown, selected: 0))
             }
             return []
+        case .catalogue(let items, let stale):
+            guard state == .itemLoading else { return [] }
+            guard !items.isEmpty else {
+                let english = language == .en
+                go(.info(.init(title: .raw(english ? "Item sale" : "商品销售"), lines: [.raw(english ? "No catalogue yet" : "尚无商品目录")])), timeout: configuration.resultTimeout)
+                return []
+            }
+            go(.itemSale(ItemSaleFlow(items: items, stale: stale, maximumAmount: configuration.maximumAmount)))
+            return []
         case .railScreen(let screen):
             if case .paying(let amount, _) = state { state = .paying(amount: amount, screen: screen) }
             return []
@@ -261,6 +290,8 @@ public struct TerminalFlow: Sendable {
             case .notAvailable: outcome = .init(approved: false, amount: amount, currency: configuration.currency, lines: [.ui(.notAvailable)])
             }
             go(.outcome(outcome), timeout: configuration.resultTimeout)
+            defer { basket = nil }
+            if case .approved = result, let basket { return [.recordItemSale(basket)] }
             return []
         case .presentation(let presentation):
             if isPaying { return [.forwardToRail(.presentation(presentation))] }
@@ -275,6 +306,10 @@ public struct TerminalFlow: Sendable {
     private mutating func go(_ next: State, timeout: Int64?? = .some(nil)) {
         state = next
         switch next {
+        case .idle, .amount: basket = nil  // left, or typing an amount of its own: no items go with it
+        default: break
+        }
+        switch next {
         case .idle, .shuttingDown, .paying, .printing: deadline = nil
         default: deadline = now + ((timeout ?? nil) ?? configuration.inputTimeout)
         }
@@ -283,6 +318,22 @@ public struct TerminalFlow: Sendable {
     private mutating func handleKey(_ key: Key) -> [Action] {
         switch state {
         case .shuttingDown, .printing:
+            return []
+        case .itemLoading:
+            if key == .cancel { go(.idle) }
+            return []
+        case .itemSale(var sale):
+            switch sale.handle(key) {
+            case .choosing: go(.itemSale(sale))
+            case .cancelled: go(.idle)
+            case .checkout(let amount, let lines):
+                basket = lines
+                if configuration.methods.count == 1 {
+                    go(.present(amount: amount, method: configuration.methods[0]))
+                } else {
+                    go(.method(amount: amount, selected: 0))
+                }
+            }
             return []
         case .paying:
             return [.forwardToRail(.key(key))]
@@ -451,6 +502,9 @@ public struct TerminalFlow: Sendable {
             go(.amount(0, overLimit: false))
         case (.main, 1):
             go(.menu(.settings, selected: 0))
+        case (.main, let index) where configuration.itemSaleMenu && index == menuItems(.main).count - 1:
+            go(.itemLoading, timeout: nil)
+            return [.listCatalogue]
         case (.main, _):
             go(.refundLoading, timeout: nil)
             return [.listRefundableSales]

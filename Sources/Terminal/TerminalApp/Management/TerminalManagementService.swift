@@ -102,6 +102,7 @@ public final class TerminalManagementService: Sendable {
     let logger: Logger
     private let statusBox = Mutex(Status())
     private let running = Mutex(false)
+    private let saleCounter = Mutex(0)
 
     /// A service. `restart` runs after an update was switched in (systemd restart on a board; nothing in tests).
     public init(
@@ -274,9 +275,29 @@ public final class TerminalManagementService: Sendable {
         return .applied(version: "\(catalogue.version)")
     }
 
+    /// Records the lines of an approved item sale against stock at once (the local view goes down, online or
+    /// offline) and reports them to the host right away; when it cannot be reached they go with the next round.
+    public func recordItemSale(_ lines: [(code: String, quantity: Int)]) async {
+        let reference = "items-\(now())-\(saleCounter.withLock { value in value += 1; return value })"
+        do {
+            try store.withLock { try $0.recordItemSale(txnRef: reference, lines: lines, now: now()) }
+        } catch {
+            logger.error("cannot record the items sold", metadata: ["error": "\(error)"])
+            return
+        }
+        _ = await synchronizeStock()
+    }
+
+    /// The catalogue for the item sale screen, and whether the stock view is stale.
+    public func saleItems() -> (items: [SaleItem], stale: Bool) {
+        let items = (try? store.withLock { try $0.catalogueItems() }) ?? []
+        let stale = (try? store.withLock { try $0.isStockStale() }) ?? true
+        return (items.map { SaleItem(code: $0.code, nameChinese: $0.nameChinese, nameEnglish: $0.nameEnglish, price: $0.priceMinor, stock: $0.localStock) }, stale)
+    }
+
     /// Reports the item sales not reported yet and takes the host's levels (host authority). Marks the local view
     /// stale when the host cannot be reached.
-    func synchronizeStock() async -> Bool? {
+    public func synchronizeStock() async -> Bool? {
         guard (try? store.withLock({ try $0.catalogueVersion() })) ?? nil != nil else { return nil }
         let pending = try? store.withLock { try $0.unreportedItemSales() }
         // The reference: terminal id and the highest sale id reported, so a repeat is not applied twice by the host.
