@@ -151,8 +151,11 @@ public enum TerminalRuntime {
             merchantName: profile.merchant.name, currency: profile.merchant.currency, maximumAmount: profile.merchant.maximumAmount,
             methods: profile.payments.methods, boardName: profile.name, version: options.version)
         configuration.refundMenu = payments.refunds != nil
+        // A downloaded parameter set's merchant name replaces the board's (from the next start; docs/terminal-management.md).
+        if let name = payments.activeParameters?.current.settings?.merchantName { configuration.merchantName = name }
         configuration.itemSaleMenu = management.service != nil
-        var flow = TerminalFlow(configuration: configuration, language: language)
+        // The merchant's own choice of language wins over the parameter set's, which wins over the board's.
+        var flow = TerminalFlow(configuration: configuration, language: savedLanguage ?? payments.activeParameters?.current.settings?.language ?? language)
         _ = flow.handle(.tick(now: clock.monotonicMilliseconds()))
         _ = flow.handle(.status(currentStatus()))
 
