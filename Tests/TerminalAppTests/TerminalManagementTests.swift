@@ -109,9 +109,9 @@ import VirtualCards
         func unpublish(_ name: String) { unlink(tmsDirectory + "/" + name) }
 
         /// A parameter set signed by `signer` (release by default).
-        func parameterSet(version: Int, merchant: String, floorLimit: Int = 2000, signer: Ed25519.PrivateKey? = nil) throws -> [UInt8] {
+        func parameterSet(version: Int, merchant: String, floorLimit: Int = 2000, signer: Ed25519.PrivateKey? = nil, allowMetered: Bool = false) throws -> [UInt8] {
             let emv = Array(try readTextFile(TerminalManagementTests.root + "/board/sim/emv-parameters.toml").utf8)
-            let terminal = Array("merchant-name = \"\(merchant)\"\nlanguage = \"en\"\noffline-floor-limit = \(floorLimit)\nallow-metered-downloads = false\n".utf8)
+            let terminal = Array("merchant-name = \"\(merchant)\"\nlanguage = \"en\"\noffline-floor-limit = \(floorLimit)\nallow-metered-downloads = \(allowMetered)\n".utf8)
             let key = signer ?? release
             return try ParameterPackage.build(version: version, payloads: [("emv", emv), ("terminal", terminal)]) { manifest in
                 [try ParameterPackage.ed25519Signature(manifest, key: key)]
@@ -317,6 +317,15 @@ import VirtualCards
             return
         }
         #expect(rig.host.reports.last?.result == .badSignature)
+
+        // A parameter set that allows metered downloads lets the next update come over cellular.
+        rig.unpublish("update-1.2.0.tpkg")
+        try rig.publish("update-1.3.0.tpkg", try Self.updatePackage(version: "1.3.0", key: rig.release))
+        try rig.publish("parameters-1.tpar", try rig.parameterSet(version: 1, merchant: "Cellular", allowMetered: true))
+        rig.connectivity.withLock { $0 = .online(via: .cellular, metered: true, interface: "wwan0") }
+        let metered = try await rig.service(firmware: "1.1.0").synchronize()
+        #expect(metered.objects["parameters-1.tpar"] == .applied(version: "1"))
+        #expect(metered.objects["update-1.3.0.tpkg"] == .applied(version: "1.3.0"), "\(metered)")
     }
 
     @Test func stockAfterOfflineSalesAndResync() async throws {

@@ -334,12 +334,22 @@ public final class TerminalManagementService: Sendable {
             logger.info("update downloaded; install waits", metadata: ["reason": "\(busy)"])
             return .waiting(busy)
         }
-        let installer = Installer(root: root, board: configuration.board, keyring: keyring)
+        // The installer reads, hashes, writes and syncs a whole slot and waits for the update lock: on a thread of
+        // its own, never on the cooperative pool.
+        let board = configuration.board
+        let restart = self.restart
+        let installed: Result<InstallOutcome, any Error> = await HostAcquirerLink.offThread {
+            let installer = Installer(root: root, board: board, keyring: keyring)
+            do {
+                return .success(try installer.install(packagePath: path, preflight: { self.preflight(root: root) }, restart: restart))
+            } catch {
+                return .failure(error)
+            }
+        }
         let outcome: InstallOutcome
-        do {
-            outcome = try installer.install(packagePath: path, preflight: { self.preflight(root: root) }, restart: restart)
-        } catch {
-            return await refuse(offer, .invalid, "install failed: \(error)")
+        switch installed {
+        case .success(let result): outcome = result
+        case .failure(let error): return await refuse(offer, .invalid, "install failed: \(error)")
         }
         unlink(path)
         switch outcome {
