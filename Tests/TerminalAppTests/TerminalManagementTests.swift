@@ -366,6 +366,43 @@ import VirtualCards
         #expect(try rig.store.withLock { try $0.catalogueItems() }.map(\.localStock) == [6, 19])
     }
 
+    /// On the sim board, end to end: the built-in host offers a signed parameter set and a catalogue; the merchant
+    /// sells two loaves from the item sale screen with a chip card; the stock goes down and the host learns it.
+    @Test func itemSaleOnTheSimBoard() throws {
+        let directory = try makeTemporaryDirectory("tms-sim")
+        defer { removeTree(directory) }
+        let served = directory + "/served", state = directory + "/state"
+        _ = mkdir(served, 0o755)
+        _ = mkdir(state, 0o700)
+        let release = try Ed25519.PrivateKey()
+        try writeTextFile(state + "/keyring.toml", try Keyring(keys: [("release", .ed25519(try release.publicKey()))]).rendered())
+        let terminalSettings = Array("merchant-name = \"Item Shop\"\nlanguage = \"zh-CN\"\n".utf8)
+        let set = try ParameterPackage.build(version: 2, payloads: [("terminal", terminalSettings)]) { [try ParameterPackage.ed25519Signature($0, key: release)] }
+        let catalogue = ItemCatalogue(version: 1, items: [
+            .init(code: "A001", nameChinese: "矿泉水", nameEnglish: "Water", priceMinor: 250, taxClass: "A", stock: 10),
+            .init(code: "B002", nameChinese: "面包", nameEnglish: "Bread", priceMinor: 800, taxClass: "B", stock: 5),
+        ])
+        try writeTextFile(served + "/catalogue-1.toml", catalogue.rendered())
+        let fd = open(served + "/parameters-2.tpar", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        _ = set.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        // Main menu, the item sale (4th entry on the sim board), DOWN to the bread, quantity 2, pay by card with PIN.
+        let input = "WAIT 2000\nMENU\n4\nWAIT 300\nDOWN\n2\nENTER\nWAIT 300\n1\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\nCANCEL\nMENU\n4\nWAIT 500\nCANCEL\n"
+        let result = try runProcess(
+            [try builtProduct("terminal"), "run", "--board", Self.root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state],
+            stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("面包 ¥8.00 x2 [5]"), "the basket before paying")
+        #expect(result.stdout.contains("交易成功"), "the sale is approved")
+        #expect(result.stdout.contains("面包 ¥8.00 [3]"), "the stock after the sale")
+        let reports = try readTextFile(served + "/reports.log")
+        #expect(reports.contains("parameters-2.tpar 2 00") && reports.contains("catalogue-1.toml 1 00"), "\(reports)")
+        let store = try TerminalStore(path: state + "/terminal.sqlite")
+        #expect(try store.catalogueItems().map(\.hostStock) == [10, 3], "the host took the sale")
+        #expect(try store.isStockStale() == false)
+        #expect(try store.unreportedItemSales() == nil)
+    }
+
     /// An update package of a firmware script, signed by `key`.
     static func updatePackage(version: String, key: Ed25519.PrivateKey) throws -> [UInt8] {
         let files: [(String, UpdateManifest.Role, [UInt8])] = [("bin/terminal", .firmware, Array("#!/bin/sh\necho terminal \(version)\n".utf8))]
