@@ -156,6 +156,7 @@ let package = Package(
             dependencies: [
                 "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "PaymentCrypto", "Codecs", "CLinux",
                 "EMVKernel", "ContactlessKernel", "PrepaidPurse", "VirtualCards", "AcquirerSimulator", "QRGatewaySimulator",
+                "UpdatePackage", "Updater",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -227,6 +228,7 @@ let package = Package(
         .testTarget(
             name: "TerminalAppTests",
             dependencies: [
+                "UpdatePackage", "Updater",
                 "TerminalApp", "TerminalUI", "DeviceKit", "LinuxDevices", "Store", "Uplink", "TestKit", "PaymentCrypto",
                 "AcquirerSimulator", "VirtualCards", "Codecs", "EMVKernel", "ContactlessKernel", "PrepaidPurse", "QRGatewaySimulator",
                 .product(name: "Logging", package: "swift-log"),

@@ -36,6 +36,7 @@ public final class TerminalStore {
             """
         ),
         journalMigration,
+        terminalManagementMigration,
     ]
 
     /// Opens the store at `path` and brings its schema up to date.

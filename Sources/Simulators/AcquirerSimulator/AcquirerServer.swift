@@ -40,6 +40,8 @@ public final class AcquirerServer: Sendable {
         public var lateAnswerDelay: Duration
         /// A delay before every answer in fault mode ``Fault/none`` (a slow host; the benches and kill tests).
         public var answerDelay: Duration
+        /// The terminal management service (docs/host-interface.md §13), when `termtool acquirer --tms-dir` gives one.
+        public var terminalManagement: TerminalManagementHost?
         public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20), answerDelay: Duration = .zero) {
             self.answerDelay = answerDelay
             self.identity = identity
@@ -50,6 +52,8 @@ public final class AcquirerServer: Sendable {
     }
 
     public let port: Int
+    /// The terminal management service, when configured.
+    public let terminalManagement: TerminalManagementHost?
     private let listener: HostListener
     private let stopping = Atomic<Bool>(false)
     private let thread: Mutex<pthread_t?> = Mutex(nil)
@@ -67,6 +71,7 @@ public final class AcquirerServer: Sendable {
         self.qrGateway = qrGateway ?? QRGatewayHost()
         listener = try HostListener(host: host, port: port)
         self.port = listener.port
+        terminalManagement = configuration.terminalManagement
         fault = Mutex(configuration.fault)
         let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
         // The impostor: a server certificate from a throw-away CA of its own (fault mode wrong-certificate).
@@ -199,6 +204,7 @@ extension AcquirerServer {
             }
             if let qr = qrGateway.respond(to: message, ledger: ledger) { return qr }  // QR payments (§4.10)
             if let settlement = settlementAnswer(to: message) { return settlement }
+            if let answer = TerminalManagementHost.answer(message, host: server.terminalManagement) { return answer }
             let key = (try? PrivateTaggedData(encoded: message.text(62) ?? ""))?[.idempotencyKey] ?? "stan-\(message.text(11) ?? "")"
             // 0200 and 0201, 0220 and 0221, 0400 and 0401 share a class: the repeat digit is dropped.
             let messageClass = String(message.mti.prefix(3))

@@ -52,6 +52,8 @@ public enum Screen: Sendable, Equatable {
         public var unsentCount: Int
         /// The link in use when online; `nil` when unknown (the sim board, the old interface poller).
         public var onlineRoute: OnlineRoute?
+        /// Terminal management's line (a download's progress, a parameter set applied or refused), or `nil`.
+        public var management: String?
 
         public init(merchantName: String, time: String, wifi: LinkState, cellular: LinkState, hostReachable: Bool, unsentCount: Int, onlineRoute: OnlineRoute? = nil) {
             self.onlineRoute = onlineRoute

@@ -21,6 +21,7 @@ public struct ScreenRenderer: Sendable {
             canvas.titleBar(left: idle.merchantName, right: idle.time)
             var body: [String] = [UIString.welcome.text(language), UIString.idleHint.text(language)]
             if rows > 5 { body.append(linkLine(idle, language)) }
+            if rows > 6, let line = idle.management, !line.isEmpty { body.append(line) }
             canvas.centered(body)
             let link: UIString = switch (idle.hostReachable, idle.onlineRoute) {
             case (false, _): .offline

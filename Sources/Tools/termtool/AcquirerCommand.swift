@@ -50,6 +50,9 @@ struct AcquirerCommand: ParsableCommand {
     @Option(name: .customLong("server-name"), help: "A subjectAltName for a newly made server certificate; repeatable.")
     var serverNames: [String] = ["localhost", "127.0.0.1"]
 
+    @Option(name: .customLong("tms-dir"), help: "Serve terminal management objects (parameters-N.tpar, catalogue-N.toml, update-V.tpkg) from this directory.")
+    var tmsDirectory: String?
+
     @Option(help: "The client certificate's commonName for a newly made PKI (the terminal id).")
     var clientName = "SIM00001"
 
@@ -89,10 +92,12 @@ struct AcquirerCommand: ParsableCommand {
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
+        var configuration = AcquirerServer.Configuration(
+            identity: identity, clientCAPEM: try TLSFiles.read(pkiDirectory + "/ca.pem"),
+            fault: AcquirerServer.Fault(rawValue: fault) ?? .none, answerDelay: .milliseconds(answerDelayMilliseconds))
+        configuration.terminalManagement = tmsDirectory.map { TerminalManagementHost(directory: $0) }
         let server = try AcquirerServer(
-            configuration: .init(
-                identity: identity, clientCAPEM: try TLSFiles.read(pkiDirectory + "/ca.pem"),
-                fault: AcquirerServer.Fault(rawValue: fault) ?? .none, answerDelay: .milliseconds(answerDelayMilliseconds)),
+            configuration: configuration,
             issuer: issuer, ledger: books, host: address, port: port)
         TLSFiles.say("acquirer: listening on \(address):\(server.port)")
         var received: Int32 = 0

@@ -14,7 +14,7 @@ struct PackageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pkg",
         abstract: "Build, sign, verify and inspect update packages.",
-        subcommands: [KeyGen.self, Build.self, Sign.self, Verify.self, Inspect.self]
+        subcommands: [KeyGen.self, Build.self, Sign.self, Verify.self, Inspect.self, Params.self]
     )
 
     struct KeyGen: ParsableCommand {

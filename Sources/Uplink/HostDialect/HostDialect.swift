@@ -59,6 +59,7 @@ public enum HostDialect {
                 content: .alphanumericSpecial),
             .init(64, "Message authentication code", .fixed, maxLength: 8, content: .binary),
             .init(70, "Network management information code", .fixed, maxLength: 3, content: .numeric),
+            .init(72, "Data record (terminal management file transfer chunk)", .lllvar, maxLength: 999, content: .binary),
             .init(90, "Original data elements", .fixed, maxLength: 42, content: .numeric),
             .init(128, "Message authentication code (secondary)", .fixed, maxLength: 8, content: .binary),
         ])

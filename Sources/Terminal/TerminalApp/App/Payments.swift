@@ -39,6 +39,8 @@ struct Payments {
     let shutdown: @Sendable () -> Void
     /// Refunds and voids for the merchant menu (the QR rail's, on the sim board), or `nil`.
     var refunds: (any RefundService)? = nil
+    /// The parameter set in force for the card rails; terminal management switches it between transactions.
+    var activeParameters: ActiveParameterSet? = nil
 
     /// The store-and-forward uploader on ``hostLink`` (nil without one).
     /// - Parameter connectivity: the link state now; the sim board's built-in acquirer is always reachable.
@@ -98,11 +100,13 @@ struct Payments {
                 let qrGateway = QRGatewayHost(
                     now: { clock.monotonicMilliseconds() },
                     onLedger: SimulatedQRGatewayLink.appendingLedger(to: state.path + "/qr-gateway-ledger.txt"))
-                server = try AcquirerServer(
-                    configuration: .init(identity: pki.serverIdentity, clientCAPEM: pki.caCertificatePEM,
-                                         fault: AcquirerServer.Fault(rawValue: environment["TERMINAL_ACQUIRER_FAULT"] ?? "none") ?? .none,
-                                         lateAnswerDelay: .milliseconds(Int64(environment["TERMINAL_ACQUIRER_LATE_MS"].flatMap { Int($0) } ?? 20_000))),
-                    issuer: issuer, ledger: ledger, qrGateway: qrGateway)
+                var serverConfiguration = AcquirerServer.Configuration(
+                    identity: pki.serverIdentity, clientCAPEM: pki.caCertificatePEM,
+                    fault: AcquirerServer.Fault(rawValue: environment["TERMINAL_ACQUIRER_FAULT"] ?? "none") ?? .none,
+                    lateAnswerDelay: .milliseconds(Int64(environment["TERMINAL_ACQUIRER_LATE_MS"].flatMap { Int($0) } ?? 20_000)))
+                // Terminal management objects the simulated host offers (docs/terminal-management.md).
+                serverConfiguration.terminalManagement = environment["TERMINAL_TMS_DIR"].flatMap { $0.isEmpty ? nil : TerminalManagementHost(directory: $0) }
+                server = try AcquirerServer(configuration: serverConfiguration, issuer: issuer, ledger: ledger, qrGateway: qrGateway)
             } catch {
                 throw RuntimeError(.device, "cannot start the acquirer simulator: \(error)")
             }
@@ -157,8 +161,10 @@ struct Payments {
 
         var rails = RailRegistry()
         var refunds: (any RefundService)?
+        var activeParameters: ActiveParameterSet?
         if profile.payments.methods.contains(.card), let file = profile.payments.emvParameters {
             let parameters = try Self.loadParameters(file, clock: clock)
+            activeParameters = ActiveParameterSet(ParameterSet(version: 0, emv: parameters, settings: nil))
             let connect: @Sendable (Presentation) throws -> any CardConnection
             if let reader = cardReader {
                 connect = { _ in try reader.connect(.contact) }
@@ -172,10 +178,12 @@ struct Payments {
                 connect = { _ in throw RuntimeError(.device, "this board has no card reader") }
             }
             let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)
+            var railConfiguration = EMVContactRail.Configuration(
+                parameters: parameters, currency: profile.merchant.currency, merchantName: profile.merchant.name,
+                pinKeyName: TerminalKeys.pinKey, traceDirectory: profile.kind == .simulator ? state.path + "/apdu-trace" : nil)
+            railConfiguration.activeParameters = activeParameters
             rails.register(EMVContactRail(
-                configuration: .init(
-                    parameters: parameters, currency: profile.merchant.currency, merchantName: profile.merchant.name,
-                    pinKeyName: TerminalKeys.pinKey, traceDirectory: profile.kind == .simulator ? state.path + "/apdu-trace" : nil),
+                configuration: railConfiguration,
                 connect: connect, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger))
         }
         if profile.payments.methods.contains(.qr) {
@@ -198,7 +206,7 @@ struct Payments {
         }
         return Payments(
             rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, hostLink: hostLink, terminalID: terminalID,
-            merchantID: merchantID, shutdown: stop, refunds: refunds)
+            merchantID: merchantID, shutdown: stop, refunds: refunds, activeParameters: activeParameters)
     }
 
 

@@ -129,6 +129,10 @@ public enum TerminalRuntime {
         // --- Host link (issue 6): connectivity from rtnetlink on hardware boards, the store-and-forward uploader.
         let uplink = HostUplinkWiring.start(profile: profile, payments: payments, clock: clock, logger: logger)
         defer { uplink.stop() }
+        let management = TerminalManagementWiring.start(
+            profile: profile, payments: payments, store: store, state: state,
+            connectivity: { uplink.connectivity?.state ?? .online(via: .wifi, metered: false, interface: "unknown") }, clock: clock,
+            version: options.version, environment: options.environment, logger: logger)
         // With the connectivity monitor the TCP probe of the acquirer is not needed (and would cost on a metered link).
         let probe = uplink.connectivity == nil ? HostProbe(host: payments.acquirerHost, port: payments.acquirerPort) : nil
         // --- end host link
@@ -137,7 +141,11 @@ public enum TerminalRuntime {
         links.refresh()  // the first screen already shows the real link state
         let linkThread = try links.start()
         defer { links.stop(linkThread) }
-        let currentStatus: @Sendable () -> TerminalFlow.Status = { status(links: links, uplink: uplink, journal: payments.journal, clock: clock) }
+        let currentStatus: @Sendable () -> TerminalFlow.Status = {
+            var current = status(links: links, uplink: uplink, journal: payments.journal, clock: clock)
+            current.management = management.service?.status.line
+            return current
+        }
 
         var configuration = TerminalFlow.Configuration(
             merchantName: profile.merchant.name, currency: profile.merchant.currency, maximumAmount: profile.merchant.maximumAmount,
@@ -146,7 +154,11 @@ public enum TerminalRuntime {
         configuration.refundMenu = refunds != nil
         let merchant = MerchantOperations.wire(profile: profile, payments: payments, uploader: uplink.uploader, spooler: spooler, clock: clock, logger: logger)
         configuration.merchantMenu = merchant != nil
-        var flow = TerminalFlow(configuration: configuration, language: language)
+        // A downloaded parameter set's merchant name replaces the board's (from the next start; docs/terminal-management.md).
+        if let name = payments.activeParameters?.current.settings?.merchantName { configuration.merchantName = name }
+        configuration.itemSaleMenu = management.service != nil
+        // The merchant's own choice of language wins over the parameter set's, which wins over the board's.
+        var flow = TerminalFlow(configuration: configuration, language: savedLanguage ?? payments.activeParameters?.current.settings?.language ?? language)
         _ = flow.handle(.tick(now: clock.monotonicMilliseconds()))
         _ = flow.handle(.status(currentStatus()))
 
@@ -165,7 +177,8 @@ public enum TerminalRuntime {
                 beat: { heartbeat.beat() },
                 clock: clock,
                 print: { document, completion in spooler.print(document, completion: completion) },
-                refunds: refunds, merchant: merchant),
+                refunds: refunds, merchant: merchant,
+                management: management.service),
             logger: logger)
 
         let notifier = SystemdNotifier(environment: options.environment)
@@ -183,7 +196,7 @@ public enum TerminalRuntime {
                     .init(service: watchdog, successTerminationBehavior: .ignore),
                     .init(service: mainLoop, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: readiness, successTerminationBehavior: .ignore),
-                ] + uplink.services,
+                ] + uplink.services + management.services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         readiness.markReady(status: "\(profile.name): idle, \(testKeys ? "TEST KEYS" : "keys loaded")")

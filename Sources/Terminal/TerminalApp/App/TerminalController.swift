@@ -45,14 +45,22 @@ public final class TerminalController: Sendable {
         public var refunds: (any RefundService)?
         /// The merchant menu's password and tasks (`nil`: no merchant menu).
         public var merchant: (any MerchantService)?
+        /// The catalogue for the item sale screen, and whether its stock view is stale (terminal management).
+        public var catalogue: (@Sendable () -> (items: [SaleItem], stale: Bool))?
+        /// Records an approved item sale against stock (and lets the host know).
+        public var recordItemSale: (@Sendable ([ItemSaleFlow.BasketLine]) -> Void)?
 
         public init(
             display: @escaping @Sendable (CharacterGrid) throws -> Void, gridSize: (columns: Int, rows: Int), rails: RailRegistry,
             saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock,
             print: @escaping @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void = { $1(.noPrinter) },
-            refunds: (any RefundService)? = nil, merchant: (any MerchantService)? = nil
+            refunds: (any RefundService)? = nil, merchant: (any MerchantService)? = nil, management: TerminalManagementService? = nil
         ) {
             self.merchant = merchant
+            if let management {
+                catalogue = { management.saleItems() }
+                recordItemSale = { lines in Task { await management.recordItemSale(lines.map { ($0.code, $0.quantity) }) } }
+            }
             self.print = print
             self.refunds = refunds
             self.display = display
@@ -147,6 +155,11 @@ public final class TerminalController: Sendable {
                                 inputsIn.finish()
                                 bus.send(.flow(.paymentFinished(result)))
                             }
+                        case .listCatalogue:
+                            let catalogue = dependencies.catalogue?() ?? (items: [], stale: false)
+                            _ = flow.handle(.catalogue(catalogue.items, stale: catalogue.stale))
+                        case .recordItemSale(let lines):
+                            dependencies.recordItemSale?(lines)
                         case .listRefundableSales:
                             // Answered at once, so keys typed ahead reach the list.
                             let sales = dependencies.refunds?.refundableSales(limit: flow.configuration.refundListLength) ?? []

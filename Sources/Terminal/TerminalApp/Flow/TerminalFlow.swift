@@ -24,6 +24,8 @@ public struct TerminalFlow: Sendable {
         public var refundListLength = 9
         /// The main menu offers "商户管理 Merchant", behind the merchant password (the driver has a ``MerchantService``).
         public var merchantMenu = false
+        /// The main menu offers the item sale screen (the catalogue from the host, ``ItemSaleFlow``).
+        public var itemSaleMenu = false
 
         public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
             self.merchantName = merchantName
@@ -44,6 +46,8 @@ public struct TerminalFlow: Sendable {
         public var unsentCount: Int
         /// The link in use when online (hardware boards' connectivity monitor); `nil` when unknown.
         public var onlineRoute: Screen.OnlineRoute?
+        /// Terminal management's line for the idle screen (docs/terminal-management.md), or `nil`.
+        public var management: String?
         public init(time: String = "--:--", wifi: Screen.LinkState = .absent, cellular: Screen.LinkState = .absent, hostReachable: Bool = false, unsentCount: Int = 0, onlineRoute: Screen.OnlineRoute? = nil) {
             self.onlineRoute = onlineRoute
             self.time = time
@@ -83,6 +87,8 @@ public struct TerminalFlow: Sendable {
         case merchantVerdict(MerchantPassword.Verdict)
         /// A merchant task ended (``Action/runMerchantTask(_:)``): the lines to show.
         case merchantFinished([Screen.Text])
+        /// The answer to ``Action/listCatalogue``: the items and whether the stock view is stale.
+        case catalogue([SaleItem], stale: Bool)
     }
 
     /// What a running rail hears while it owns the screen.
@@ -114,6 +120,10 @@ public struct TerminalFlow: Sendable {
         case verifyMerchantPassword([UInt8])
         /// Run a merchant task; answer with ``Input/merchantFinished(_:)``.
         case runMerchantTask(MerchantTask)
+        /// Read the catalogue; answer with ``Input/catalogue(_:stale:)``.
+        case listCatalogue
+        /// The item sale's payment was approved: take these lines off the stock.
+        case recordItemSale([ItemSaleFlow.BasketLine])
     }
 
     /// How a print job ended.
@@ -146,7 +156,13 @@ public struct TerminalFlow: Sendable {
         case refundAmount(RefundableSale, amount: Int, overLimit: Bool)
         /// The merchant menu (Flow/MerchantFlow.swift).
         case merchant(MerchantState)
+        /// The catalogue is being read; then the item sale screen.
+        case itemLoading
+        case itemSale(ItemSaleFlow)
     }
+
+    /// The basket of the item sale being paid, recorded against stock when the payment is approved.
+    private var basket: [ItemSaleFlow.BasketLine]?
 
     public let configuration: Configuration
     public private(set) var language: Language
@@ -173,7 +189,9 @@ public struct TerminalFlow: Sendable {
     public var screen: Screen {
         switch state {
         case .idle:
-            return .idle(.init(merchantName: configuration.merchantName, time: status.time, wifi: status.wifi, cellular: status.cellular, hostReachable: status.hostReachable, unsentCount: status.unsentCount, onlineRoute: status.onlineRoute))
+            var idle = Screen.Idle(merchantName: configuration.merchantName, time: status.time, wifi: status.wifi, cellular: status.cellular, hostReachable: status.hostReachable, unsentCount: status.unsentCount, onlineRoute: status.onlineRoute)
+            idle.management = status.management
+            return .idle(idle)
         case .menu(let kind, let selected):
             return .menu(.init(title: .ui(kind == .main ? .menuTitle : .settingsTitle), items: menuItems(kind), selected: selected))
         case .amount(let amount, let overLimit):
@@ -200,6 +218,10 @@ public struct TerminalFlow: Sendable {
             return .menu(.init(title: .raw(describe(sale)), items: refundKinds(sale).map { .ui($0 == .void ? .refundVoid : .refundRefund) }, selected: selected))
         case .merchant(let merchant):
             return merchantScreen(merchant)
+        case .itemLoading:
+            return .processing(.init())
+        case .itemSale(let sale):
+            return sale.screen(currency: configuration.currency, language: language)
         case .refundAmount(let sale, let amount, let overLimit):
             let left = configuration.currency.display(minorUnits: sale.refundable, language: language)
             return .amountEntry(.init(
@@ -218,11 +240,15 @@ public struct TerminalFlow: Sendable {
         (sale.voidable ? [.void] : []) + (sale.refundable > 0 ? [.refund] : [])
     }
 
+    /// The main menu's entry for the item sale screen.
+    static func itemSaleEntry(_ language: Language) -> Screen.Text { .raw(language == .en ? "Item sale" : "商品销售") }
+
     private func menuItems(_ kind: MenuKind) -> [Screen.Text] {
         switch kind {
         case .main:
             [.ui(.menuSale), .ui(.menuSettings)] + (configuration.refundMenu ? [.ui(.menuRefund)] : [])
                 + (configuration.merchantMenu ? [.ui(.menuMerchant)] : [])
+                + (configuration.itemSaleMenu ? [Self.itemSaleEntry(language)] : [])
         case .settings:
             [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout)]
         }
@@ -262,6 +288,15 @@ public struct TerminalFlow: Sendable {
             return []
         case .merchantVerdict, .merchantFinished:
             return merchantInput(input)
+        case .catalogue(let items, let stale):
+            guard state == .itemLoading else { return [] }
+            guard !items.isEmpty else {
+                let english = language == .en
+                go(.info(.init(title: .raw(english ? "Item sale" : "商品销售"), lines: [.raw(english ? "No catalogue yet" : "尚无商品目录")])), timeout: configuration.resultTimeout)
+                return []
+            }
+            go(.itemSale(ItemSaleFlow(items: items, stale: stale, maximumAmount: configuration.maximumAmount)))
+            return []
         case .railScreen(let screen):
             if case .paying(let amount, _) = state { state = .paying(amount: amount, screen: screen) }
             return []
@@ -275,6 +310,8 @@ public struct TerminalFlow: Sendable {
             case .notAvailable: outcome = .init(approved: false, amount: amount, currency: configuration.currency, lines: [.ui(.notAvailable)])
             }
             go(.outcome(outcome), timeout: configuration.resultTimeout)
+            defer { basket = nil }
+            if case .approved = result, let basket { return [.recordItemSale(basket)] }
             return []
         case .presentation(let presentation):
             if isPaying { return [.forwardToRail(.presentation(presentation))] }
@@ -289,6 +326,10 @@ public struct TerminalFlow: Sendable {
     mutating func go(_ next: State, timeout: Int64?? = .some(nil)) {
         state = next
         switch next {
+        case .idle, .amount: basket = nil  // left, or typing an amount of its own: no items go with it
+        default: break
+        }
+        switch next {
         case .idle, .shuttingDown, .paying, .printing, .merchant(.checking), .merchant(.working): deadline = nil
         default: deadline = now + ((timeout ?? nil) ?? configuration.inputTimeout)
         }
@@ -297,6 +338,22 @@ public struct TerminalFlow: Sendable {
     private mutating func handleKey(_ key: Key) -> [Action] {
         switch state {
         case .shuttingDown, .printing:
+            return []
+        case .itemLoading:
+            if key == .cancel { go(.idle) }
+            return []
+        case .itemSale(var sale):
+            switch sale.handle(key) {
+            case .choosing: go(.itemSale(sale))
+            case .cancelled: go(.idle)
+            case .checkout(let amount, let lines):
+                basket = lines
+                if configuration.methods.count == 1 {
+                    go(.present(amount: amount, method: configuration.methods[0]))
+                } else {
+                    go(.method(amount: amount, selected: 0))
+                }
+            }
             return []
         case .paying:
             return [.forwardToRail(.key(key))]
@@ -469,6 +526,9 @@ public struct TerminalFlow: Sendable {
             go(.menu(.settings, selected: 0))
         case (.main, _) where menuItems(.main)[index] == .ui(.menuMerchant):
             go(.merchant(.password(digits: [], notice: nil)))
+        case (.main, _) where configuration.itemSaleMenu && menuItems(.main)[index] == Self.itemSaleEntry(language):
+            go(.itemLoading, timeout: nil)
+            return [.listCatalogue]
         case (.main, _):
             go(.refundLoading, timeout: nil)
             return [.listRefundableSales]

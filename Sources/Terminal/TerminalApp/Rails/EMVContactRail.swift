@@ -28,6 +28,9 @@ public struct EMVContactRail: PaymentRail {
         public var pinKeyName: String
         /// Where redacted APDU traces go (one file per transaction), or `nil` for none.
         public var traceDirectory: String?
+        /// The downloaded parameter set in force (terminal management); each transaction takes a snapshot of it at
+        /// its start and keeps it to its end. `nil`: ``parameters`` always.
+        public var activeParameters: ActiveParameterSet?
         public init(parameters: TerminalParameters, currency: Currency, merchantName: String, pinKeyName: String, traceDirectory: String?) {
             self.parameters = parameters
             self.currency = currency
@@ -69,6 +72,8 @@ public struct EMVContactRail: PaymentRail {
 
     public func pay(amount: Int, presentation: Presentation, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         session.show(.processing(.init()))
+        let parameters = configuration.activeParameters?.beginTransaction().emv ?? configuration.parameters
+        defer { configuration.activeParameters?.endTransaction() }
         let ticket: RailTicket
         do {
             ticket = try journal.begin(.init(rail: name, kind: "sale", amount: amount, currencyCode: configuration.currency.numericCode))
@@ -85,7 +90,7 @@ public struct EMVContactRail: PaymentRail {
             return .declined(lines: [.ui(.cardError)])
         }
         defer { connection.disconnect() }
-        let run = ChipTransaction(rail: self, ticket: ticket, amount: amount, connection: connection, session: session)
+        let run = ChipTransaction(rail: self, ticket: ticket, amount: amount, connection: connection, session: session, parameters: parameters)
         return await run.execute()
     }
 
@@ -117,7 +122,7 @@ final class ChipTransaction {
     var trace: [String] = [APDUTrace.header]
     var offlineRefusal: String?
 
-    init(rail: EMVContactRail, ticket: RailTicket, amount: Int, connection: any CardConnection, session: PaymentSession) {
+    init(rail: EMVContactRail, ticket: RailTicket, amount: Int, connection: any CardConnection, session: PaymentSession, parameters: TerminalParameters? = nil) {
         self.rail = rail
         self.ticket = ticket
         self.amount = amount
@@ -136,7 +141,7 @@ final class ChipTransaction {
             amountAuthorised: amount, amountOther: 0, transactionType: .purchase, date: date, hour: now.hour,
             minute: now.minute, second: now.second, sequenceCounter: ticket.sequence,
             forceOnline: offlineRefusal != nil, languageCodes: ["zh", "en"])
-        kernel = EMVContactKernel(parameters: rail.configuration.parameters, transaction: transaction, random: rail.random)
+        kernel = EMVContactKernel(parameters: parameters ?? rail.configuration.parameters, transaction: transaction, random: rail.random)
     }
 
     var currency: Currency { rail.configuration.currency }

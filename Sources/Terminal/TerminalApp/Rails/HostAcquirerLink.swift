@@ -151,6 +151,37 @@ public final class HostAcquirerLink: AcquirerLink {
         return await deliver(message, willSend: {})
     }
 
+    /// Sends one 0800 (terminal management, docs/host-interface.md §13) on the shared connection, between payments,
+    /// and returns the host's 0810 as read (no MAC: network management carries none). A chunk at a time, so a payment
+    /// waits at most one exchange.
+    /// - Throws: ``UplinkError`` when the link fails or the answer is not a message of the protocol.
+    public func networkManagement(_ message: ISO8583.Message) async throws -> ISO8583.Message {
+        let packed = try HostDialect.pack(message)
+        let result: Result<[UInt8], UplinkError> = await Self.offThread { [self] in
+            gate.withLock { _ in
+                let link: HostConnection
+                switch openConnection() {
+                case .success(let open): link = open
+                case .failure(let error): return .failure(error)
+                }
+                do {
+                    return .success(try link.exchange(packed, responseTimeout: configuration.responseTimeout))
+                } catch {
+                    link.close()
+                    connection.withLock { $0 = nil }
+                    return .failure(error as? UplinkError ?? UplinkError(.system, "\(error)"))
+                }
+            }
+        }
+        let answer = try result.get()
+        do {
+            return try HostDialect.unpack(answer[...], mac: nil)
+        } catch {
+            close()
+            throw UplinkError(.protocolViolation, "unreadable network management answer: \(error)")
+        }
+    }
+
     /// Closes the kept connection (after the exchange in flight); the next request opens a new one.
     public func close() {
         gate.withLock { _ in

@@ -1,0 +1,433 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Codecs
+public import EMVKernel
+public import Logging
+import PaymentCrypto
+public import Store
+import Synchronization
+public import UpdatePackage
+import Updater
+public import Uplink
+
+/// Terminal management from the host (docs/terminal-management.md): one ``synchronize()`` asks what the host
+/// offers and, for each object newer than what the terminal has, downloads it resumably, checks it and applies it,
+/// then reports the result back:
+///
+/// - **parameter set** (signed, versioned): verified with the update keyring; refused (reason logged, shown and
+///   reported) on a bad signature, a version not newer than the one in force, or a payload that does not parse;
+///   otherwise recorded in the journal's `parameters` table (versions only go up) and applied through
+///   ``ActiveParameterSet`` — at once between transactions, or when the transaction in flight ends;
+/// - **catalogue**: stored with the host's stock levels (host authority);
+/// - **update package**: downloaded only on an unmetered link unless the parameters allow metered downloads, then
+///   handed to ``Installer/install(packagePath:preflight:restart:)``, which verifies everything before touching a
+///   slot; never while a transaction is in flight or the offline queue cannot be persisted (``UpdatePreflight``).
+///
+/// Then the item sales not yet reported go up (`824`) and the host's stock levels come back.
+public final class TerminalManagementService: Sendable {
+    /// Where things go and what the terminal trusts.
+    public struct Configuration: Sendable {
+        /// Downloads go here (`STATE/tms`).
+        public var directory: String
+        /// The update keyring; it also verifies parameter sets. `nil`: parameter sets and updates are refused.
+        public var keyring: Keyring?
+        /// The install root of updates (slots, `current`); `nil`: updates are not taken over the uplink.
+        public var updateRoot: String?
+        /// The board name update packages must list.
+        public var board: String
+        /// The firmware version running now (updates must be newer).
+        public var firmwareVersion: FirmwareVersion
+        /// The store file (`terminal.sqlite`) the update preflight reads.
+        public var storePath: String
+        /// Bytes per chunk request.
+        public var chunkSize: Int
+
+        public init(
+            directory: String, keyring: Keyring?, updateRoot: String?, board: String, firmwareVersion: FirmwareVersion, storePath: String,
+            chunkSize: Int = TerminalManagement.maximumChunk
+        ) {
+            self.directory = directory
+            self.keyring = keyring
+            self.updateRoot = updateRoot
+            self.board = board
+            self.firmwareVersion = firmwareVersion
+            self.storePath = storePath
+            self.chunkSize = chunkSize
+        }
+    }
+
+    /// What one object's turn ended in.
+    public enum Outcome: Sendable, Equatable {
+        /// Applied (parameters, catalogue) or installed, to commit once healthy (update).
+        case applied(version: String)
+        /// Applied but staged: the transaction in flight keeps the old set; it comes into force when it ends.
+        case staged(version: String)
+        /// Refused, with the result reported and the reason.
+        case refused(TerminalManagement.Result, String)
+        /// Not now (metered link, transaction in flight); tried again at the next synchronisation.
+        case waiting(String)
+        /// The download stopped (link); it resumes at the next synchronisation.
+        case interrupted(String)
+    }
+
+    /// What ``synchronize()`` did.
+    public struct Report: Sendable, Equatable {
+        /// Per offered object (by name) that was newer than the terminal's.
+        public var objects: [String: Outcome] = [:]
+        /// The stock sync: `nil` when there was nothing to report and no catalogue; `true` when the host's levels came back.
+        public var stockSynced: Bool?
+        /// Set when the host could not be asked at all.
+        public var failure: String?
+    }
+
+    /// What the screen shows about terminal management: a line or nothing.
+    public struct Status: Sendable, Equatable {
+        /// "Downloading update-1.2.0.tpkg 45%" while a download runs, the last result or refusal, or empty (ASCII: the
+        /// display fonts carry the UI strings' glyphs only).
+        public var line: String = ""
+    }
+
+    let configuration: Configuration
+    let client: TerminalManagementClient
+    let store: Locked<TerminalStore>
+    let journal: Locked<TransactionJournal>
+    let parameters: ActiveParameterSet
+    let connectivity: @Sendable () -> ConnectivityState
+    let today: @Sendable () -> EMVDate
+    let now: @Sendable () -> Int64
+    let restart: @Sendable () throws -> Void
+    let logger: Logger
+    private let statusBox = Mutex(Status())
+    private let running = Mutex(false)
+    private let saleCounter = Mutex(0)
+
+    /// A service. `restart` runs after an update was switched in (systemd restart on a board; nothing in tests).
+    public init(
+        configuration: Configuration, client: TerminalManagementClient, store: Locked<TerminalStore>, journal: Locked<TransactionJournal>,
+        parameters: ActiveParameterSet, connectivity: @escaping @Sendable () -> ConnectivityState, today: @escaping @Sendable () -> EMVDate,
+        now: @escaping @Sendable () -> Int64, restart: @escaping @Sendable () throws -> Void = {}, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.client = client
+        self.store = store
+        self.journal = journal
+        self.parameters = parameters
+        self.connectivity = connectivity
+        self.today = today
+        self.now = now
+        self.restart = restart
+        self.logger = logger
+    }
+
+    /// The status line for the idle screen.
+    public var status: Status { statusBox.withLock { $0 } }
+
+    /// The parameter set version recorded in the journal (0: none downloaded yet).
+    public func installedParameterVersion() -> Int {
+        (try? journal.withLock { try $0.parameters(Self.parameterSetName)?.version }) ?? 0
+    }
+
+    /// The journal's name of the downloaded parameter set.
+    public static let parameterSetName = "tms-parameter-set"
+
+    /// Loads the parameter set recorded in the journal (after a restart), verifying it again.
+    public func restoreParameterSet() {
+        guard let keyring = configuration.keyring,
+            let saved = try? journal.withLock({ try $0.parameters(Self.parameterSetName) }),
+            case .verified(let verified)? = try? ParameterPackage.verify(saved.content, keyring: keyring),
+            let set = try? ParameterSet(verified, today: today())
+        else { return }
+        parameters.apply(set)
+        if let settings = set.settings { applySettings(settings) }
+        logger.info("parameter set restored", metadata: ["version": "\(set.version)"])
+    }
+
+    /// One round with the host. Runs one at a time (a second call while one runs returns at once with a failure).
+    public func synchronize() async -> Report {
+        guard running.withLock({ value in defer { value = true }; return !value }) else {
+            return Report(failure: "a synchronisation is already running")
+        }
+        defer { running.withLock { $0 = false } }
+        var report = Report()
+        let offers: [TerminalManagement.Offer]
+        do {
+            offers = try await client.offers()
+        } catch {
+            logger.warning("terminal management: the host could not be asked", metadata: ["error": "\(error)"])
+            report.failure = "\(error)"
+            try? store.withLock { try $0.setStockStale(true) }
+            return report
+        }
+        for offer in offers {
+            switch offer.kind {
+            case .parameters:
+                guard let version = Int(offer.version), version > parameters.newestVersion, version > installedParameterVersion() else { continue }
+                report.objects[offer.name] = await takeParameters(offer)
+            case .catalogue:
+                guard let version = Int(offer.version), version > ((try? store.withLock { try $0.catalogueVersion() }) ?? nil ?? -1) else { continue }
+                report.objects[offer.name] = await takeCatalogue(offer, version: version)
+            case .update:
+                guard configuration.updateRoot != nil, let version = try? FirmwareVersion(parsing: offer.version),
+                    configuration.firmwareVersion < version
+                else { continue }
+                report.objects[offer.name] = await takeUpdate(offer)
+            }
+        }
+        report.stockSynced = await synchronizeStock()
+        return report
+    }
+
+    // MARK: Parameters
+
+    func takeParameters(_ offer: TerminalManagement.Offer) async -> Outcome {
+        let path: String
+        switch await download(offer) {
+        case .success(let downloaded): path = downloaded
+        case .failure(let box): return box.outcome
+        }
+        defer { unlink(path) }
+        guard let keyring = configuration.keyring else {
+            return await refuse(offer, .badSignature, "the terminal has no keyring to verify parameter sets with")
+        }
+        let bytes: [UInt8]
+        let verification: ParameterPackage.Verification
+        do {
+            bytes = try TerminalManagementClient.readFile(path)
+            verification = try ParameterPackage.verify(bytes, keyring: keyring)
+        } catch {
+            return await refuse(offer, .invalid, "cannot read the parameter set: \(error)")
+        }
+        let verified: VerifiedParameterSet
+        switch verification {
+        case .rejected(let reason, let detail):
+            return await refuse(offer, reason.isSignatureProblem ? .badSignature : reason == .payloadHashMismatch ? .hashMismatch : .invalid, "\(reason.rawValue): \(detail)")
+        case .verified(let set): verified = set
+        }
+        // The signed version decides, not the directory's claim.
+        let installed = max(installedParameterVersion(), parameters.newestVersion)
+        guard verified.version > installed else {
+            return await refuse(offer, .notNewer, "version \(verified.version) is not newer than \(installed)")
+        }
+        let set: ParameterSet
+        do {
+            set = try ParameterSet(verified, today: today())
+        } catch {
+            return await refuse(offer, .invalid, "\(error)")
+        }
+        do {
+            try journal.withLock { try $0.installParameters(Self.parameterSetName, version: verified.version, content: bytes, actor: "tms") }
+        } catch {
+            return await refuse(offer, .notNewer, "the journal refused version \(verified.version): \(error)")
+        }
+        let now = parameters.apply(set)
+        if let settings = set.settings {
+            if now { applySettings(settings) }
+        }
+        logger.info(
+            "parameter set \(now ? "applied" : "staged until the transaction in flight ends")",
+            metadata: ["version": "\(verified.version)", "signer": "\(verified.keyName)"])
+        setStatus(now ? "Parameters v\(verified.version) applied" : "Parameters v\(verified.version) pending")
+        await sendReport(offer, .applied, now ? "applied" : "applied after the transaction in flight")
+        return now ? .applied(version: "\(verified.version)") : .staged(version: "\(verified.version)")
+    }
+
+    /// The terminal settings that live outside the rails: the offline caps of the journal.
+    func applySettings(_ settings: TerminalSettingsParameters) {
+        journal.withLock { $0.policy = settings.applied(to: $0.policy) }
+        try? store.withLock { try $0.setSetting("tms.merchant-name", settings.merchantName) }
+        try? store.withLock { try $0.setSetting("tms.allow-metered-downloads", settings.allowMeteredDownloads ? "1" : "0") }
+    }
+
+    // MARK: Catalogue
+
+    func takeCatalogue(_ offer: TerminalManagement.Offer, version: Int) async -> Outcome {
+        let path: String
+        switch await download(offer) {
+        case .success(let downloaded): path = downloaded
+        case .failure(let box): return box.outcome
+        }
+        defer { unlink(path) }
+        let catalogue: ItemCatalogue
+        do {
+            catalogue = try ItemCatalogue(parsing: try TerminalManagementClient.readFile(path))
+        } catch {
+            return await refuse(offer, .invalid, "\(error)")
+        }
+        do {
+            try store.withLock { store in
+                try store.installCatalogue(
+                    version: catalogue.version,
+                    items: catalogue.items.map {
+                        TerminalStore.StockedItem(
+                            code: $0.code, nameChinese: $0.nameChinese, nameEnglish: $0.nameEnglish, priceMinor: $0.priceMinor,
+                            taxClass: $0.taxClass, hostStock: $0.stock, localStock: $0.stock)
+                    })
+            }
+        } catch {
+            return await refuse(offer, .invalid, "cannot store the catalogue: \(error)")
+        }
+        setStatus("Catalogue v\(catalogue.version): \(catalogue.items.count) items")
+        logger.info("catalogue installed", metadata: ["version": "\(catalogue.version)", "items": "\(catalogue.items.count)"])
+        await sendReport(offer, .applied, "\(catalogue.items.count) items")
+        return .applied(version: "\(catalogue.version)")
+    }
+
+    /// Records the lines of an approved item sale against stock at once (the local view goes down, online or
+    /// offline) and reports them to the host right away; when it cannot be reached they go with the next round.
+    public func recordItemSale(_ lines: [(code: String, quantity: Int)]) async {
+        let reference = "items-\(now())-\(saleCounter.withLock { value in value += 1; return value })"
+        do {
+            try store.withLock { try $0.recordItemSale(txnRef: reference, lines: lines, now: now()) }
+        } catch {
+            logger.error("cannot record the items sold", metadata: ["error": "\(error)"])
+            return
+        }
+        _ = await synchronizeStock()
+    }
+
+    /// The catalogue for the item sale screen, and whether the stock view is stale.
+    public func saleItems() -> (items: [SaleItem], stale: Bool) {
+        let items = (try? store.withLock { try $0.catalogueItems() }) ?? []
+        let stale = (try? store.withLock { try $0.isStockStale() }) ?? true
+        return (items.map { SaleItem(code: $0.code, nameChinese: $0.nameChinese, nameEnglish: $0.nameEnglish, price: $0.priceMinor, stock: $0.localStock) }, stale)
+    }
+
+    /// Reports the item sales not reported yet and takes the host's levels (host authority). Marks the local view
+    /// stale when the host cannot be reached.
+    public func synchronizeStock() async -> Bool? {
+        guard (try? store.withLock({ try $0.catalogueVersion() })) ?? nil != nil else { return nil }
+        let pending = try? store.withLock { try $0.unreportedItemSales() }
+        // The reference: terminal id and the highest sale id reported, so a repeat is not applied twice by the host.
+        let reference = "\(client.terminalID)-\(pending?.throughID ?? 0)"
+        do {
+            let levels = try await client.stockReport(reference: reference, sold: pending?.quantities ?? [])
+            try store.withLock { try $0.applyHostStock(levels, reportedThrough: pending?.throughID) }
+            return true
+        } catch {
+            logger.warning("stock not synchronised: the local view is stale", metadata: ["error": "\(error)"])
+            try? store.withLock { try $0.setStockStale(true) }
+            return false
+        }
+    }
+
+    // MARK: Update
+
+    func takeUpdate(_ offer: TerminalManagement.Offer) async -> Outcome {
+        guard let root = configuration.updateRoot, let keyring = configuration.keyring else { return .waiting("no update root") }
+        let link = connectivity()
+        let allowMetered = ((try? store.withLock { try $0.setting("tms.allow-metered-downloads") }) ?? nil) == "1"
+        if link.isMetered && !allowMetered {
+            setStatus("Update waits for Wi-Fi")
+            logger.info("update download waits for an unmetered link", metadata: ["update": "\(offer.name)"])
+            return .waiting("metered link: the parameters do not allow update downloads on it")
+        }
+        let path: String
+        switch await download(offer) {
+        case .success(let downloaded): path = downloaded
+        case .failure(let box): return box.outcome
+        }
+        if let busy = preflight(root: root) {
+            setStatus("Update pending")
+            logger.info("update downloaded; install waits", metadata: ["reason": "\(busy)"])
+            return .waiting(busy)
+        }
+        // The installer reads, hashes, writes and syncs a whole slot and waits for the update lock: on a thread of
+        // its own, never on the cooperative pool.
+        let board = configuration.board
+        let restart = self.restart
+        let installed: Result<InstallOutcome, any Error> = await HostAcquirerLink.offThread {
+            let installer = Installer(root: root, board: board, keyring: keyring)
+            do {
+                return .success(try installer.install(packagePath: path, preflight: { self.preflight(root: root) }, restart: restart))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let outcome: InstallOutcome
+        switch installed {
+        case .success(let result): outcome = result
+        case .failure(let error): return await refuse(offer, .invalid, "install failed: \(error)")
+        }
+        unlink(path)
+        switch outcome {
+        case .switched(let version, let slot):
+            logger.info("update installed", metadata: ["version": "\(version)", "slot": "\(slot)"])
+            setStatus("Update \(version) installed")
+            await sendReport(offer, .applied, "installed in slot \(slot); commits once healthy")
+            return .applied(version: "\(version)")
+        case .rejected(let reason, let detail):
+            if reason == .notNow || reason == .updateInProgress || reason == .noSpace {
+                return .waiting("\(reason.rawValue): \(detail)")
+            }
+            let result: TerminalManagement.Result =
+                switch reason {
+                case .unsigned, .badSignature, .unknownKey, .revokedKey: .badSignature
+                case .olderVersion, .sameVersion, .belowMinimumVersion, .lowerSecurityCounter: .notNewer
+                case .payloadHashMismatch, .sizeMismatch: .hashMismatch
+                case .notAPackage, .truncated, .invalidManifest, .unsafePath, .wrongProduct, .wrongBoard, .updateInProgress, .notNow, .noSpace: .invalid
+                }
+            return await refuse(offer, result, "\(reason.rawValue): \(detail)")
+        }
+    }
+
+    /// Why an update may not be installed now: a transaction in flight (this process's, or the store's view), or a
+    /// store that cannot persist the offline queue.
+    func preflight(root: String) -> String? {
+        if parameters.isTransactionInFlight { return "a transaction is in flight" }
+        return UpdatePreflight.check(storePath: configuration.storePath, root: root)
+    }
+
+    // MARK: Helpers
+
+    /// The object downloaded to a path, or the outcome that stops its turn.
+    func download(_ offer: TerminalManagement.Offer) async -> Result<String, OutcomeBox> {
+        let start = now()
+        let name = offer.name
+        let result: TerminalManagementClient.DownloadResult
+        do {
+            result = try await client.download(
+                offer, into: configuration.directory, store: store, chunkSize: configuration.chunkSize, now: now
+            ) { done, total in
+                let percent = total > 0 ? done * 100 / total : 100
+                self.setStatus("Downloading \(name) \(percent)%")
+            }
+        } catch {
+            logger.warning("download interrupted; it resumes", metadata: ["object": "\(name)", "error": "\(error)"])
+            setStatus("Download paused: \(name)")
+            return .failure(OutcomeBox(.interrupted("\(error)")))
+        }
+        switch result {
+        case .complete(let path):
+            logger.info("downloaded", metadata: ["object": "\(name)", "bytes": "\(offer.size)", "seconds": "\(now() - start)"])
+            return .success(path)
+        case .hashMismatch:
+            return .failure(OutcomeBox(await refuse(offer, .hashMismatch, "the download does not have the offered SHA-256")))
+        }
+    }
+
+    /// An outcome as an error (for ``Result``).
+    struct OutcomeBox: Error {
+        let outcome: Outcome
+        init(_ outcome: Outcome) { self.outcome = outcome }
+    }
+
+    func refuse(_ offer: TerminalManagement.Offer, _ result: TerminalManagement.Result, _ reason: String) async -> Outcome {
+        logger.error("terminal management object refused", metadata: ["object": "\(offer.name)", "result": "\(result.rawValue)", "reason": "\(reason)"])
+        setStatus("\(offer.kind == .parameters ? "Parameters" : offer.kind == .update ? "Update" : "Catalogue") refused: \(reason)")
+        await sendReport(offer, result, reason)
+        return .refused(result, reason)
+    }
+
+    func sendReport(_ offer: TerminalManagement.Offer, _ result: TerminalManagement.Result, _ reason: String) async {
+        do {
+            try await client.report(name: offer.name, version: offer.version, result: result, reason: reason)
+        } catch {
+            logger.warning("result report not delivered", metadata: ["object": "\(offer.name)", "error": "\(error)"])
+        }
+    }
+
+    func setStatus(_ line: String) { statusBox.withLock { $0.line = line } }
+}
