@@ -12,6 +12,7 @@ struct Termtool: ParsableCommand {
             TLSPKICommand.self, TLSEchoServerCommand.self, TLSExchangeCommand.self, LinkCommand.self, StoreCommand.self,
             BenchStore.self, BenchEMV.self,
             ISO8583Command.self, QRCommand.self, PackageCommand.self, AcquirerCommand.self,
+            PrepaidCommand.self,
         ]
     )
 }
