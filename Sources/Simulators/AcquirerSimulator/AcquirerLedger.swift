@@ -32,7 +32,7 @@ public final class AcquirerLedger {
             CREATE INDEX entries_key ON entries (idempotency_key);
             """
         )
-    ]
+    ] + PrepaidLedger.migrations
 
     /// Opens (or creates) the ledger at `path` (`:memory:` for a throw-away one).
     public init(path: String) throws {
