@@ -15,6 +15,12 @@ public struct PurseCardInfo: Sendable, Hashable {
     public let applicationData: PurseApplicationData
     /// The purse balance in fen.
     public let balance: UInt32
+
+    /// The card as read.
+    public init(applicationData: PurseApplicationData, balance: UInt32) {
+        self.applicationData = applicationData
+        self.balance = balance
+    }
 }
 
 /// Why a purse transaction did not happen. Returned, never thrown.
@@ -368,4 +374,65 @@ public enum PurseResult<Success: Sendable>: Sendable {
     case success(Success)
     /// The transaction stops.
     case failure(PurseDecline)
+}
+
+extension PreparedPurchase {
+    /// The prepared purchase as the bytes a terminal persists before DEBIT FOR PURCHASE (58 bytes): serial number
+    /// (10) ‖ INITIALIZE FOR PURCHASE answer (15) ‖ amount (4) ‖ terminal (6) ‖ sequence number (4) ‖ date-time (7)
+    /// ‖ MAC1 (4) ‖ version `01` ‖ 7 zero bytes. `nil` when the card number is not 20 hex digits.
+    public var persisted: [UInt8]? {
+        guard cardNumber.utf8.count == 20, let serial = hexBytes(cardNumber) else { return nil }
+        return serial + initialize.encoded + PurseBytes.be32(amount) + terminalID.bytes
+            + PurseBytes.be32(terminalSequenceNumber) + dateTime.bytes + mac1 + [0x01] + [UInt8](repeating: 0, count: 7)
+    }
+
+    /// Reads ``persisted`` bytes back.
+    /// - Throws: ``PurseError/Code/malformedResponse`` for another length or version.
+    public init(persisted bytes: [UInt8]) throws {
+        guard bytes.count == 58, bytes[50] == 0x01 else {
+            throw PurseError(.malformedResponse, "not a persisted prepared purchase")
+        }
+        let slice = bytes[...]
+        let serial = PurseBytes.read(slice, 0, 10)
+        self.init(
+            cardNumber: hexString(serial), diversificationData: Array(serial.suffix(8)),
+            initialize: try InitializeForPurchaseResponse(responseData: slice[10..<25]),
+            amount: PurseBytes.uint(PurseBytes.read(slice, 25, 4)),
+            terminalID: try PurseTerminalID(PurseBytes.read(slice, 29, 6)),
+            terminalSequenceNumber: PurseBytes.uint(PurseBytes.read(slice, 35, 4)),
+            dateTime: try PurseDateTime(bytes: PurseBytes.read(slice, 39, 7)), mac1: PurseBytes.read(slice, 46, 4))
+    }
+}
+
+extension CompletedPurchase {
+    /// The clearing data of the host protocol's `PP` sub-element (docs/host-interface.md §13), 27 bytes: balance
+    /// before (4) ‖ offline counter (2) ‖ terminal sequence number (4) ‖ terminal (6) ‖ date-time (7) ‖ TAC (4).
+    public var clearingData: [UInt8] {
+        PurseBytes.be32(prepared.initialize.balance) + PurseBytes.be16(prepared.initialize.offlineCounter)
+            + PurseBytes.be32(prepared.terminalSequenceNumber) + prepared.terminalID.bytes + prepared.dateTime.bytes + tac
+    }
+}
+
+extension PreparedLoad {
+    /// The load data of the host protocol's `PL` sub-element, 27 bytes: old balance (4) ‖ online counter (2) ‖
+    /// random (4) ‖ MAC1 (4) ‖ terminal (6) ‖ date-time (7).
+    public var authorisationData: [UInt8] {
+        PurseBytes.be32(initialize.balance) + PurseBytes.be16(initialize.onlineCounter) + initialize.random
+            + initialize.mac1 + terminalID.bytes + dateTime.bytes
+    }
+}
+
+func hexBytes(_ text: String) -> [UInt8]? {
+    var out: [UInt8] = []
+    var high: UInt8?
+    for scalar in text.unicodeScalars {
+        guard let digit = UInt8(String(scalar), radix: 16) else { return nil }
+        if let h = high {
+            out.append(h << 4 | digit)
+            high = nil
+        } else {
+            high = digit
+        }
+    }
+    return high == nil ? out : nil
 }

@@ -1,0 +1,524 @@
+import Codecs
+public import DeviceKit
+public import Logging
+public import PaymentCrypto
+public import PrepaidPurse
+public import Store
+import Synchronization
+import VirtualCards
+public import TerminalUI
+import Uplink
+
+/// A purse card over a DeviceKit reader session.
+final class PurseConnectionChannel: PurseCardChannel {
+    let connection: any CardConnection
+    init(_ connection: any CardConnection) { self.connection = connection }
+    func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
+        try ResponseAPDU(apduEncoded: try connection.transmit(command.encoded))
+    }
+}
+
+/// What a prepaid operation ended with: approved or not, and the lines for the outcome screen and receipt (no
+/// card number beyond its last four digits).
+public struct PrepaidOutcome: Sendable, Equatable {
+    /// Whether the operation was done.
+    public var approved: Bool
+    /// The outcome lines.
+    public var lines: [Screen.Text]
+    /// The card's balance after the operation, in fen, when known.
+    public var balance: Int?
+}
+
+/// The prepaid card operations of the merchant menu and the Prepaid payment method (docs/prepaid.md §7): issue,
+/// top-up, balance and offline purchase, with torn-purchase recovery on every presentation.
+///
+/// Purchases are offline: the SAM's MAC1, the card's MAC2 and TAC are verified, the prepared purchase is sealed in
+/// the journal **before** DEBIT FOR PURCHASE, and the completed one is queued as a prepaid clearing advice (0220 with
+/// 62 `PP`) for the store-and-forward uploader. Loads and issues are online over ``HostAcquirerLink/deliver(_:willSend:)``,
+/// recorded with an armed reversal like any online request.
+///
+/// `@unchecked Sendable`: every operation runs under `operation` (one card at a time, as the terminal has one slot),
+/// which also guards the SAM (not Sendable).
+public final class PrepaidService: @unchecked Sendable {
+    /// Static configuration.
+    public struct Configuration: Sendable {
+        public var terminalID: String
+        public var merchantID: String
+        public var currencyCode: Int
+        public var utcOffsetSeconds: Int64
+        /// Card numbers (20 digits) on the lost-card list at start (the host's `41` answers add to it).
+        public var blockList: Set<String>
+        public init(terminalID: String, merchantID: String, currencyCode: Int, utcOffsetSeconds: Int64,
+                    blockList: Set<String> = []) {
+            self.terminalID = terminalID
+            self.merchantID = merchantID
+            self.currencyCode = currencyCode
+            self.utcOffsetSeconds = utcOffsetSeconds
+            self.blockList = blockList
+        }
+    }
+
+    let configuration: Configuration
+    let connect: @Sendable (Presentation) throws -> any CardConnection
+    let journal: Locked<TransactionJournal>
+    let settings: Locked<TerminalStore>
+    let link: HostAcquirerLink?
+    let clock: any TerminalClock
+    let random: any RandomSource
+    let logger: Logger
+    private let operation = Mutex(())
+    private let sam: any PurseSAM
+    private var blocked: Set<String>
+
+    /// The service over `sam` (a ``SoftwareSAM`` over keys from the key store; TEST ONLY keys on the sim board).
+    public init(
+        configuration: Configuration, sam: sending any PurseSAM, connect: @escaping @Sendable (Presentation) throws -> any CardConnection,
+        journal: Locked<TransactionJournal>, settings: Locked<TerminalStore>, link: HostAcquirerLink?,
+        clock: any TerminalClock, random: any RandomSource, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.sam = sam
+        self.connect = connect
+        self.journal = journal
+        self.settings = settings
+        self.link = link
+        self.clock = clock
+        self.random = random
+        self.logger = logger
+        blocked = configuration.blockList
+        if let saved = try? settings.withLock({ try $0.setting("prepaid.blocked") }) {
+            blocked.formUnion(saved.split(separator: ",").map(String.init))
+        }
+    }
+
+    /// The PSAM terminal number from the terminal id's digits (12 BCD digits, zero-padded left).
+    static func purseTerminalID(_ terminalID: String) -> PurseTerminalID {
+        let digits = String(terminalID.filter(\.isNumber).suffix(12))
+        let padded = String(repeating: "0", count: 12 - digits.count) + digits
+        return (try? PurseTerminalID(Hex.decode(padded) ?? [])) ?? (try! PurseTerminalID([0, 0, 0, 0, 0, 0]))
+    }
+
+    // MARK: Operations
+
+    /// Offline purchase of `amount` fen.
+    public func pay(amount: Int, presentation: Presentation) async -> PrepaidOutcome {
+        withCard(presentation) { channel in
+            guard let card = readChecked(channel) else { return cardRefusal(channel) }
+            guard let amount32 = UInt32(exactly: amount), amount32 > 0 else { return declined("Invalid amount") }
+            let dateTime = now()
+            do {
+                let outcome = try PurseTerminal.preparePurchase(card: card, amount: amount32, dateTime: dateTime,
+                                                               sam: sam, channel: channel)
+                try saveSequence()
+                guard case .prepared(let prepared, let session) = outcome else {
+                    if case .declined(let why) = outcome { return declined(describe(why)) }
+                    return declined("Card error")
+                }
+                guard let persisted = prepared.persisted else { return declined("Card error") }
+                // Sealed before the DEBIT: a torn debit is recovered from this record.
+                let id = try journal.withLock { try $0.begin(draft(kind: .sale, amount: amount, card: card, blob: persisted)) }
+                let result = try PurseTerminal.debit(prepared, session: session, sam: sam, channel: channel)
+                switch result {
+                case .completed(let completed):
+                    try complete(id, completed)
+                    return PrepaidOutcome(approved: true, lines: [.raw("Prepaid " + masked(card)),
+                                                                  .raw("Balance " + money(Int(completed.newBalance)))],
+                                          balance: Int(completed.newBalance))
+                case .declined(let why):
+                    _ = try journal.withLock { try $0.recordOutcome(id, .declined(responseCode: "Z1")) }
+                    return declined(describe(why))
+                case .torn:
+                    logger.warning("prepaid debit torn: recovered on the card's next presentation", metadata: ["ref": "\(id.txnRef)"])
+                    return PrepaidOutcome(approved: false, lines: [.ui(.cardRemoved), .raw("Present the card again")], balance: nil)
+                case .prepared:
+                    return declined("Card error")
+                }
+            } catch {
+                logger.error("prepaid purchase failed", metadata: ["error": "\(error)"])
+                return declined("Card error")
+            }
+        }
+    }
+
+    /// Reads the balance from the card (offline).
+    public func balance(presentation: Presentation) async -> PrepaidOutcome {
+        withCard(presentation) { channel in
+            guard let card = readChecked(channel) else { return cardRefusal(channel) }
+            return PrepaidOutcome(approved: true, lines: [.raw("Prepaid " + masked(card)), .raw("Balance " + money(Int(card.balance)))],
+                                  balance: Int(card.balance))
+        }
+    }
+
+    /// Top-up of `amount` fen paid by cash (or by another rail before): the host authorises the load (MAC2), the
+    /// card is credited.
+    public func topUp(amount: Int, presentation: Presentation) async -> PrepaidOutcome {
+        await withCardAsync(presentation) { channel in
+            guard let card = self.readChecked(channel) else { return self.cardRefusal(channel) }
+            return await self.load(amount: amount, card: card, channel: channel)
+        }
+    }
+
+    /// Issues a blank card: registers it with the host (activation), personalises it, then loads `deposit` fen.
+    public func issue(deposit: Int, presentation: Presentation) async -> PrepaidOutcome {
+        await withCardAsync(presentation) { channel in
+            do {
+                guard case .failure(.blankCard) = try PurseTerminal.read(channel) else { return self.declined("Not a blank card") }
+                let today = self.clock.localDateTime()
+                let serial = try self.nextSerialNumber()
+                let data = try PurseApplicationData(
+                    issuerIdentifier: Array("SIMPURSE".utf8), applicationSerialNumber: serial,
+                    startDate: Self.bcdDate(today.year, today.month, today.day),
+                    expiryDate: Self.bcdDate(today.year + 5, today.month, min(today.day, 28)))
+                let info = PurseCardInfo(applicationData: data, balance: 0)
+                let activation = await self.online(kind: .issue, amount: 0, card: info, tag: PrepaidHostData.expiryTag,
+                                                   text: Hex.encode(data.expiryDate))
+                guard case .approved = activation else { return self.hostRefusal(activation, card: info) }
+                let keys = try self.sam.cardKeys(diversificationData: data.diversificationData)
+                if let status = try PurseTerminal.personalise(data, keys: keys, keyVersion: 1, channel: channel) {
+                    self.logger.error("personalisation refused", metadata: ["sw": "\(status)"])
+                    return self.declined("Personalisation failed")
+                }
+                guard deposit > 0, case .success(let issued) = try PurseTerminal.read(channel) else {
+                    return PrepaidOutcome(approved: true, lines: [.raw("Issued " + self.masked(info)), .raw("Balance 0.00")], balance: 0)
+                }
+                var outcome = await self.load(amount: deposit, card: issued, channel: channel)
+                outcome.lines.insert(.raw("Issued " + self.masked(info)), at: 0)
+                return outcome
+            } catch {
+                self.logger.error("prepaid issue failed", metadata: ["error": "\(error)"])
+                return self.declined("Card error")
+            }
+        }
+    }
+
+    // MARK: Steps
+
+    enum OnlineResult {
+        case approved(Uplink.HostResponse, TransactionID)
+        case declined(String)
+        case unreachable
+    }
+
+    private func load(amount: Int, card: PurseCardInfo, channel: PurseConnectionChannel) async -> PrepaidOutcome {
+        guard let amount32 = UInt32(exactly: amount), amount32 > 0 else { return declined("Invalid amount") }
+        let prepared: PreparedLoad
+        do {
+            guard case .success(let load) = try PurseTerminal.prepareLoad(
+                card: card, amount: amount32, dateTime: now(), terminalID: sam.terminalID, channel: channel)
+            else { return declined("Balance limit") }
+            prepared = load
+        } catch {
+            return declined("Card error")
+        }
+        let answer = await online(kind: .topup, amount: amount, card: card, tag: PrepaidHostData.loadTag,
+                                  text: Hex.encode(prepared.authorisationData))
+        guard case .approved(let response, let id) = answer else { return hostRefusal(answer, card: card) }
+        do {
+            guard let mac2 = PrepaidHostData.bytes(PrepaidHostData.mac2Tag, in: response.privateData), mac2.count == 4 else {
+                try cancel(id, response)
+                return declined("Host error")
+            }
+            guard case .success = try PurseTerminal.credit(prepared, mac2: mac2, channel: channel) else {
+                try cancel(id, response)
+                return declined("Load refused by card")
+            }
+            _ = try journal.withLock {
+                try $0.recordHostResponse(id, .approved(authorizationCode: response.authorizationCode ?? "000000",
+                                                        responseCode: response.responseCode.rawValue,
+                                                        retrievalReferenceNumber: response.retrievalReference))
+            }
+        } catch {
+            // The card left during CREDIT FOR LOAD (or the store failed): the load is reversed.
+            try? cancel(id, response)
+            return declined("Card removed: load reversed")
+        }
+        let balance = Int(prepared.initialize.balance) + amount
+        return PrepaidOutcome(approved: true, lines: [.raw("Top-up " + money(amount)), .raw("Balance " + money(balance))],
+                              balance: balance)
+    }
+
+    private func cancel(_ id: TransactionID, _ response: Uplink.HostResponse) throws {
+        _ = try journal.withLock {
+            try $0.recordHostResponse(id, .approvedThenCancelled(
+                authorizationCode: response.authorizationCode ?? "000000", responseCode: response.responseCode.rawValue,
+                retrievalReferenceNumber: response.retrievalReference, reason: .cardDeclinedAfterApproval))
+        }
+    }
+
+    /// One online purse request (issue or load) recorded with its reversal armed.
+    private func online(kind: Store.TransactionKind, amount: Int, card: PurseCardInfo, tag: String, text: String) async -> OnlineResult {
+        guard let link else { return .unreachable }
+        let number = String(card.applicationData.cardNumber.suffix(16))
+        let id: TransactionID
+        let message: ISO8583.Message
+        do {
+            id = try journal.withLock {
+                try $0.prepareOnline(draft(kind: kind, amount: amount, card: card, blob: Array(text.utf8)))
+            }
+            let nowUTC = clock.unixTime()
+            let request = TransactionRequest(
+                kind: kind == .issue ? .prepaidActivation : .prepaidTopUp, amount: UInt64(amount),
+                currencyCode: Self.currencyText(configuration.currencyCode), stan: id.stan,
+                transmission: StoreAndForwardUploader.hostDateTime(nowUTC),
+                local: StoreAndForwardUploader.hostDateTime(nowUTC + configuration.utcOffsetSeconds),
+                terminalID: configuration.terminalID, merchantID: configuration.merchantID, batchNumber: id.batch,
+                transactionReference: StoreAndForwardUploader.referenceNumber(id.txnRef), entryMode: .contactChip,
+                card: Uplink.CardData(pan: number))
+            var built = try HostMessages.request(request)
+            try PrepaidHostData.set(tag, text: text, in: &built)
+            message = built
+        } catch {
+            logger.error("cannot record or build the prepaid request", metadata: ["error": "\(error)"])
+            return .declined("Store unavailable")
+        }
+        switch await link.deliver(message, willSend: {}) {
+        case .answered(let response):
+            if response.responseCode == .approved { return .approved(response, id) }
+            _ = try? journal.withLock {
+                try $0.recordHostResponse(id, .declined(responseCode: response.responseCode.rawValue,
+                                                        retrievalReferenceNumber: response.retrievalReference))
+            }
+            if response.responseCode == .lostCard { addToBlockList(card.applicationData.cardNumber) }
+            return .declined(response.responseCode == .lostCard ? "Card blocked" : "Declined " + response.responseCode.rawValue)
+        case .notSent:
+            _ = try? journal.withLock { try $0.recordHostResponse(id, .declined(responseCode: "Y3", retrievalReferenceNumber: nil)) }
+            return .unreachable
+        case .unanswered:
+            _ = try? journal.withLock { try $0.recordHostResponse(id, .noResponse) }
+            return .unreachable
+        }
+    }
+
+    private func hostRefusal(_ result: OnlineResult, card: PurseCardInfo) -> PrepaidOutcome {
+        switch result {
+        case .approved: return declined("Host error")
+        case .declined(let why): return declined(why)
+        case .unreachable: return declined("Host unreachable")
+        }
+    }
+
+    /// Reads and checks the card, after recovering any torn purchase of it.
+    private func readChecked(_ channel: PurseConnectionChannel) -> PurseCardInfo? {
+        guard case .success(let card) = try? PurseTerminal.read(channel) else { return nil }
+        recoverTornPurchases(card, channel: channel)
+        let today = clock.localDateTime()
+        guard PurseTerminal.check(card, today: today.year * 10_000 + today.month * 100 + today.day,
+                                  blocked: { self.blocked.contains($0) }) == nil
+        else { return nil }
+        // Recovery may have changed nothing on the card; read again for the balance after it.
+        guard case .success(let fresh) = try? PurseTerminal.read(channel) else { return nil }
+        return fresh
+    }
+
+    private func cardRefusal(_ channel: PurseConnectionChannel) -> PrepaidOutcome {
+        switch try? PurseTerminal.read(channel) {
+        case .failure(let why)?: return declined(describe(why))
+        case .success(let card)?:
+            let today = clock.localDateTime()
+            if let why = PurseTerminal.check(card, today: today.year * 10_000 + today.month * 100 + today.day,
+                                            blocked: { self.blocked.contains($0) }) {
+                return declined(describe(why))
+            }
+            return declined("Card error")
+        case nil: return PrepaidOutcome(approved: false, lines: [.ui(.cardError)], balance: nil)
+        }
+    }
+
+    /// Finds this card's torn purchases (prepaid sales still pending, or failed by a restart, with a persisted
+    /// prepared purchase) and recovers each once (docs/prepaid.md §4.3).
+    private func recoverTornPurchases(_ card: PurseCardInfo, channel: PurseConnectionChannel) {
+        let number = card.applicationData.cardNumber
+        let candidates: [(TransactionRecord, PreparedPurchase)] = (try? journal.withLock { journal in
+            try journal.records(limit: 500).compactMap { record -> (TransactionRecord, PreparedPurchase)? in
+                guard record.rail == .prepaid, record.kind == .sale, record.status == .pending || record.status == .failed,
+                    let blob = try journal.cardData(record.id).field55?.withUnsafeBytes({ Array($0) }),
+                    let prepared = try? PreparedPurchase(persisted: blob), prepared.cardNumber == number
+                else { return nil }
+                return (record, prepared)
+            }
+        }) ?? []
+        for (record, prepared) in candidates {
+            if (try? settings.withLock({ try $0.setting("prepaid.resolved." + record.id.txnRef) })) != nil { continue }
+            do {
+                let outcome = try PurseTerminal.recoverPurchase(prepared, sam: sam, channel: channel)
+                switch outcome {
+                case .debited(let completed):
+                    if record.status == .pending {
+                        try complete(record.id, completed)
+                    } else {
+                        let id = try journal.withLock {
+                            try $0.begin(draft(kind: .sale, amount: Int(prepared.amount), card: card, blob: completed.clearingData))
+                        }
+                        try complete(id, completed)
+                    }
+                    try resolve(record.id.txnRef)
+                    logger.info("torn prepaid purchase recovered: the debit had happened", metadata: ["ref": "\(record.id.txnRef)"])
+                case .notDebited:
+                    if record.status == .pending { _ = try journal.withLock { try $0.recordOutcome(record.id, .failed) } }
+                    try resolve(record.id.txnRef)
+                    logger.info("torn prepaid purchase recovered: no debit", metadata: ["ref": "\(record.id.txnRef)"])
+                case .notThisTransaction, .proofInvalid:
+                    logger.warning("torn prepaid purchase not recoverable from this card", metadata: ["ref": "\(record.id.txnRef)"])
+                }
+            } catch {
+                logger.warning("torn purchase recovery failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func complete(_ id: TransactionID, _ completed: CompletedPurchase) throws {
+        try journal.withLock { journal in
+            try journal.recordCompletionICCData(id, field55: SecretBytes(completed.clearingData))
+            try journal.recordOutcome(id, .offlineApproved(authorizationResponseCode: "Y1", authorizationCode: nil))
+        }
+    }
+
+    private func resolve(_ txnRef: String) throws {
+        try settings.withLock { try $0.setSetting("prepaid.resolved." + txnRef, "1") }
+    }
+
+    private func addToBlockList(_ number: String) {
+        blocked.insert(number)
+        let list = blocked.sorted().joined(separator: ",")
+        _ = try? settings.withLock { try $0.setSetting("prepaid.blocked", list) }
+    }
+
+    private func draft(kind: Store.TransactionKind, amount: Int, card: PurseCardInfo, blob: [UInt8]) -> TransactionDraft {
+        TransactionDraft(
+            rail: .prepaid, kind: kind, amountMinor: Int64(amount), currency: configuration.currencyCode,
+            entryMode: .prepaidCard,
+            card: Store.CardData(field55: SecretBytes(blob),
+                                 prepaidCardID: SecretBytes(Array(card.applicationData.cardNumber.suffix(16).utf8))),
+            aid: Hex.encode(PrepaidPurse.applicationIdentifier), applicationLabel: "PREPAID",
+            txnRef: Hex.encode((try? random.bytes(8)) ?? []))
+    }
+
+    private func saveSequence() throws {
+        let next = sam.nextTerminalSequenceNumber
+        try settings.withLock { try $0.setSetting("prepaid.sam.sequence", String(next)) }
+    }
+
+    private func nextSerialNumber() throws -> [UInt8] {
+        let next: Int = try settings.withLock { store in
+            let value = (Int(try store.setting("prepaid.issue.next") ?? "0") ?? 0) + 1
+            try store.setSetting("prepaid.issue.next", String(value))
+            return value
+        }
+        let terminal = Hex.encode(sam.terminalID.bytes).suffix(4)
+        let counter = String(next)
+        let digits = "2000" + terminal + String(repeating: "0", count: 12 - counter.count) + counter
+        return Hex.decode(digits) ?? []
+    }
+
+    private func now() -> PurseDateTime {
+        let t = clock.localDateTime()
+        return (try? PurseDateTime(year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second))
+            ?? (try! PurseDateTime(year: 2026, month: 1, day: 1, hour: 0, minute: 0, second: 0))
+    }
+
+    static func bcdDate(_ year: Int, _ month: Int, _ day: Int) -> [UInt8] {
+        func bcd(_ v: Int) -> UInt8 { UInt8((v / 10) << 4 | (v % 10)) }
+        return [bcd(year / 100), bcd(year % 100), bcd(month), bcd(day)]
+    }
+
+    static func currencyText(_ code: Int) -> String {
+        let text = String(code)
+        return String(repeating: "0", count: max(0, 3 - text.count)) + text
+    }
+
+    private func declined(_ text: String) -> PrepaidOutcome {
+        PrepaidOutcome(approved: false, lines: [.raw(text)], balance: nil)
+    }
+
+    private func describe(_ why: PurseDecline) -> String {
+        switch why {
+        case .notAPurse: "Not a prepaid card"
+        case .blankCard: "Card not issued"
+        case .expired: "Card expired"
+        case .blocked: "Card blocked"
+        case .insufficientBalance(let balance): "Balance " + money(Int(balance)) + " too low"
+        case .mac1Rejected: "Card refused the terminal"
+        case .mac2Invalid: "Card MAC invalid"
+        case .tacInvalid: "Card TAC invalid"
+        case .balanceLimit: "Balance limit"
+        case .cardError: "Card error"
+        }
+    }
+
+    private func masked(_ card: PurseCardInfo) -> String {
+        "****" + String(card.applicationData.cardNumber.suffix(4))
+    }
+
+    private func money(_ fen: Int) -> String {
+        "\(fen / 100)." + (fen % 100 < 10 ? "0" : "") + "\(fen % 100)"
+    }
+
+    private func withCard(_ presentation: Presentation, _ body: (PurseConnectionChannel) -> PrepaidOutcome) -> PrepaidOutcome {
+        operation.withLock { _ in
+            let connection: any CardConnection
+            do {
+                connection = try connect(presentation)
+            } catch {
+                return PrepaidOutcome(approved: false, lines: [.ui(.cardError)], balance: nil)
+            }
+            defer { connection.disconnect() }
+            return body(PurseConnectionChannel(connection))
+        }
+    }
+
+    private func withCardAsync(
+        _ presentation: Presentation, _ body: @escaping (PurseConnectionChannel) async -> PrepaidOutcome
+    ) async -> PrepaidOutcome {
+        let connection: any CardConnection
+        do {
+            connection = try connect(presentation)
+        } catch {
+            return PrepaidOutcome(approved: false, lines: [.ui(.cardError)], balance: nil)
+        }
+        defer { connection.disconnect() }
+        return await body(PurseConnectionChannel(connection))
+    }
+}
+
+extension PrepaidService {
+    /// The service of a run: a ``SoftwareSAM`` over the purse master keys of the key store (TEST ONLY keys on the
+    /// simulator board), the board's card reader or the simulator's virtual prepaid cards. `nil` (with a warning)
+    /// when the key store has no purse keys: the Prepaid method is then not offered.
+    static func open(
+        profile: BoardProfile, keys: Locked<KeyStore>, settings: Locked<TerminalStore>, journal: Locked<TransactionJournal>,
+        link: HostAcquirerLink?, cardReader: (any CardReaderDevice)?, terminalID: String, merchantID: String,
+        clock: any TerminalClock, logger: Logger
+    ) throws -> PrepaidService? {
+        let masters: PurseMasterKeys
+        do {
+            let secrets = try keys.withLock { store in try TerminalKeys.prepaidMasterKeys.map { try store.secret($0) } }
+            masters = try PurseMasterKeys(purchase: secrets[0], load: secrets[1], transaction: secrets[2])
+        } catch {
+            logger.warning("no prepaid purse keys in the key store: the Prepaid method is off", metadata: ["error": "\(error)"])
+            return nil
+        }
+        let connect: @Sendable (Presentation) throws -> any CardConnection
+        var blockList: Set<String> = []
+        if let reader = cardReader {
+            connect = { _ in try reader.connect(.contact) }
+        } else if profile.kind == .simulator {
+            let cards = VirtualPurseCardSet()
+            connect = { presentation in
+                guard case .inserted(let name) = presentation else { throw RuntimeError(.device, "not a card insertion") }
+                return try cards.connect(name)
+            }
+            // The simulated host's lost-card list, as a terminal would have downloaded it.
+            blockList = Set(VirtualPurseProfile.blockedCardNumbers)
+        } else {
+            return nil
+        }
+        let sequence = try settings.withLock { UInt32(try $0.setting("prepaid.sam.sequence") ?? "1") ?? 1 }
+        let sam = SoftwareSAM(masterKeys: masters, terminalID: purseTerminalID(terminalID), firstSequenceNumber: sequence)
+        return PrepaidService(
+            configuration: .init(terminalID: terminalID, merchantID: merchantID,
+                                 currencyCode: profile.merchant.currency.numericCode,
+                                 utcOffsetSeconds: Payments.utcOffset(), blockList: blockList),
+            sam: sam, connect: connect, journal: journal, settings: settings, link: link, clock: clock,
+            random: SystemRandom(), logger: logger)
+    }
+}
