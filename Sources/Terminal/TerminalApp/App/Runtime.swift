@@ -143,6 +143,7 @@ public enum TerminalRuntime {
             merchantName: profile.merchant.name, currency: profile.merchant.currency, maximumAmount: profile.merchant.maximumAmount,
             methods: profile.payments.methods, boardName: profile.name, version: options.version)
         configuration.refundMenu = payments.refunds != nil
+        configuration.prepaidMenu = payments.prepaid != nil
         var flow = TerminalFlow(configuration: configuration, language: language)
         _ = flow.handle(.tick(now: clock.monotonicMilliseconds()))
         _ = flow.handle(.status(currentStatus()))
@@ -162,7 +163,7 @@ public enum TerminalRuntime {
                 beat: { heartbeat.beat() },
                 clock: clock,
                 print: { document, completion in spooler.print(document, completion: completion) },
-                refunds: payments.refunds),
+                refunds: payments.refunds, prepaid: payments.prepaid),
             logger: logger)
 
         let notifier = SystemdNotifier(environment: options.environment)

@@ -43,13 +43,16 @@ public final class TerminalController: Sendable {
         public var print: @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void
         /// Refunds and voids from the merchant menu (`nil`: the menu has none to offer).
         public var refunds: (any RefundService)?
+        /// Prepaid card operations from the merchant menu (`nil`: no prepaid sub-menu).
+        public var prepaid: PrepaidService?
 
         public init(
             display: @escaping @Sendable (CharacterGrid) throws -> Void, gridSize: (columns: Int, rows: Int), rails: RailRegistry,
             saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock,
             print: @escaping @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void = { $1(.noPrinter) },
-            refunds: (any RefundService)? = nil
+            refunds: (any RefundService)? = nil, prepaid: PrepaidService? = nil
         ) {
+            self.prepaid = prepaid
             self.print = print
             self.refunds = refunds
             self.display = display
@@ -143,6 +146,16 @@ public final class TerminalController: Sendable {
                                 let result = await rail.pay(amount: amount, presentation: presentation, session: session)
                                 inputsIn.finish()
                                 bus.send(.flow(.paymentFinished(result)))
+                            }
+                        case .startPrepaid(let operation, let amount, let presentation):
+                            guard let prepaid = dependencies.prepaid else {
+                                bus.send(.flow(.paymentFinished(.notAvailable)))
+                                continue
+                            }
+                            let bus = self.bus
+                            logger.info("prepaid \(operation.rawValue) started", metadata: ["amount": "\(amount)"])
+                            payments.addTask {
+                                bus.send(.flow(.paymentFinished(await prepaid.run(operation, amount: amount, presentation: presentation))))
                             }
                         case .listRefundableSales:
                             // Answered at once, so keys typed ahead reach the list.

@@ -22,6 +22,8 @@ public struct TerminalFlow: Sendable {
         public var refundMenu = false
         /// How many recent sales the refund list shows.
         public var refundListLength = 9
+        /// The main menu offers "预付卡 Prepaid card" (issue, top-up, balance; the driver has a ``PrepaidService``).
+        public var prepaidMenu = false
 
         public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
             self.merchantName = merchantName
@@ -104,6 +106,8 @@ public struct TerminalFlow: Sendable {
         /// Refund `amount` of `sale` or void it, online; answered, like a payment, with
         /// ``Input/paymentFinished(_:)`` (the refund's screens come as ``Input/railScreen(_:)``).
         case startRefund(RefundableSale, kind: RefundKind, amount: Int)
+        /// Run a prepaid card operation (PrepaidMenu.swift); its result comes back as ``Input/paymentFinished(_:)``.
+        case startPrepaid(PrepaidOperation, amount: Int, presentation: Presentation)
     }
 
     /// How a print job ended.
@@ -134,6 +138,8 @@ public struct TerminalFlow: Sendable {
         /// Void or refund of the chosen sale.
         case refundKind(RefundableSale, selected: Int)
         case refundAmount(RefundableSale, amount: Int, overLimit: Bool)
+        /// The prepaid sub-menu (PrepaidMenu.swift).
+        case prepaid(PrepaidMenu)
     }
 
     public let configuration: Configuration
@@ -191,6 +197,8 @@ public struct TerminalFlow: Sendable {
             return .amountEntry(.init(
                 title: .ui(.refundAmountTitle), amount: amount, currency: configuration.currency,
                 notice: overLimit ? .ui(.amountLimit) : .ui(.refundLeft(left))))
+        case .prepaid(let menu):
+            return menu.screen(configuration)
         }
     }
 
@@ -207,6 +215,7 @@ public struct TerminalFlow: Sendable {
     private func menuItems(_ kind: MenuKind) -> [Screen.Text] {
         switch kind {
         case .main: [.ui(.menuSale), .ui(.menuSettings)] + (configuration.refundMenu ? [.ui(.menuRefund)] : [])
+            + (configuration.prepaidMenu ? [.ui(.prepaidTitle)] : [])
         case .settings:
             [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout)]
         }
@@ -260,6 +269,10 @@ public struct TerminalFlow: Sendable {
             return []
         case .presentation(let presentation):
             if isPaying { return [.forwardToRail(.presentation(presentation))] }
+            if case .prepaid(let menu) = state, case .start(let operation, let amount, _)? = menu.presented(presentation) {
+                go(.paying(amount: amount, screen: .processing(.init())), timeout: nil)
+                return [.startPrepaid(operation, amount: amount, presentation: presentation)]
+            }
             guard case .present(let amount, let method) = state, presentation != .removed else { return [] }
             go(.paying(amount: amount, screen: .processing(.init())), timeout: nil)
             return [.startPayment(amount: amount, method: method, presentation: presentation)]
@@ -367,6 +380,13 @@ public struct TerminalFlow: Sendable {
             return []
         case .refundAmount(let sale, let amount, _):
             return refundAmountKey(key, sale: sale, amount: amount)
+        case .prepaid(let menu):
+            switch menu.handle(key, maximumAmount: configuration.maximumAmount) {
+            case .stay(let next): go(.prepaid(next))
+            case .exit: go(.menu(.main, selected: menuItems(.main).count - 1))
+            case .start: break
+            }
+            return []
         }
     }
 
@@ -447,6 +467,8 @@ public struct TerminalFlow: Sendable {
             go(.amount(0, overLimit: false))
         case (.main, 1):
             go(.menu(.settings, selected: 0))
+        case (.main, let index) where configuration.prepaidMenu && index == menuItems(.main).count - 1:
+            go(.prepaid(PrepaidMenu()))
         case (.main, _):
             go(.refundLoading, timeout: nil)
             return [.listRefundableSales]

@@ -522,3 +522,17 @@ extension PrepaidService {
             random: SystemRandom(), logger: logger)
     }
 }
+
+extension PrepaidService {
+    /// Runs a merchant-menu operation; the result as the flow's payment result (outcome screen).
+    public func run(_ operation: TerminalFlow.PrepaidOperation, amount: Int, presentation: Presentation) async
+        -> TerminalFlow.PaymentResult
+    {
+        let outcome: PrepaidOutcome = switch operation {
+        case .issue: await issue(deposit: amount, presentation: presentation)
+        case .topUp: await topUp(amount: amount, presentation: presentation)
+        case .balance: await balance(presentation: presentation)
+        }
+        return outcome.approved ? .approved(lines: outcome.lines) : .declined(lines: outcome.lines)
+    }
+}
