@@ -46,7 +46,7 @@ import Testing
             ENTER
             MENU
             4
-            3
+            4
             INSERT prepaid-blank
             WAIT 500
             ENTER
@@ -79,6 +79,20 @@ import Testing
         #expect(frames.last!.contains("欢迎光临"))
     }
 
+    @Test func topUpPaidByChipCard() throws {
+        let state = try makeTemporaryDirectory()
+        defer { removeTree(state) }
+        // 20.00 on visa-credit (offline PIN 1234), then the prepaid card is loaded.
+        let script = "MENU\n4\n3\n2\n0\n0\n0\nENTER\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\n"
+            + "INSERT prepaid-good\nWAIT 1000\nENTER\n"
+        let (result, frames) = try Self.run(script, state: state)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(frames.contains { $0.contains("充值(银行卡)") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("请插入预付卡") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Top-up 20.00") && $0.contains("Balance 120.00") && $0.contains("Paid by card") },
+                "\(result.stdout)")
+    }
+
     @Test func faultCardsEndSafely() throws {
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
@@ -87,7 +101,7 @@ import Testing
             script += "1\nENTER\n3\nINSERT \(card)\nWAIT 400\nENTER\n"
         }
         // The torn card: the first sale is torn, the balance check recovers it (7.00 taken once).
-        script += "7\n0\n0\nENTER\n3\nINSERT prepaid-torn\nWAIT 400\nENTER\nMENU\n4\n3\nINSERT prepaid-torn\nWAIT 400\nENTER\n"
+        script += "7\n0\n0\nENTER\n3\nINSERT prepaid-torn\nWAIT 400\nENTER\nMENU\n4\n4\nINSERT prepaid-torn\nWAIT 400\nENTER\n"
         let (result, frames) = try Self.run(script, state: state)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(frames.contains { $0.contains("Card expired") }, "\(result.stdout)")

@@ -152,10 +152,18 @@ public final class TerminalController: Sendable {
                                 bus.send(.flow(.paymentFinished(.notAvailable)))
                                 continue
                             }
+                            let (session, inputsIn) = makeSession()
+                            railInputs = inputsIn
                             let bus = self.bus
+                            let rails = dependencies.rails
+                            let currency = flow.configuration.currency
                             logger.info("prepaid \(operation.rawValue) started", metadata: ["amount": "\(amount)"])
                             payments.addTask {
-                                bus.send(.flow(.paymentFinished(await prepaid.run(operation, amount: amount, presentation: presentation))))
+                                let result = await prepaid.run(
+                                    operation, amount: amount, presentation: presentation, rails: rails, session: session,
+                                    currency: currency)
+                                inputsIn.finish()
+                                bus.send(.flow(.paymentFinished(result)))
                             }
                         case .listRefundableSales:
                             // Answered at once, so keys typed ahead reach the list.

@@ -8,6 +8,8 @@ extension TerminalFlow {
         case issue
         /// Load cash onto the card, authorised online.
         case topUp
+        /// A chip-card sale of the amount, then the load: the bank card is presented first.
+        case topUpByCard
         /// Read the balance from the card (offline).
         case balance
     }
@@ -40,13 +42,15 @@ extension TerminalFlow {
             case .choose(let selected):
                 return .menu(.init(
                     title: .ui(.prepaidTitle),
-                    items: [.ui(.prepaidIssue), .ui(.prepaidTopUp), .ui(.prepaidBalance)], selected: selected))
+                    items: [.ui(.prepaidIssue), .ui(.prepaidTopUp), .ui(.prepaidTopUpByCard), .ui(.prepaidBalance)],
+                    selected: selected))
             case .amount(let operation, let amount, let overLimit):
                 return .amountEntry(.init(
                     title: .ui(operation == .issue ? .prepaidDepositTitle : .prepaidTopUpTitle), amount: amount,
                     currency: configuration.currency, notice: overLimit ? .ui(.amountLimit) : nil))
-            case .present(_, let amount):
-                return .present(.init(amount: amount, currency: configuration.currency, method: .prepaid))
+            case .present(let operation, let amount):
+                return .present(.init(amount: amount, currency: configuration.currency,
+                                      method: operation == .topUpByCard ? .card : .prepaid))
             }
         }
 
@@ -92,7 +96,7 @@ extension TerminalFlow {
             case .present(let operation, let amount):
                 if key == .cancel {
                     return operation == .balance
-                        ? .stay(.init(stage: .choose(selected: 2)))
+                        ? .stay(.init(stage: .choose(selected: 3)))
                         : .stay(.init(stage: .amount(operation, amount: amount, overLimit: false)))
                 }
                 return .stay(self)

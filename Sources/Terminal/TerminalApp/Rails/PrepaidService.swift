@@ -524,15 +524,72 @@ extension PrepaidService {
 }
 
 extension PrepaidService {
-    /// Runs a merchant-menu operation; the result as the flow's payment result (outcome screen).
-    public func run(_ operation: TerminalFlow.PrepaidOperation, amount: Int, presentation: Presentation) async
-        -> TerminalFlow.PaymentResult
-    {
-        let outcome: PrepaidOutcome = switch operation {
-        case .issue: await issue(deposit: amount, presentation: presentation)
-        case .topUp: await topUp(amount: amount, presentation: presentation)
-        case .balance: await balance(presentation: presentation)
+    /// Runs a merchant-menu operation; the result as the flow's payment result (outcome screen). `rails`,
+    /// `session` and `currency` serve the chip-card top-up (an EMV sale on the bank card, then the load).
+    public func run(
+        _ operation: TerminalFlow.PrepaidOperation, amount: Int, presentation: Presentation, rails: RailRegistry,
+        session: PaymentSession, currency: Currency
+    ) async -> TerminalFlow.PaymentResult {
+        let outcome: PrepaidOutcome
+        switch operation {
+        case .issue: outcome = await issue(deposit: amount, presentation: presentation)
+        case .topUp: outcome = await topUp(amount: amount, presentation: presentation)
+        case .balance: outcome = await balance(presentation: presentation)
+        case .topUpByCard:
+            return await topUpByCard(amount: amount, bankCard: presentation, rails: rails, session: session,
+                                     currency: currency)
         }
         return outcome.approved ? .approved(lines: outcome.lines) : .declined(lines: outcome.lines)
+    }
+
+    /// Top-up paid by a chip card: the EMV sale of `amount` on the bank card first; once approved, the prepaid card
+    /// is asked for and loaded. A load that fails reverses the card sale (0400 from the store-and-forward queue), so
+    /// the customer pays only for value on the purse.
+    func topUpByCard(
+        amount: Int, bankCard: Presentation, rails: RailRegistry, session: PaymentSession, currency: Currency
+    ) async -> TerminalFlow.PaymentResult {
+        guard let rail = rails.rail(for: bankCard, method: .card) else { return .notAvailable }
+        let sale = await rail.pay(amount: amount, presentation: bankCard, session: session)
+        guard case .approved = sale else { return sale }
+        let saleRecord = try? journal.withLock { journal in
+            try journal.records(limit: 20).first {
+                $0.rail == .emvContact && $0.kind == .sale && $0.status == .approved && $0.amountMinor == Int64(amount)
+            }?.id
+        }
+        session.show(.present(.init(amount: amount, currency: currency, method: .prepaid)))
+        var purse: Presentation?
+        var deadline: Int64?
+        waiting: for await input in session.inputs {
+            switch input {
+            case .presentation(.inserted(let name)) where name != Self.name(of: bankCard):
+                purse = .inserted(name: name)
+                break waiting
+            case .key(.cancel):
+                break waiting
+            case .tick(let now):
+                if deadline == nil { deadline = now + 60_000 }
+                if let limit = deadline, now >= limit { break waiting }
+            default:
+                continue
+            }
+        }
+        var outcome = PrepaidOutcome(approved: false, lines: [.ui(.cancelled)], balance: nil)
+        if let purse {
+            session.show(.processing(.init()))
+            outcome = await topUp(amount: amount, presentation: purse)
+        }
+        guard outcome.approved else {
+            if let saleRecord {
+                _ = try? journal.withLock { try $0.requireReversal(saleRecord, reason: .cancelled) }
+            }
+            logger.warning("prepaid load after a card payment failed: the card payment is reversed")
+            return .declined(lines: outcome.lines + [.raw("Card payment reversed")])
+        }
+        return .approved(lines: outcome.lines + [.raw("Paid by card")])
+    }
+
+    static func name(of presentation: Presentation) -> String? {
+        if case .inserted(let name) = presentation { return name }
+        return nil
     }
 }
