@@ -244,10 +244,10 @@ public enum PurseTerminal {
 
     /// Recovers a torn purchase on the card's next presentation (docs/prepaid.md §4.3): reads the card, runs an
     /// INITIALIZE FOR PURCHASE of the same amount to learn the offline counter (no state changes on the card), and
-    /// - counter = prepared counter + 1 and balance = prepared balance − amount: the debit happened; GET
-    ///   TRANSACTION PROVE for the prepared counter gives MAC2 and TAC; the TAC is verified;
-    /// - counter = prepared counter and balance unchanged: the debit did not happen;
-    /// - anything else: not this transaction.
+    /// - counter = the prepared counter: the debit did not happen;
+    /// - counter moved: GET TRANSACTION PROVE for the prepared counter gives MAC2 and TAC; a TAC that verifies over
+    ///   this purchase's data (amount, terminal, sequence number, date) proves the debit happened; a TAC that does
+    ///   not is `proofInvalid`; no proof is `notThisTransaction`.
     public static func recoverPurchase(
         _ prepared: PreparedPurchase, sam: some PurseSAM, channel: some PurseCardChannel
     ) throws -> PurseRecoveryOutcome {
@@ -256,25 +256,11 @@ public enum PurseTerminal {
         else { return .notThisTransaction }
         let answer = try channel.transmit(
             PurseCommand.initializeForPurchase(keyIndex: 1, amount: prepared.amount, terminalID: prepared.terminalID))
-        let counter: UInt16
-        let balance: UInt32
         if answer.statusWord.isNormalProcessing {
             let now = try InitializeForPurchaseResponse(responseData: answer.data[...])
-            counter = now.offlineCounter
-            balance = now.balance
-        } else if answer.statusWord.rawValue == 0x9401 {
-            // Balance now below the amount: only the counter from a proof can tell; use GET BALANCE.
-            balance = card.balance
-            counter = prepared.initialize.offlineCounter &+ 1
-        } else {
-            return .notThisTransaction
+            if now.offlineCounter == prepared.initialize.offlineCounter { return .notDebited }
         }
-        if counter == prepared.initialize.offlineCounter, balance == prepared.initialize.balance {
-            return .notDebited
-        }
-        guard counter == prepared.initialize.offlineCounter &+ 1,
-            balance == prepared.initialize.balance - prepared.amount
-        else { return .notThisTransaction }
+        // The counter moved (or the balance no longer covers the amount): ask the card for its proof.
         let proof = try channel.transmit(
             PurseCommand.getTransactionProve(type: .pursePurchase, counter: prepared.initialize.offlineCounter))
         guard proof.statusWord.isNormalProcessing else { return .notThisTransaction }

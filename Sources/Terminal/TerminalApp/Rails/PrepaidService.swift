@@ -346,10 +346,8 @@ public final class PrepaidService: @unchecked Sendable {
                     if record.status == .pending {
                         try complete(record.id, completed)
                     } else {
-                        let id = try journal.withLock {
-                            try $0.begin(draft(kind: .sale, amount: Int(prepared.amount), card: card, blob: completed.clearingData))
-                        }
-                        try complete(id, completed)
+                        let recovered = draft(kind: .sale, amount: Int(prepared.amount), card: card, blob: completed.clearingData)
+                        try journal.withLock { try Self.recordRecovered(journal: $0, torn: record.id.txnRef, draft: recovered) }
                     }
                     try resolve(record.id.txnRef)
                     logger.info("torn prepaid purchase recovered: the debit had happened", metadata: ["ref": "\(record.id.txnRef)"])
@@ -364,6 +362,34 @@ public final class PrepaidService: @unchecked Sendable {
                 logger.warning("torn purchase recovery failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Records the completion of a torn purchase whose record a restart made `failed` (a failed record never moves
+    /// again): a record of its own, `offline-approved` and queued, named `r<generation>-<torn txn_ref>`. Crash-safe
+    /// and idempotent: a generation is only started when every earlier one is `failed` (killed between its two
+    /// commits, then failed by the restart), so at most one generation is ever approved.
+    /// - Parameter draft: the purchase with its clearing data sealed in field 55.
+    public static func recordRecovered(journal: TransactionJournal, torn txnRef: String, draft: TransactionDraft) throws {
+        for generation in 1...50 {
+            let reference = "r\(generation)-" + txnRef
+            if let existing = try? journal.record(txnRef: reference) {
+                switch existing.status {
+                case .pending:
+                    try journal.recordOutcome(existing.id, .offlineApproved(authorizationResponseCode: "Y1", authorizationCode: nil))
+                    return
+                case .failed:
+                    continue
+                default:
+                    return
+                }
+            }
+            var named = draft
+            named.txnRef = reference
+            let id = try journal.begin(named)
+            try journal.recordOutcome(id, .offlineApproved(authorizationResponseCode: "Y1", authorizationCode: nil))
+            return
+        }
+        throw StoreError(.invalid, "too many recovery attempts for \(txnRef)")
     }
 
     private func complete(_ id: TransactionID, _ completed: CompletedPurchase) throws {
