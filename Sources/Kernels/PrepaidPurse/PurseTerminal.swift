@@ -372,10 +372,10 @@ extension PreparedPurchase {
             + PurseBytes.be32(terminalSequenceNumber) + dateTime.bytes + mac1 + [0x01] + [UInt8](repeating: 0, count: 7)
     }
 
-    /// Reads ``persisted`` bytes back.
+    /// Reads ``persisted`` bytes back (also the first 58 bytes of a ``CompletedPurchase/persisted``).
     /// - Throws: ``PurseError/Code/malformedResponse`` for another length or version.
     public init(persisted bytes: [UInt8]) throws {
-        guard bytes.count == 58, bytes[50] == 0x01 else {
+        guard bytes.count == 58 || bytes.count == 66, bytes[50] == 0x01 else {
             throw PurseError(.malformedResponse, "not a persisted prepared purchase")
         }
         let slice = bytes[...]
@@ -391,6 +391,18 @@ extension PreparedPurchase {
 }
 
 extension CompletedPurchase {
+    /// The completed purchase as the terminal seals it (66 bytes): ``PreparedPurchase/persisted`` ‖ TAC ‖ MAC2. It
+    /// still holds the prepared purchase, so a record killed between its completion's two commits is recovered.
+    public var persisted: [UInt8]? { prepared.persisted.map { $0 + tac + mac2 } }
+
+    /// Reads ``persisted`` bytes back.
+    /// - Throws: ``PurseError/Code/malformedResponse`` for another length.
+    public init(persisted bytes: [UInt8]) throws {
+        guard bytes.count == 66 else { throw PurseError(.malformedResponse, "not a persisted completed purchase") }
+        self.init(prepared: try PreparedPurchase(persisted: bytes), tac: Array(bytes[58..<62]),
+                  mac2: Array(bytes[62..<66]), recovered: false)
+    }
+
     /// The clearing data of the host protocol's `PP` sub-element (docs/host-interface.md §13), 27 bytes: balance
     /// before (4) ‖ offline counter (2) ‖ terminal sequence number (4) ‖ terminal (6) ‖ date-time (7) ‖ TAC (4).
     public var clearingData: [UInt8] {

@@ -81,6 +81,38 @@ public final class VirtualPurseCard {
     /// The card number (nil while blank).
     public var cardNumber: String? { applicationData?.cardNumber }
 
+    /// The card's persistent memory for a personalised profile card (balance, counters, proofs, the torn fault):
+    /// what survives when the card is powered off. The store kill harness keeps it in a file, written after every
+    /// command that changes it, as a card's EEPROM commit.
+    public var persistentState: [UInt8] {
+        var out: [UInt8] = [0x01] + be32(balance) + [UInt8(onlineCounter >> 8), UInt8(onlineCounter & 0xFF),
+                                                     UInt8(offlineCounter >> 8), UInt8(offlineCounter & 0xFF),
+                                                     tornFaultArmed ? 1 : 0]
+        let sorted = proofs.sorted { ($0.key.type, $0.key.counter) < ($1.key.type, $1.key.counter) }
+        out += [UInt8(sorted.count >> 8 & 0xFF), UInt8(sorted.count & 0xFF)]
+        for (key, proof) in sorted { out += [key.type, UInt8(key.counter >> 8), UInt8(key.counter & 0xFF)] + proof }
+        return out
+    }
+
+    /// Restores ``persistentState``; false (and nothing changed) when the bytes are not one.
+    @discardableResult
+    public func restore(persistentState bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 12, bytes[0] == 0x01 else { return false }
+        let count = Int(bytes[10]) << 8 | Int(bytes[11])
+        guard bytes.count == 12 + count * 11 else { return false }
+        balance = uint(bytes[1..<5])
+        onlineCounter = UInt16(bytes[5]) << 8 | UInt16(bytes[6])
+        offlineCounter = UInt16(bytes[7]) << 8 | UInt16(bytes[8])
+        tornFaultArmed = bytes[9] != 0
+        proofs = [:]
+        for index in 0..<count {
+            let base = 12 + index * 11
+            proofs[ProofKey(type: bytes[base], counter: UInt16(bytes[base + 1]) << 8 | UInt16(bytes[base + 2]))] =
+                Array(bytes[(base + 3)..<(base + 11)])
+        }
+        return true
+    }
+
     /// Processes one command APDU and returns the response data and SW1 SW2.
     public func process(_ command: [UInt8]) -> [UInt8] {
         guard !isRemoved else { return sw(0x6F00) }

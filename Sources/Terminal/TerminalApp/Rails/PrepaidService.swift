@@ -330,7 +330,9 @@ public final class PrepaidService: @unchecked Sendable {
         let number = card.applicationData.cardNumber
         let candidates: [(TransactionRecord, PreparedPurchase)] = (try? journal.withLock { journal in
             try journal.records(limit: 500).compactMap { record -> (TransactionRecord, PreparedPurchase)? in
+                // Records named r<n>-… complete a torn one (recordRecovered): never recovered themselves.
                 guard record.rail == .prepaid, record.kind == .sale, record.status == .pending || record.status == .failed,
+                    !record.id.txnRef.hasPrefix("r"),
                     let blob = try journal.cardData(record.id).field55?.withUnsafeBytes({ Array($0) }),
                     let prepared = try? PreparedPurchase(persisted: blob), prepared.cardNumber == number
                 else { return nil }
@@ -346,7 +348,7 @@ public final class PrepaidService: @unchecked Sendable {
                     if record.status == .pending {
                         try complete(record.id, completed)
                     } else {
-                        let recovered = draft(kind: .sale, amount: Int(prepared.amount), card: card, blob: completed.clearingData)
+                        let recovered = draft(kind: .sale, amount: Int(prepared.amount), card: card, blob: completed.persisted ?? [])
                         try journal.withLock { try Self.recordRecovered(journal: $0, torn: record.id.txnRef, draft: recovered) }
                     }
                     try resolve(record.id.txnRef)
@@ -394,7 +396,8 @@ public final class PrepaidService: @unchecked Sendable {
 
     private func complete(_ id: TransactionID, _ completed: CompletedPurchase) throws {
         try journal.withLock { journal in
-            try journal.recordCompletionICCData(id, field55: SecretBytes(completed.clearingData))
+            // Two commits; the sealed data keeps the prepared purchase, so a kill between them is recovered.
+            try journal.recordCompletionICCData(id, field55: SecretBytes(completed.persisted ?? completed.clearingData))
             try journal.recordOutcome(id, .offlineApproved(authorizationResponseCode: "Y1", authorizationCode: nil))
         }
     }

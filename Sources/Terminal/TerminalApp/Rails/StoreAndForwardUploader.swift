@@ -2,6 +2,7 @@ import Codecs
 public import Logging
 import PaymentCrypto
 public import ServiceLifecycle
+import PrepaidPurse
 public import Store
 public import Uplink
 import Synchronization
@@ -222,7 +223,8 @@ public final class StoreAndForwardUploader: Service, Sendable {
                 request, decision: code, authorizationCode: code == .approved ? item.record.authorizationCode : nil,
                 isRepeat: type == .financialAdviceRepeat)
             // A prepaid purchase's clearing data (62 `PP`, docs/host-interface.md §13) is sealed in its field 55 slot.
-            if item.record.rail == .prepaid, let clearing = item.card.field55?.withUnsafeBytes({ Array($0) }) {
+            if item.record.rail == .prepaid, let sealed = item.card.field55?.withUnsafeBytes({ Array($0) }) {
+                let clearing = (try? CompletedPurchase(persisted: sealed))?.clearingData ?? sealed
                 try PrepaidHostData.set(PrepaidHostData.purchaseTag, bytes: clearing, in: &advice)
             }
             return advice
