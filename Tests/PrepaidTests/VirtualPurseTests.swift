@@ -193,6 +193,41 @@ struct PurseRig {
         #expect(try PurseTerminal.recoverPurchase(prepared, sam: rig.sam, channel: rig.channel) == .debited(completed))
     }
 
+    @Test func tornLoadIsConfirmedByTheCardsProof() throws {
+        let rig = try PurseRig("prepaid-torn-load")
+        let info = try rig.read()
+        guard case .success(let load) = try PurseTerminal.prepareLoad(
+            card: info, amount: 3_000, dateTime: rig.dateTime, terminalID: rig.sam.terminalID, channel: rig.channel),
+            let mac2 = try rig.hostMAC2(load)
+        else {
+            Issue.record("no load")
+            return
+        }
+        #expect(throws: (any Error).self) { try PurseTerminal.credit(load, mac2: mac2, channel: rig.channel) }
+        #expect(rig.card.balance == 13_000, "the card credited itself before leaving")
+        rig.card.reinsert()
+        guard case .credited(let tac) = try PurseTerminal.recoverLoad(load, sam: rig.sam, channel: rig.channel) else {
+            Issue.record("not confirmed")
+            return
+        }
+        #expect(try rig.sam.verifyTAC(diversificationData: load.diversificationData, tacInput: load.tacInput, tac: tac))
+        #expect(try PreparedLoad(persisted: #require(load.persisted)) == load)
+    }
+
+    @Test func loadWithoutCreditIsRecoveredAsNotCredited() throws {
+        let rig = try PurseRig("prepaid-good")
+        let info = try rig.read()
+        guard case .success(let load) = try PurseTerminal.prepareLoad(
+            card: info, amount: 3_000, dateTime: rig.dateTime, terminalID: rig.sam.terminalID, channel: rig.channel)
+        else {
+            Issue.record("no load")
+            return
+        }
+        rig.card.reset()
+        #expect(try PurseTerminal.recoverLoad(load, sam: rig.sam, channel: rig.channel) == .notCredited)
+        #expect(rig.card.balance == 10_000)
+    }
+
     @Test func tornBeforeTheDebitIsRecoveredAsNotDebited() throws {
         let rig = try PurseRig("prepaid-good")
         let info = try rig.read()

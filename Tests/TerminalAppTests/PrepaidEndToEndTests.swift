@@ -130,6 +130,22 @@ import VirtualCards
         #expect(purchases.count == 1 && purchases.first?.amount == 3_000)
     }
 
+    @Test func tornLoadIsConfirmedOnTheNextPresentationAndNotReversed() async throws {
+        let rig = try Rig()
+        defer { rig.close() }
+        let card = Presentation.inserted(name: "prepaid-torn-load")
+        let torn = await rig.service.topUp(amount: 4_000, presentation: card)
+        #expect(!torn.approved)
+        #expect(rig.cards.card("prepaid-torn-load")?.balance == 14_000, "the card credited itself before leaving")
+        #expect(try rig.books("prepaid-torn-load")?.balance == 14_000, "the host booked the load")
+        let balance = await rig.service.balance(presentation: card)
+        #expect(balance.balance == 14_000)
+        // Confirmed: no reversal is queued, the books keep the load.
+        #expect(try rig.journal.withLock { try $0.unsentCounts() }.reversals == 0)
+        _ = await rig.uploader.drain()
+        #expect(try rig.books("prepaid-torn-load")?.balance == 14_000)
+    }
+
     @Test func faultVariantsEndSafely() async throws {
         let rig = try Rig()
         defer { rig.close() }

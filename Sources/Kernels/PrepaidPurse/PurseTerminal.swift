@@ -434,3 +434,63 @@ func hexBytes(_ text: String) -> [UInt8]? {
     }
     return high == nil ? out : nil
 }
+
+extension PreparedLoad {
+    /// The prepared load as a terminal keeps it while the card's CREDIT is unconfirmed (43 bytes): serial number (10)
+    /// ‖ INITIALIZE FOR LOAD answer (16) ‖ amount (4) ‖ terminal (6) ‖ date-time (7). `nil` for a malformed card number.
+    public var persisted: [UInt8]? {
+        guard cardNumber.utf8.count == 20, let serial = hexBytes(cardNumber) else { return nil }
+        return serial + initialize.encoded + PurseBytes.be32(amount) + terminalID.bytes + dateTime.bytes
+    }
+
+    /// Reads ``persisted`` bytes back.
+    /// - Throws: ``PurseError/Code/malformedResponse`` for another length.
+    public init(persisted bytes: [UInt8]) throws {
+        guard bytes.count == 43 else { throw PurseError(.malformedResponse, "not a persisted prepared load") }
+        let slice = bytes[...]
+        let serial = PurseBytes.read(slice, 0, 10)
+        cardNumber = hexString(serial)
+        diversificationData = Array(serial.suffix(8))
+        initialize = try InitializeForLoadResponse(responseData: slice[10..<26])
+        amount = PurseBytes.uint(PurseBytes.read(slice, 26, 4))
+        terminalID = try PurseTerminalID(PurseBytes.read(slice, 30, 6))
+        dateTime = try PurseDateTime(bytes: PurseBytes.read(slice, 36, 7))
+    }
+}
+
+/// The outcome of checking a load whose CREDIT FOR LOAD got no answer (the card left).
+public enum PurseLoadRecoveryOutcome: Sendable, Hashable {
+    /// The card credited itself: its proof's TAC verifies over this load.
+    case credited(tac: [UInt8])
+    /// The online counter did not move: the card was not credited.
+    case notCredited
+    /// Another card, or the counter moved without a proof for this load: left for the host to settle.
+    case notThisTransaction
+}
+
+extension PurseTerminal {
+    /// Checks a torn load on the card's next presentation (docs/prepaid.md §4.4): GET TRANSACTION PROVE (type `02`)
+    /// for the load's online counter — a TAC that verifies over this load proves the credit — else INITIALIZE FOR
+    /// LOAD (no state change without CREDIT) tells whether the online counter moved.
+    public static func recoverLoad(
+        _ load: PreparedLoad, sam: some PurseSAM, channel: some PurseCardChannel
+    ) throws -> PurseLoadRecoveryOutcome {
+        guard case .success(let card) = try read(channel), card.applicationData.cardNumber == load.cardNumber else {
+            return .notThisTransaction
+        }
+        let proof = try channel.transmit(
+            PurseCommand.getTransactionProve(type: .purseLoad, counter: load.initialize.onlineCounter))
+        if proof.statusWord.isNormalProcessing, proof.data.count == 8 {
+            let tac = Array(proof.data.suffix(4))
+            if try sam.verifyTAC(diversificationData: load.diversificationData, tacInput: load.tacInput, tac: tac) {
+                return .credited(tac: tac)
+            }
+            return .notThisTransaction
+        }
+        let answer = try channel.transmit(
+            PurseCommand.initializeForLoad(keyIndex: 1, amount: 1, terminalID: load.terminalID))
+        guard answer.statusWord.isNormalProcessing else { return .notThisTransaction }
+        let now = try InitializeForLoadResponse(responseData: answer.data[...])
+        return now.onlineCounter == load.initialize.onlineCounter ? .notCredited : .notThisTransaction
+    }
+}

@@ -28,6 +28,7 @@ public final class VirtualPurseCard {
     private var session: Session?
     private var proofs: [ProofKey: [UInt8]] = [:]
     private var tornFaultArmed: Bool
+    private var tornLoadArmed: Bool
 
     private enum Session {
         case load(amount: UInt32, terminal: [UInt8], counter: UInt16, key: SecretBytes)
@@ -45,6 +46,7 @@ public final class VirtualPurseCard {
         self.random = random
         balance = 0
         tornFaultArmed = profile.variant == .tornDebit
+        tornLoadArmed = profile.variant == .tornLoad
         guard profile.variant != .blank,
             let data = try? PurseApplicationData(
                 issuerIdentifier: VirtualPurseProfile.testIssuerIdentifier, applicationSerialNumber: profile.serialNumber,
@@ -218,6 +220,10 @@ public final class VirtualPurseCard {
         balance = newBalance
         onlineCounter = counter &+ 1
         proofs[ProofKey(type: PurseTransactionType.purseLoad.rawValue, counter: counter)] = mac2 + tac
+        if tornLoadArmed {
+            tornLoadArmed = false
+            isRemoved = true
+        }
         return tac + sw(0x9000)
     }
 

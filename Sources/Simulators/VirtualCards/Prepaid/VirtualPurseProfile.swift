@@ -21,6 +21,8 @@ public struct VirtualPurseProfile: Sendable, Hashable {
         /// The card leaves the reader during its first DEBIT FOR PURCHASE after performing the debit (a torn
         /// transaction: the terminal gets no answer).
         case tornDebit
+        /// The card leaves the reader during its first CREDIT FOR LOAD after crediting itself.
+        case tornLoad
     }
 
     /// The profile name (`prepaid-good`, …).
@@ -51,6 +53,7 @@ public struct VirtualPurseProfile: Sendable, Hashable {
         profile("prepaid-expired", .expired, 5, expiry: [0x20, 0x20, 0x12, 0x31]),
         profile("prepaid-blocked", .blocked, 6),
         profile("prepaid-torn", .tornDebit, 7),
+        profile("prepaid-torn-load", .tornLoad, 8),
     ]
 
     /// The profile names.

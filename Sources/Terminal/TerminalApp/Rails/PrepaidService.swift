@@ -218,7 +218,22 @@ public final class PrepaidService: @unchecked Sendable {
                 try cancel(id, response)
                 return declined("Host error")
             }
-            guard case .success = try PurseTerminal.credit(prepared, mac2: mac2, channel: channel) else {
+            let credit: PurseResult<[UInt8]>
+            do {
+                credit = try PurseTerminal.credit(prepared, mac2: mac2, channel: channel)
+            } catch {
+                // No answer to CREDIT FOR LOAD: the card may have credited itself. The load stands at the host until
+                // the card's next presentation tells (recoverTornLoads): confirmed, or reversed.
+                try addUnconfirmedLoad(id.txnRef, prepared)
+                _ = try journal.withLock {
+                    try $0.recordHostResponse(id, .approved(authorizationCode: response.authorizationCode ?? "000000",
+                                                            responseCode: response.responseCode.rawValue,
+                                                            retrievalReferenceNumber: response.retrievalReference))
+                }
+                logger.warning("prepaid load torn: checked on the card's next presentation", metadata: ["ref": "\(id.txnRef)"])
+                return PrepaidOutcome(approved: false, lines: [.ui(.cardRemoved), .raw("Present the card again")], balance: nil)
+            }
+            guard case .success = credit else {
                 try cancel(id, response)
                 return declined("Load refused by card")
             }
@@ -301,6 +316,7 @@ public final class PrepaidService: @unchecked Sendable {
     private func readChecked(_ channel: PurseConnectionChannel) -> PurseCardInfo? {
         guard case .success(let card) = try? PurseTerminal.read(channel) else { return nil }
         recoverTornPurchases(card, channel: channel)
+        recoverTornLoads(card, channel: channel)
         let today = clock.localDateTime()
         guard PurseTerminal.check(card, today: today.year * 10_000 + today.month * 100 + today.day,
                                   blocked: { self.blocked.contains($0) }) == nil
@@ -392,6 +408,53 @@ public final class PrepaidService: @unchecked Sendable {
             return
         }
         throw StoreError(.invalid, "too many recovery attempts for \(txnRef)")
+    }
+
+    /// Loads whose CREDIT got no answer, by txn_ref (setting `prepaid.loads.unconfirmed`: `ref=hex,…`).
+    private func unconfirmedLoads() -> [(String, PreparedLoad)] {
+        let text = (try? settings.withLock { try $0.setting("prepaid.loads.unconfirmed") }) ?? nil
+        return (text ?? "").split(separator: ",").compactMap { entry in
+            let parts = entry.split(separator: "=")
+            guard parts.count == 2, let bytes = Hex.decode(parts[1]), let load = try? PreparedLoad(persisted: bytes) else { return nil }
+            return (String(parts[0]), load)
+        }
+    }
+
+    private func saveUnconfirmedLoads(_ loads: [(String, PreparedLoad)]) throws {
+        let text = loads.compactMap { ref, load in load.persisted.map { ref + "=" + Hex.encode($0) } }.joined(separator: ",")
+        try settings.withLock { try $0.setSetting("prepaid.loads.unconfirmed", text) }
+    }
+
+    private func addUnconfirmedLoad(_ txnRef: String, _ load: PreparedLoad) throws {
+        try saveUnconfirmedLoads(unconfirmedLoads() + [(txnRef, load)])
+    }
+
+    /// This card's torn loads (docs/prepaid.md §4.4): a proof that the card credited itself confirms the load; an
+    /// online counter that did not move reverses it (0400 from the queue); anything else stays for the host.
+    private func recoverTornLoads(_ card: PurseCardInfo, channel: PurseConnectionChannel) {
+        var remaining: [(String, PreparedLoad)] = []
+        for (reference, load) in unconfirmedLoads() {
+            guard load.cardNumber == card.applicationData.cardNumber else {
+                remaining.append((reference, load))
+                continue
+            }
+            switch (try? PurseTerminal.recoverLoad(load, sam: sam, channel: channel)) ?? .notThisTransaction {
+            case .credited:
+                logger.info("torn prepaid load confirmed: the card was credited", metadata: ["ref": "\(reference)"])
+            case .notCredited:
+                do {
+                    try journal.withLock { journal in
+                        try journal.requireReversal(try journal.record(txnRef: reference).id, reason: .cancelled)
+                    }
+                    logger.info("torn prepaid load reversed: the card was not credited", metadata: ["ref": "\(reference)"])
+                } catch {
+                    remaining.append((reference, load))
+                }
+            case .notThisTransaction:
+                remaining.append((reference, load))
+            }
+        }
+        try? saveUnconfirmedLoads(remaining)
     }
 
     private func complete(_ id: TransactionID, _ completed: CompletedPurchase) throws {
