@@ -110,6 +110,12 @@ import VirtualCards
         // A second drain sends nothing: each purchase is booked once.
         #expect(await rig.uploader.drain().acknowledged == 0)
         #expect(try PrepaidLedger(rig.ledger).entries().count == 5)
+
+        // A refund of the second purchase is a load (0200 200000).
+        let refund = await rig.service.refund(amount: 750, presentation: card)
+        #expect(refund.approved && refund.balance == 5_750, "\(refund.lines)")
+        #expect(try rig.books("prepaid-blank")?.balance == 5_750)
+        #expect(try PrepaidLedger(rig.ledger).entries().last?.reason == "refund loaded")
     }
 
     @Test func tornDebitIsRecoveredOnTheNextPresentationAndBookedOnce() async throws {

@@ -141,9 +141,11 @@ extension AcquirerServer.Worker {
         case ("0200", "720000"):
             decision = (try? books.issue(number, expiry: PrepaidHostData.text(PrepaidHostData.expiryTag, in: tagged),
                                          key: key)) ?? .init(code: .systemMalfunction, reason: "books failed")
-        case ("0200", "280000"):
+        case ("0200", "280000"), ("0200", "200000"):
+            // A refund of a purse purchase is a load (processing code 200000).
             decision = (try? books.load(number, amount: amount,
-                                        data: PrepaidHostData.bytes(PrepaidHostData.loadTag, in: tagged), key: key))
+                                        data: PrepaidHostData.bytes(PrepaidHostData.loadTag, in: tagged), key: key,
+                                        refund: processingCode == "200000"))
                 ?? .init(code: .systemMalfunction, reason: "books failed")
         case ("0200", "310000"):
             decision = (try? books.inquiry(number)) ?? .init(code: .systemMalfunction, reason: "books failed")
@@ -201,7 +203,7 @@ extension PrepaidLedger {
     }
 
     /// Load authorisation: checks the card's state, its balance against the books and MAC1; computes MAC2.
-    func load(_ number: String, amount: Int, data: [UInt8]?, key: String) throws -> Decision {
+    func load(_ number: String, amount: Int, data: [UInt8]?, key: String, refund: Bool = false) throws -> Decision {
         guard let card = try card(number) else { return Decision(code: .invalidCardNumber, reason: "unknown card") }
         guard card.status == "active" else { return Decision(code: .lostCard, reason: "card on the lost-card list") }
         guard let data, data.count == 27, amount > 0, let amount32 = UInt32(exactly: amount) else {
@@ -234,10 +236,10 @@ extension PrepaidLedger {
             try db.query(
                 """
                 INSERT INTO prepaid_entries (idempotency_key, card_number, kind, amount_minor, counter, balance_before, reason)
-                VALUES (?, ?, 'load', ?, ?, ?, 'load authorised')
+                VALUES (?, ?, 'load', ?, ?, ?, ?)
                 """,
                 [.text(key), .text(number), .integer(Int64(amount)), .integer(Int64(counter)),
-                 .integer(Int64(balanceBefore))])
+                 .integer(Int64(balanceBefore)), .text(refund ? "refund loaded" : "load authorised")])
         }
         return Decision(code: .approved, reason: "load authorised", balance: card.balance + amount, mac2: mac2)
     }

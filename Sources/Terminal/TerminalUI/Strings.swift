@@ -59,7 +59,7 @@ public enum UIString: Sendable, Equatable {
     case qrNotAPaymentCode
     case qrWrongLength
     // Prepaid cards (docs/prepaid.md §7)
-    case prepaidTitle, prepaidIssue, prepaidTopUp, prepaidTopUpByCard, prepaidBalance, prepaidDepositTitle, prepaidTopUpTitle
+    case prepaidTitle, prepaidIssue, prepaidTopUp, prepaidTopUpByCard, prepaidBalance, prepaidRefund, prepaidDepositTitle, prepaidTopUpTitle
     case qrMerchantCode
     case qrMalformed
     case qrOrder(String)
@@ -172,6 +172,7 @@ public enum UIString: Sendable, Equatable {
         case .prepaidIssue: "发卡"
         case .prepaidTopUp: "充值(现金)"
         case .prepaidTopUpByCard: "充值(银行卡)"
+        case .prepaidRefund: "退款(退回卡内)"
         case .prepaidBalance: "查询余额"
         case .prepaidDepositTitle: "请输入开卡存入金额"
         case .prepaidTopUpTitle: "请输入充值金额"
@@ -280,6 +281,7 @@ public enum UIString: Sendable, Equatable {
         case .prepaidIssue: "Issue card"
         case .prepaidTopUp: "Top-up (cash)"
         case .prepaidTopUpByCard: "Top-up (chip card)"
+        case .prepaidRefund: "Refund to card"
         case .prepaidBalance: "Balance"
         case .prepaidDepositTitle: "Opening deposit"
         case .prepaidTopUpTitle: "Top-up amount"

@@ -12,6 +12,8 @@ extension TerminalFlow {
         case topUpByCard
         /// Read the balance from the card (offline).
         case balance
+        /// Refund of a purse purchase: a load, authorised online.
+        case refund
     }
 
     /// The prepaid sub-menu ("预付卡"): choose an operation, enter its amount, present the card. A pure value; the
@@ -42,11 +44,13 @@ extension TerminalFlow {
             case .choose(let selected):
                 return .menu(.init(
                     title: .ui(.prepaidTitle),
-                    items: [.ui(.prepaidIssue), .ui(.prepaidTopUp), .ui(.prepaidTopUpByCard), .ui(.prepaidBalance)],
+                    items: [.ui(.prepaidIssue), .ui(.prepaidTopUp), .ui(.prepaidTopUpByCard), .ui(.prepaidBalance),
+                            .ui(.prepaidRefund)],
                     selected: selected))
             case .amount(let operation, let amount, let overLimit):
                 return .amountEntry(.init(
-                    title: .ui(operation == .issue ? .prepaidDepositTitle : .prepaidTopUpTitle), amount: amount,
+                    title: .ui(operation == .issue ? .prepaidDepositTitle : operation == .refund ? .refundAmountTitle : .prepaidTopUpTitle),
+                    amount: amount,
                     currency: configuration.currency, notice: overLimit ? .ui(.amountLimit) : nil))
             case .present(let operation, let amount):
                 return .present(.init(amount: amount, currency: configuration.currency,

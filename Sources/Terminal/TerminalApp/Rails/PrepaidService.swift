@@ -158,6 +158,14 @@ public final class PrepaidService: @unchecked Sendable {
         }
     }
 
+    /// Refund of a purse purchase: a load of `amount` fen authorised online (0200 `200000` with 62 `PL`).
+    public func refund(amount: Int, presentation: Presentation) async -> PrepaidOutcome {
+        await withCardAsync(presentation) { channel in
+            guard let card = self.readChecked(channel) else { return self.cardRefusal(channel) }
+            return await self.load(amount: amount, card: card, channel: channel, kind: .refund)
+        }
+    }
+
     /// Issues a blank card: registers it with the host (activation), personalises it, then loads `deposit` fen.
     public func issue(deposit: Int, presentation: Presentation) async -> PrepaidOutcome {
         await withCardAsync(presentation) { channel in
@@ -199,7 +207,9 @@ public final class PrepaidService: @unchecked Sendable {
         case unreachable
     }
 
-    private func load(amount: Int, card: PurseCardInfo, channel: PurseConnectionChannel) async -> PrepaidOutcome {
+    private func load(
+        amount: Int, card: PurseCardInfo, channel: PurseConnectionChannel, kind: Store.TransactionKind = .topup
+    ) async -> PrepaidOutcome {
         guard let amount32 = UInt32(exactly: amount), amount32 > 0 else { return declined("Invalid amount") }
         let prepared: PreparedLoad
         do {
@@ -210,7 +220,7 @@ public final class PrepaidService: @unchecked Sendable {
         } catch {
             return declined("Card error")
         }
-        let answer = await online(kind: .topup, amount: amount, card: card, tag: PrepaidHostData.loadTag,
+        let answer = await online(kind: kind, amount: amount, card: card, tag: PrepaidHostData.loadTag,
                                   text: Hex.encode(prepared.authorisationData))
         guard case .approved(let response, let id) = answer else { return hostRefusal(answer, card: card) }
         do {
@@ -248,7 +258,8 @@ public final class PrepaidService: @unchecked Sendable {
             return declined("Card removed: load reversed")
         }
         let balance = Int(prepared.initialize.balance) + amount
-        return PrepaidOutcome(approved: true, lines: [.raw("Top-up " + money(amount)), .raw("Balance " + money(balance))],
+        return PrepaidOutcome(approved: true, lines: [.raw((kind == .refund ? "Refund " : "Top-up ") + money(amount)),
+                                                      .raw("Balance " + money(balance))],
                               balance: balance)
     }
 
@@ -272,7 +283,7 @@ public final class PrepaidService: @unchecked Sendable {
             }
             let nowUTC = clock.unixTime()
             let request = TransactionRequest(
-                kind: kind == .issue ? .prepaidActivation : .prepaidTopUp, amount: UInt64(amount),
+                kind: kind == .issue ? .prepaidActivation : kind == .refund ? .refund : .prepaidTopUp, amount: UInt64(amount),
                 currencyCode: Self.currencyText(configuration.currencyCode), stan: id.stan,
                 transmission: StoreAndForwardUploader.hostDateTime(nowUTC),
                 local: StoreAndForwardUploader.hostDateTime(nowUTC + configuration.utcOffsetSeconds),
@@ -627,6 +638,7 @@ extension PrepaidService {
         case .issue: outcome = await issue(deposit: amount, presentation: presentation)
         case .topUp: outcome = await topUp(amount: amount, presentation: presentation)
         case .balance: outcome = await balance(presentation: presentation)
+        case .refund: outcome = await refund(amount: amount, presentation: presentation)
         case .topUpByCard:
             return await topUpByCard(amount: amount, bankCard: presentation, rails: rails, session: session,
                                      currency: currency)
