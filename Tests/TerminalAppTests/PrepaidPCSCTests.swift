@@ -17,7 +17,7 @@ struct PrepaidPCSCTests {
         try rig.insertCard(profile: "prepaid-good")
         let reader = try PCSCCardReader(reader: "VCard VPCD")
         defer { reader.stop() }
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + .seconds(30)
         var connection: (any CardConnection)?
         while connection == nil, ContinuousClock.now < deadline {
             connection = try? reader.connect(.contact)

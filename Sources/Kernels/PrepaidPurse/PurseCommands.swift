@@ -30,6 +30,11 @@ public struct PurseTerminalID: Sendable, Hashable {
         guard bytes.count == 6 else { throw PurseError(.invalidParameter, "a terminal number is 6 bytes") }
         self.bytes = bytes
     }
+
+    /// Terminal number 000000000000.
+    public static let zero = PurseTerminalID(unchecked: [0, 0, 0, 0, 0, 0])
+
+    private init(unchecked bytes: [UInt8]) { self.bytes = bytes }
 }
 
 /// The transaction date and time the terminal sends: `YYYYMMDD` (4 bytes BCD) and `hhmmss` (3 bytes BCD).
@@ -46,6 +51,14 @@ public struct PurseDateTime: Sendable, Hashable {
         else { throw PurseError(.invalidParameter, "a purse date or time is out of range") }
         date = [0x20, Self.bcd(year % 100), Self.bcd(month), Self.bcd(day)]
         time = [Self.bcd(hour), Self.bcd(minute), Self.bcd(second)]
+    }
+
+    /// 2026-01-01 00:00:00, for a clock that cannot be read.
+    public static let fallback = PurseDateTime(unchecked: [0x20, 0x26, 0x01, 0x01], [0, 0, 0])
+
+    private init(unchecked date: [UInt8], _ time: [UInt8]) {
+        self.date = date
+        self.time = time
     }
 
     /// From the 7 BCD bytes `YYYYMMDDhhmmss`.

@@ -54,8 +54,15 @@ public struct PurseMasterKeys: Sendable {
         func key(_ a: UInt8, _ b: UInt8) -> SecretBytes {
             SecretBytes([UInt8](repeating: a, count: 8) + [UInt8](repeating: b, count: 8))
         }
-        // Lengths are fixed above, so this cannot throw.
-        return try! PurseMasterKeys(purchase: key(0x11, 0x22), load: key(0x33, 0x44), transaction: key(0x55, 0x66))
+        return PurseMasterKeys(checked: key(0x11, 0x22), key(0x33, 0x44), key(0x55, 0x66), keyVersion: 1)
+    }
+
+    /// Keys whose lengths the caller has fixed.
+    private init(checked purchase: SecretBytes, _ load: SecretBytes, _ transaction: SecretBytes, keyVersion: UInt8) {
+        self.purchase = purchase
+        self.load = load
+        self.transaction = transaction
+        self.keyVersion = keyVersion
     }
 }
 

@@ -39,8 +39,9 @@ final class PrepaidStress {
     init(cardFile: String, journal: TransactionJournal, seed: UInt64) throws {
         guard let profile = VirtualPurseProfile.named("prepaid-good") else { throw StoreError(.invalid, "no purse profile") }
         card = VirtualPurseCard(profile: profile, random: SystemRandom())
-        if let saved = try? DurableFile.readAll(cardFile), card.restore(persistentState: saved) {
-        } else {
+        let fresh = card
+        let restored = (try? DurableFile.readAll(cardFile)).map { fresh.restore(persistentState: $0) } ?? false
+        if !restored {
             var state = card.persistentState
             state.replaceSubrange(1..<5, with: [UInt8(Self.initialBalance >> 24), UInt8(Self.initialBalance >> 16 & 0xFF),
                                                 UInt8(Self.initialBalance >> 8 & 0xFF), UInt8(Self.initialBalance & 0xFF)])
@@ -59,7 +60,7 @@ final class PrepaidStress {
     }
 
     static func dateTime() -> PurseDateTime {
-        (try? PurseDateTime(year: 2026, month: 11, day: 27, hour: 12, minute: 0, second: 0))!
+        (try? PurseDateTime(year: 2026, month: 11, day: 27, hour: 12, minute: 0, second: 0)) ?? .fallback
     }
 
     func draft(amount: UInt32, blob: [UInt8], info: PurseCardInfo) -> TransactionDraft {

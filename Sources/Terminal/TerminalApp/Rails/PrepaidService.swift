@@ -37,8 +37,9 @@ public struct PrepaidOutcome: Sendable, Equatable {
 /// 62 `PP`) for the store-and-forward uploader. Loads and issues are online over ``HostAcquirerLink/deliver(_:willSend:)``,
 /// recorded with an armed reversal like any online request.
 ///
-/// `@unchecked Sendable`: every operation runs under `operation` (one card at a time, as the terminal has one slot),
-/// which also guards the SAM (not Sendable).
+/// `@unchecked Sendable`: the controller runs one operation at a time (the terminal has one card slot, and the flow
+/// starts no operation while one is running); the SAM (not Sendable) and the lost-card list are used only inside an
+/// operation. The synchronous ones also hold `operation`.
 public final class PrepaidService: @unchecked Sendable {
     /// Static configuration.
     public struct Configuration: Sendable {
@@ -95,7 +96,7 @@ public final class PrepaidService: @unchecked Sendable {
     static func purseTerminalID(_ terminalID: String) -> PurseTerminalID {
         let digits = String(terminalID.filter(\.isNumber).suffix(12))
         let padded = String(repeating: "0", count: 12 - digits.count) + digits
-        return (try? PurseTerminalID(Hex.decode(padded) ?? [])) ?? (try! PurseTerminalID([0, 0, 0, 0, 0, 0]))
+        return (try? PurseTerminalID(Hex.decode(padded) ?? [])) ?? .zero
     }
 
     // MARK: Operations
@@ -516,7 +517,7 @@ public final class PrepaidService: @unchecked Sendable {
     private func now() -> PurseDateTime {
         let t = clock.localDateTime()
         return (try? PurseDateTime(year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second))
-            ?? (try! PurseDateTime(year: 2026, month: 1, day: 1, hour: 0, minute: 0, second: 0))
+            ?? .fallback
     }
 
     static func bcdDate(_ year: Int, _ month: Int, _ day: Int) -> [UInt8] {
