@@ -28,7 +28,7 @@ import VirtualCards
         let service: PrepaidService
         let cards = VirtualPurseCardSet()
 
-        init() throws {
+        init(onlineCheckAbove: Int = 50_000) throws {
             directory = try makeTemporaryDirectory("prepaid")
             let opened = try TransactionJournal(
                 store: try TerminalStore(path: directory + "/journal.sqlite"),
@@ -54,9 +54,12 @@ import VirtualCards
                 link: link, connectivity: { .online(via: .wifi, interface: "lo") }, clock: { Int64(time(nil)) },
                 logger: Logger(label: "test"))
             let cards = self.cards
+            var configuration = PrepaidService.Configuration(
+                terminalID: "SIM00001", merchantID: "898310048990001", currencyCode: 156, utcOffsetSeconds: 0,
+                blockList: Set(VirtualPurseProfile.blockedCardNumbers))
+            configuration.onlineCheckAbove = onlineCheckAbove
             service = PrepaidService(
-                configuration: .init(terminalID: "SIM00001", merchantID: "898310048990001", currencyCode: 156,
-                                     utcOffsetSeconds: 0, blockList: Set(VirtualPurseProfile.blockedCardNumbers)),
+                configuration: configuration,
                 sam: SoftwareSAM(masterKeys: .testOnly(), terminalID: PrepaidService.purseTerminalID("SIM00001")),
                 connect: { presentation in
                     guard case .inserted(let name) = presentation else { throw RuntimeError(.device, "not inserted") }
@@ -150,6 +153,20 @@ import VirtualCards
         #expect(try rig.journal.withLock { try $0.unsentCounts() }.reversals == 0)
         _ = await rig.uploader.drain()
         #expect(try rig.books("prepaid-torn-load")?.balance == 14_000)
+    }
+
+    @Test func purchasesAboveTheLimitAreCheckedOnline() async throws {
+        let rig = try Rig(onlineCheckAbove: 5_000)
+        defer { rig.close() }
+        let tampered = await rig.service.pay(amount: 6_000, presentation: .inserted(name: "prepaid-tampered"))
+        #expect(tampered.lines == [.raw("Balance mismatch")], "\(tampered.lines)")
+        #expect(rig.cards.card("prepaid-tampered")?.offlineCounter == 0, "refused before any debit")
+        let good = await rig.service.pay(amount: 6_000, presentation: .inserted(name: "prepaid-good"))
+        #expect(good.approved && good.balance == 4_000, "\(good.lines)")
+        let small = await rig.service.pay(amount: 100, presentation: .inserted(name: "prepaid-tampered"))
+        #expect(small.approved, "below the limit the tampered card still pays offline; the upload finds it")
+        let inquiries = try rig.ledger.entries().filter { $0.mti == "0200" && $0.amount == 0 }
+        #expect(inquiries.count == 2)
     }
 
     @Test func faultVariantsEndSafely() async throws {

@@ -49,6 +49,9 @@ public final class PrepaidService: @unchecked Sendable {
         public var utcOffsetSeconds: Int64
         /// Card numbers (20 digits) on the lost-card list at start (the host's `41` answers add to it).
         public var blockList: Set<String>
+        /// Purchases above this amount (fen) check the card with the host first when the link is up: a card on the
+        /// lost-card list, or holding more than the host's books, is refused (a tampered balance caught online).
+        public var onlineCheckAbove: Int = 50_000
         public init(terminalID: String, merchantID: String, currencyCode: Int, utcOffsetSeconds: Int64,
                     blockList: Set<String> = []) {
             self.terminalID = terminalID
@@ -103,41 +106,71 @@ public final class PrepaidService: @unchecked Sendable {
 
     /// Offline purchase of `amount` fen.
     public func pay(amount: Int, presentation: Presentation) async -> PrepaidOutcome {
-        withCard(presentation) { channel in
-            guard let card = readChecked(channel) else { return cardRefusal(channel) }
-            guard let amount32 = UInt32(exactly: amount), amount32 > 0 else { return declined("Invalid amount") }
-            let dateTime = now()
-            do {
-                let outcome = try PurseTerminal.preparePurchase(card: card, amount: amount32, dateTime: dateTime,
-                                                               sam: sam, channel: channel)
-                try saveSequence()
-                guard case .prepared(let prepared, let session) = outcome else {
-                    if case .declined(let why) = outcome { return declined(describe(why)) }
-                    return declined("Card error")
-                }
-                guard let persisted = prepared.persisted else { return declined("Card error") }
-                // Sealed before the DEBIT: a torn debit is recovered from this record.
-                let id = try journal.withLock { try $0.begin(draft(kind: .sale, amount: amount, card: card, blob: persisted)) }
-                let result = try PurseTerminal.debit(prepared, session: session, sam: sam, channel: channel)
-                switch result {
-                case .completed(let completed):
-                    try complete(id, completed)
-                    return PrepaidOutcome(approved: true, lines: [.raw("Prepaid " + masked(card)),
-                                                                  .raw("Balance " + money(Int(completed.newBalance)))],
-                                          balance: Int(completed.newBalance))
-                case .declined(let why):
-                    _ = try journal.withLock { try $0.recordOutcome(id, .declined(responseCode: "Z1")) }
-                    return declined(describe(why))
-                case .torn:
-                    logger.warning("prepaid debit torn: recovered on the card's next presentation", metadata: ["ref": "\(id.txnRef)"])
-                    return PrepaidOutcome(approved: false, lines: [.ui(.cardRemoved), .raw("Present the card again")], balance: nil)
-                case .prepared:
-                    return declined("Card error")
-                }
-            } catch {
-                logger.error("prepaid purchase failed", metadata: ["error": "\(error)"])
+        await withCardAsync(presentation) { channel in
+            guard let card = self.readChecked(channel) else { return self.cardRefusal(channel) }
+            if amount > self.configuration.onlineCheckAbove, let refusal = await self.onlineCheck(card) {
+                return refusal
+            }
+            return self.debit(amount: amount, card: card, channel: channel)
+        }
+    }
+
+    /// The balance inquiry of a purchase above ``Configuration/onlineCheckAbove``: nil to go on (also when the host
+    /// cannot be reached: the card's value is protected by its MACs), or the refusal.
+    private func onlineCheck(_ card: PurseCardInfo) async -> PrepaidOutcome? {
+        switch await online(kind: .balance, amount: 0, card: card, tag: nil, text: "") {
+        case .approved(let response, let id):
+            _ = try? journal.withLock {
+                try $0.recordHostResponse(id, .approved(authorizationCode: response.authorizationCode ?? "000000",
+                                                        responseCode: response.responseCode.rawValue,
+                                                        retrievalReferenceNumber: response.retrievalReference))
+            }
+            if let books = response.balances.first?.amount, Int64(card.balance) > books {
+                logger.warning("prepaid card holds more than the host's books: refused")
+                return declined("Balance mismatch")
+            }
+            return nil
+        case .declined(let why):
+            return declined(why)
+        case .unreachable:
+            return nil
+        }
+    }
+
+    /// INITIALIZE, MAC1, the record sealed, DEBIT, MAC2 and TAC, the record completed and queued.
+    private func debit(amount: Int, card: PurseCardInfo, channel: PurseConnectionChannel) -> PrepaidOutcome {
+        guard let amount32 = UInt32(exactly: amount), amount32 > 0 else { return declined("Invalid amount") }
+        let dateTime = now()
+        do {
+            let outcome = try PurseTerminal.preparePurchase(card: card, amount: amount32, dateTime: dateTime,
+                                                           sam: sam, channel: channel)
+            try saveSequence()
+            guard case .prepared(let prepared, let session) = outcome else {
+                if case .declined(let why) = outcome { return declined(describe(why)) }
                 return declined("Card error")
             }
+            guard let persisted = prepared.persisted else { return declined("Card error") }
+            // Sealed before the DEBIT: a torn debit is recovered from this record.
+            let id = try journal.withLock { try $0.begin(draft(kind: .sale, amount: amount, card: card, blob: persisted)) }
+            let result = try PurseTerminal.debit(prepared, session: session, sam: sam, channel: channel)
+            switch result {
+            case .completed(let completed):
+                try complete(id, completed)
+                return PrepaidOutcome(approved: true, lines: [.raw("Prepaid " + masked(card)),
+                                                              .raw("Balance " + money(Int(completed.newBalance)))],
+                                      balance: Int(completed.newBalance))
+            case .declined(let why):
+                _ = try journal.withLock { try $0.recordOutcome(id, .declined(responseCode: "Z1")) }
+                return declined(describe(why))
+            case .torn:
+                logger.warning("prepaid debit torn: recovered on the card's next presentation", metadata: ["ref": "\(id.txnRef)"])
+                return PrepaidOutcome(approved: false, lines: [.ui(.cardRemoved), .raw("Present the card again")], balance: nil)
+            case .prepared:
+                return declined("Card error")
+            }
+        } catch {
+            logger.error("prepaid purchase failed", metadata: ["error": "\(error)"])
+            return declined("Card error")
         }
     }
 
@@ -273,7 +306,7 @@ public final class PrepaidService: @unchecked Sendable {
     }
 
     /// One online purse request (issue or load) recorded with its reversal armed.
-    private func online(kind: Store.TransactionKind, amount: Int, card: PurseCardInfo, tag: String, text: String) async -> OnlineResult {
+    private func online(kind: Store.TransactionKind, amount: Int, card: PurseCardInfo, tag: String?, text: String) async -> OnlineResult {
         guard let link else { return .unreachable }
         let number = String(card.applicationData.cardNumber.suffix(16))
         let id: TransactionID
@@ -284,7 +317,8 @@ public final class PrepaidService: @unchecked Sendable {
             }
             let nowUTC = clock.unixTime()
             let request = TransactionRequest(
-                kind: kind == .issue ? .prepaidActivation : kind == .refund ? .refund : .prepaidTopUp, amount: UInt64(amount),
+                kind: kind == .issue ? .prepaidActivation : kind == .refund ? .refund : kind == .balance ? .balanceInquiry : .prepaidTopUp,
+                amount: UInt64(amount),
                 currencyCode: Self.currencyText(configuration.currencyCode), stan: id.stan,
                 transmission: StoreAndForwardUploader.hostDateTime(nowUTC),
                 local: StoreAndForwardUploader.hostDateTime(nowUTC + configuration.utcOffsetSeconds),
@@ -292,7 +326,7 @@ public final class PrepaidService: @unchecked Sendable {
                 transactionReference: StoreAndForwardUploader.referenceNumber(id.txnRef), entryMode: .contactChip,
                 card: Uplink.CardData(pan: number))
             var built = try HostMessages.request(request)
-            try PrepaidHostData.set(tag, text: text, in: &built)
+            if let tag { try PrepaidHostData.set(tag, text: text, in: &built) }
             message = built
         } catch {
             logger.error("cannot record or build the prepaid request", metadata: ["error": "\(error)"])
@@ -491,7 +525,7 @@ public final class PrepaidService: @unchecked Sendable {
         TransactionDraft(
             rail: .prepaid, kind: kind, amountMinor: Int64(amount), currency: configuration.currencyCode,
             entryMode: .prepaidCard,
-            card: Store.CardData(field55: SecretBytes(blob),
+            card: Store.CardData(field55: blob.isEmpty ? nil : SecretBytes(blob),
                                  prepaidCardID: SecretBytes(Array(card.applicationData.cardNumber.suffix(16).utf8))),
             aid: Hex.encode(PrepaidPurse.applicationIdentifier), applicationLabel: "PREPAID",
             txnRef: Hex.encode((try? random.bytes(8)) ?? []))
