@@ -102,14 +102,16 @@ import VirtualCards
 
         // Offline purchases are not on the books until uploaded.
         #expect(try rig.books("prepaid-blank")?.balance == 7_000)
+        // Two purchase advices and the confirmations (with the card's TAC) of the two loads.
         let drained = await rig.uploader.drain()
-        #expect(drained.acknowledged == 2 && drained.failure == nil, "\(drained)")
+        #expect(drained.acknowledged == 4 && drained.failure == nil, "\(drained)")
         let books = try #require(try rig.books("prepaid-blank"))
         #expect(books.balance == 5_000, "the books match the card")
         #expect(books.status == "active")
         let entries = try PrepaidLedger(rig.ledger).entries()
         #expect(entries.map(\.kind) == ["issue", "load", "load", "purchase", "purchase"], "\(entries)")
         #expect(entries.allSatisfy { $0.tacValid })
+        #expect(entries.filter { $0.kind == "load" }.allSatisfy { $0.reason == "load confirmed by the card's TAC" }, "\(entries)")
         // A second drain sends nothing: each purchase is booked once.
         #expect(await rig.uploader.drain().acknowledged == 0)
         #expect(try PrepaidLedger(rig.ledger).entries().count == 5)
@@ -153,6 +155,8 @@ import VirtualCards
         #expect(try rig.journal.withLock { try $0.unsentCounts() }.reversals == 0)
         _ = await rig.uploader.drain()
         #expect(try rig.books("prepaid-torn-load")?.balance == 14_000)
+        #expect(try PrepaidLedger(rig.ledger).entries().first { $0.kind == "load" }?.reason == "load confirmed by the card's TAC",
+                "the card's proof went to the host")
     }
 
     @Test func purchasesAboveTheLimitAreCheckedOnline() async throws {

@@ -494,3 +494,18 @@ extension PurseTerminal {
         return now.onlineCounter == load.initialize.onlineCounter ? .notCredited : .notThisTransaction
     }
 }
+
+extension PreparedLoad {
+    /// The load confirmation of the host protocol's `PT` sub-element (docs/host-interface.md §13), 23 bytes: new
+    /// balance (4) ‖ online counter before the load (2) ‖ terminal (6) ‖ date-time (7) ‖ the card's TAC (4).
+    public func confirmationData(tac: [UInt8]) -> [UInt8] {
+        PurseBytes.be32(initialize.balance &+ amount) + PurseBytes.be16(initialize.onlineCounter) + terminalID.bytes
+            + dateTime.bytes + tac
+    }
+
+    /// A sealed load confirmation: ``persisted`` ‖ TAC (47 bytes), and back.
+    public static func confirmation(sealed bytes: [UInt8]) -> (load: PreparedLoad, tac: [UInt8])? {
+        guard bytes.count == 47, let load = try? PreparedLoad(persisted: Array(bytes.prefix(43))) else { return nil }
+        return (load, Array(bytes.suffix(4)))
+    }
+}

@@ -132,6 +132,7 @@ extension AcquirerServer.Worker {
         let isPurse = PrepaidHostData.text(PrepaidHostData.loadTag, in: tagged) != nil
             || PrepaidHostData.text(PrepaidHostData.purchaseTag, in: tagged) != nil
             || PrepaidHostData.text(PrepaidHostData.expiryTag, in: tagged) != nil
+            || PrepaidHostData.text(PrepaidHostData.loadConfirmationTag, in: tagged) != nil
             || (processingCode == "310000" && number.count == 16 && (try? books.card(number)) != nil)
         guard isPurse, number.count == 16 else { return nil }
         let amount = Int(message.text(4) ?? "0") ?? 0
@@ -149,6 +150,10 @@ extension AcquirerServer.Worker {
                 ?? .init(code: .systemMalfunction, reason: "books failed")
         case ("0200", "310000"):
             decision = (try? books.inquiry(number)) ?? .init(code: .systemMalfunction, reason: "books failed")
+        case ("0220", "280000"), ("0221", "280000"), ("0220", "200000"), ("0221", "200000"):
+            decision = (try? books.confirmLoad(number, amount: amount,
+                                               data: PrepaidHostData.bytes(PrepaidHostData.loadConfirmationTag, in: tagged),
+                                               key: key)) ?? .init(code: .approved, reason: "advice accepted; books failed")
         case ("0220", _), ("0221", _):
             decision = (try? books.purchase(number, amount: amount,
                                             data: PrepaidHostData.bytes(PrepaidHostData.purchaseTag, in: tagged),
@@ -172,7 +177,9 @@ extension AcquirerServer.Worker {
         let isAdvice = message.mti.hasPrefix("022")
         try? ledger.record(
             key: key, messageClass: messageClass, response: packed, kind: isAdvice ? "advice" : "authorization",
-            mti: message.mti, amount: processingCode == "310000" ? 0 : amount, currency: message.text(49) ?? "",
+            // A load's confirmation advice moves no money of its own (the 0200 did).
+            mti: message.mti, amount: processingCode == "310000" || (isAdvice && processingCode != "000000") ? 0 : amount,
+            currency: message.text(49) ?? "",
             maskedPAN: EMVDataDictionary.maskedPAN(number),
             responseCode: isAdvice ? (message.text(39) ?? "Y1") : decision.code.rawValue,
             authorizationCode: nil, reason: "prepaid: " + decision.reason)
@@ -242,6 +249,31 @@ extension PrepaidLedger {
                  .integer(Int64(balanceBefore)), .text(refund ? "refund loaded" : "load authorised")])
         }
         return Decision(code: .approved, reason: "load authorised", balance: card.balance + amount, mac2: mac2)
+    }
+
+    /// A load's confirmation advice: the card's TAC over the load, verified with the TAC master key; the books
+    /// mark the load confirmed (or its TAC invalid). Always accepted.
+    func confirmLoad(_ number: String, amount: Int, data: [UInt8]?, key: String) throws -> Decision {
+        guard let data, data.count == 23, let amount32 = UInt32(exactly: amount) else {
+            return Decision(code: .approved, reason: "advice accepted: malformed load confirmation")
+        }
+        let newBalance = UInt32(data[0]) << 24 | UInt32(data[1]) << 16 | UInt32(data[2]) << 8 | UInt32(data[3])
+        let counter = UInt16(data[4]) << 8 | UInt16(data[5])
+        let terminal = try PurseTerminalID(Array(data[6..<12]))
+        let dateTime = try PurseDateTime(bytes: Array(data[12..<19]))
+        let keys = try PurseCardKeys(masterKeys: masterKeys, diversificationData: Self.diversification(number))
+        let expected = try PurseCrypto.mac(
+            PurseCrypto.loadTACInput(newBalance: newBalance, onlineCounter: counter, amount: amount32, type: .purseLoad,
+                                     terminalID: terminal, dateTime: dateTime),
+            key: try PurseCrypto.tacKey(transactionKey: keys.transaction))
+        let valid = constantTimeEquals(expected, Array(data[19..<23]))
+        try database.write(durability: .normal) { db in
+            try db.query(
+                "UPDATE prepaid_entries SET tac_valid = ?, reason = ? WHERE idempotency_key = ? AND kind = 'load'",
+                [.integer(valid ? 1 : 0), .text(valid ? "load confirmed by the card's TAC" : "load TAC does not verify"),
+                 .text(key)])
+        }
+        return Decision(code: .approved, reason: valid ? "load confirmed" : "load TAC invalid")
     }
 
     /// Undoes a load whose authorisation is reversed.

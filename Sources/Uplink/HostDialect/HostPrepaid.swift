@@ -12,6 +12,9 @@ public enum PrepaidHostData {
     /// `PP` purse purchase (0220 `000000`): balance before (4) ‖ offline counter (2) ‖ terminal sequence number (4) ‖
     /// terminal number (6) ‖ date-time (7) ‖ TAC (4), 27 bytes.
     public static let purchaseTag = "PP"
+    /// `PT` load confirmation (0220 `280000` / `200000`): new balance (4) ‖ online counter before the load (2) ‖
+    /// terminal number (6) ‖ date-time (7) ‖ TAC (4), 23 bytes.
+    public static let loadConfirmationTag = "PT"
     /// `PX` card expiry `YYYYMMDD` (0200 `720000` activation).
     public static let expiryTag = "PX"
 

@@ -277,7 +277,7 @@ public final class PrepaidService: @unchecked Sendable {
                 logger.warning("prepaid load torn: checked on the card's next presentation", metadata: ["ref": "\(id.txnRef)"])
                 return PrepaidOutcome(approved: false, lines: [.ui(.cardRemoved), .raw("Present the card again")], balance: nil)
             }
-            guard case .success = credit else {
+            guard case .success(let tac) = credit else {
                 try cancel(id, response)
                 return declined("Load refused by card")
             }
@@ -286,6 +286,7 @@ public final class PrepaidService: @unchecked Sendable {
                                                         responseCode: response.responseCode.rawValue,
                                                         retrievalReferenceNumber: response.retrievalReference))
             }
+            try confirmLoad(id.txnRef, prepared, tac: tac)
         } catch {
             // The card left during CREDIT FOR LOAD (or the store failed): the load is reversed.
             try? cancel(id, response)
@@ -456,6 +457,16 @@ public final class PrepaidService: @unchecked Sendable {
         throw StoreError(.invalid, "too many recovery attempts for \(txnRef)")
     }
 
+    /// Queues the load's confirmation (0220 with 62 `PT`: the card's TAC, which the host verifies).
+    private func confirmLoad(_ txnRef: String, _ load: PreparedLoad, tac: [UInt8]) throws {
+        guard let sealed = load.persisted.map({ $0 + tac }) else { return }
+        try journal.withLock { journal in
+            let id = try journal.record(txnRef: txnRef).id
+            try journal.recordCompletionICCData(id, field55: SecretBytes(sealed))
+            try journal.queueAdvice(id)
+        }
+    }
+
     /// Loads whose CREDIT got no answer, by txn_ref (setting `prepaid.loads.unconfirmed`: `ref=hex,…`).
     private func unconfirmedLoads() -> [(String, PreparedLoad)] {
         let text = (try? settings.withLock { try $0.setting("prepaid.loads.unconfirmed") }) ?? nil
@@ -485,7 +496,8 @@ public final class PrepaidService: @unchecked Sendable {
                 continue
             }
             switch (try? PurseTerminal.recoverLoad(load, sam: sam, channel: channel)) ?? .notThisTransaction {
-            case .credited:
+            case .credited(let tac):
+                try? confirmLoad(reference, load, tac: tac)
                 logger.info("torn prepaid load confirmed: the card was credited", metadata: ["ref": "\(reference)"])
             case .notCredited:
                 do {

@@ -224,8 +224,14 @@ public final class StoreAndForwardUploader: Service, Sendable {
                 isRepeat: type == .financialAdviceRepeat)
             // A prepaid purchase's clearing data (62 `PP`, docs/host-interface.md §13) is sealed in its field 55 slot.
             if item.record.rail == .prepaid, let sealed = item.card.field55?.withUnsafeBytes({ Array($0) }) {
-                let clearing = (try? CompletedPurchase(persisted: sealed))?.clearingData ?? sealed
-                try PrepaidHostData.set(PrepaidHostData.purchaseTag, bytes: clearing, in: &advice)
+                if let confirmation = PreparedLoad.confirmation(sealed: sealed) {
+                    // A load's confirmation with the card's TAC (62 `PT`).
+                    try PrepaidHostData.set(PrepaidHostData.loadConfirmationTag,
+                                            bytes: confirmation.load.confirmationData(tac: confirmation.tac), in: &advice)
+                } else {
+                    let clearing = (try? CompletedPurchase(persisted: sealed))?.clearingData ?? sealed
+                    try PrepaidHostData.set(PrepaidHostData.purchaseTag, bytes: clearing, in: &advice)
+                }
             }
             return advice
         default:
