@@ -386,8 +386,8 @@ import VirtualCards
         let fd = open(served + "/parameters-2.tpar", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         _ = set.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
-        // Main menu, the item sale (5th entry on the sim board, after the merchant menu), DOWN to the bread, quantity 2, pay by card with PIN.
-        let input = "WAIT 2000\nMENU\n5\nWAIT 300\nDOWN\n2\nENTER\nWAIT 300\n1\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\nCANCEL\nMENU\n5\nWAIT 500\nCANCEL\n"
+        // Main menu, the item sale (6th entry on the sim board, after the merchant and prepaid menus), DOWN to the bread, quantity 2, pay by card with PIN.
+        let input = "WAIT 2000\nMENU\n6\nWAIT 300\nDOWN\n2\nENTER\nWAIT 300\n1\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\nCANCEL\nMENU\n6\nWAIT 500\nCANCEL\n"
         let result = try runProcess(
             [try builtProduct("terminal"), "run", "--board", Self.root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state],
             stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))

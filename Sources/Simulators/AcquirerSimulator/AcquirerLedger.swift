@@ -34,7 +34,7 @@ public final class AcquirerLedger {
         ),
         qrMigration,
         Migration("0003-settlement", AcquirerLedger.settlementSchema),
-    ]
+    ] + PrepaidLedger.migrations
 
     /// Opens (or creates) the ledger at `path` (`:memory:` for a throw-away one).
     public init(path: String) throws {

@@ -219,6 +219,7 @@ extension AcquirerServer {
                 try? ledger.recordAnswer(key: key, messageClass: messageClass, response: packed)
                 return packed
             }
+            if let prepaid = respondPrepaid(to: message, key: key, messageClass: messageClass) { return prepaid }
             let amount = Int(message.text(4) ?? "0") ?? 0
             let currency = message.text(49) ?? ""
             let pan = message.text(2)

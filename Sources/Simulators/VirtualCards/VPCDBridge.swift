@@ -28,7 +28,7 @@ public final class VPCDCardClient {
     }
 
     /// The card served.
-    public let card: VirtualCard
+    public let card: any VirtualSmartCard
     /// vpcd's address (IPv4 dotted quad).
     public let host: String
     /// vpcd's port.
@@ -36,7 +36,7 @@ public final class VPCDCardClient {
     private var descriptor: Int32 = -1
 
     /// A client for `card`; nothing is opened until ``connect()``.
-    public init(card: VirtualCard, host: String = "127.0.0.1", port: Int = 35963) {
+    public init(card: any VirtualSmartCard, host: String = "127.0.0.1", port: Int = 35963) {
         self.card = card
         self.host = host
         self.port = port
@@ -161,7 +161,7 @@ extension VPCDCardClient: Sendable {}
 /// reader: connects (retrying every 50 ms while vpcd is not listening yet), then answers vpcd's messages, checking
 /// `stop` at least every 100 ms.
 /// - Throws: ``VirtualCardError`` ``VirtualCardError/Code/vpcdLink`` or ``VirtualCardError/Code/vpcdProtocol``.
-public func serve(card: VirtualCard, host: String = "127.0.0.1", port: Int = 35963, stop: () -> Bool) throws {
+public func serve(card: any VirtualSmartCard, host: String = "127.0.0.1", port: Int = 35963, stop: () -> Bool) throws {
     let client = VPCDCardClient(card: card, host: host, port: port)
     defer { client.close() }
     while !client.isConnected {

@@ -58,6 +58,8 @@ public enum UIString: Sendable, Equatable {
     case qrCancelledTimeout
     case qrNotAPaymentCode
     case qrWrongLength
+    // Prepaid cards (docs/prepaid.md §7)
+    case prepaidTitle, prepaidIssue, prepaidTopUp, prepaidTopUpByCard, prepaidBalance, prepaidRefund, prepaidDepositTitle, prepaidTopUpTitle
     case qrMerchantCode
     case qrMalformed
     case qrOrder(String)
@@ -182,6 +184,14 @@ public enum UIString: Sendable, Equatable {
         case .qrCancelledTimeout: "支付超时，订单已撤销"
         case .qrNotAPaymentCode: "不是付款码"
         case .qrWrongLength: "付款码位数不对"
+        case .prepaidTitle: "预付卡"
+        case .prepaidIssue: "发卡"
+        case .prepaidTopUp: "充值(现金)"
+        case .prepaidTopUpByCard: "充值(银行卡)"
+        case .prepaidRefund: "退款(退回卡内)"
+        case .prepaidBalance: "查询余额"
+        case .prepaidDepositTitle: "请输入开卡存入金额"
+        case .prepaidTopUpTitle: "请输入充值金额"
         case .qrMerchantCode: "这是收款码，请出示付款码"
         case .qrMalformed: "付款码无法识别"
         case .qrOrder(let id): "订单 \(id)"
@@ -305,6 +315,14 @@ public enum UIString: Sendable, Equatable {
         case .qrCancelledTimeout: "Timed out, cancelled"
         case .qrNotAPaymentCode: "Not a payment code"
         case .qrWrongLength: "Wrong code length"
+        case .prepaidTitle: "Prepaid card"
+        case .prepaidIssue: "Issue card"
+        case .prepaidTopUp: "Top-up (cash)"
+        case .prepaidTopUpByCard: "Top-up (chip card)"
+        case .prepaidRefund: "Refund to card"
+        case .prepaidBalance: "Balance"
+        case .prepaidDepositTitle: "Opening deposit"
+        case .prepaidTopUpTitle: "Top-up amount"
         case .qrMerchantCode: "Merchant code: show yours"
         case .qrMalformed: "Unreadable code"
         case .qrOrder(let id): "Order \(id)"

@@ -123,6 +123,9 @@ struct StoreCommand: ParsableCommand {
         @Option(help: "Stop after this many operations (0: run until killed).")
         var operations: Int = 0
 
+        @Option(help: "Also run offline prepaid purchases on a virtual purse card whose memory is this file (PrepaidStress.swift).")
+        var prepaidCard: String?
+
         func run() throws {
             let journal = try TransactionJournal(
                 store: try TerminalStore(path: db), dataKey: StoreCommand.stressKey, random: SystemRandom(), clock: { Int64(time(nil)) },
@@ -132,9 +135,15 @@ struct StoreCommand: ParsableCommand {
             let ledger = try Database(path: hostLedger)
             try ledger.execute("CREATE TABLE IF NOT EXISTS ledger (txn_ref TEXT NOT NULL, kind TEXT NOT NULL, deliveries INTEGER NOT NULL, PRIMARY KEY (txn_ref, kind)) STRICT")
             var rng = StressRandom(state: seed)
+            let purse = try prepaidCard.map { try PrepaidStress(cardFile: $0, journal: journal, seed: seed) }
+            try purse?.recoverTornPurchases()
             var done = 0
             while operations == 0 || done < operations {
                 done += 1
+                if let purse, rng.next() % 2 == 0 {
+                    try purse.purchase(amount: UInt32(1 + rng.next() % 300))
+                    continue
+                }
                 let pan = "47617390010101" + String(10 + rng.next() % 90)
                 let card = CardData(pan: SecretBytes(Array(pan.utf8)), track2Equivalent: SecretBytes(Array((pan + "D2212201").utf8)), field55: SecretBytes([0x9F, 0x26, 0x08] + Array(repeating: UInt8(rng.next() & 0xFF), count: 8)))
                 let amount = Int64(1 + rng.next() % 5_000)

@@ -13,6 +13,7 @@ struct Termtool: ParsableCommand {
             BenchStore.self, BenchEMV.self,
             ISO8583Command.self, QRCommand.self, PackageCommand.self, AcquirerCommand.self,
             MerchantPasswordCommand.self,
+            PrepaidCommand.self,
         ]
     )
 }

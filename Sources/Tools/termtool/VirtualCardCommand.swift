@@ -38,10 +38,20 @@ struct VirtualCardCommand: ParsableCommand {
 
     func run() throws {
         if list {
-            for name in VirtualCardProfile.allNames { print(name) }
+            for name in VirtualCardProfile.allNames + VirtualPurseProfile.allNames { print(name) }
             return
         }
         guard let name = profile else { throw ValidationError("--profile NAME is required (see --list)") }
+        // A prepaid (PBOC purse) card, docs/prepaid.md §5.
+        if let purse = VirtualPurseProfile.named(name) {
+            let card = VirtualPurseCard(profile: purse, random: SystemRandom())
+            let deadline = lifetime > 0 ? Int(time(nil)) + lifetime : Int.max
+            print("virtual prepaid card '\(name)' for vpcd at \(host):\(port)")
+            fflush(nil)
+            try serve(card: card, host: host, port: port) { Int(time(nil)) >= deadline }
+            print(card.isRemoved ? "card pulled" : "vpcd link closed")
+            return
+        }
         guard let chosen = VirtualCardProfile.named(name) else {
             throw ValidationError("no profile '\(name)' (see --list)")
         }

@@ -41,6 +41,8 @@ struct Payments {
     var refunds: (any RefundService)? = nil
     /// The parameter set in force for the card rails; terminal management switches it between transactions.
     var activeParameters: ActiveParameterSet? = nil
+    /// Prepaid card operations (issue, top-up, balance) for the merchant menu, or `nil`.
+    var prepaid: PrepaidService? = nil
 
     /// The store-and-forward uploader on ``hostLink`` (nil without one).
     /// - Parameter connectivity: the link state now; the sim board's built-in acquirer is always reachable.
@@ -204,9 +206,16 @@ struct Payments {
                 refunds = QRRefundService(rail: rail, lookup: lookup)
             }
         }
+        var prepaid: PrepaidService?
+        if profile.payments.methods.contains(.prepaid) {
+            prepaid = try PrepaidService.open(
+                profile: profile, keys: keys, settings: settings, journal: journal, link: hostLink, cardReader: cardReader,
+                terminalID: terminalID, merchantID: merchantID, clock: clock, logger: logger)
+            if let prepaid { rails.register(PrepaidRail(service: prepaid, simulatorNames: profile.kind == .simulator)) }
+        }
         return Payments(
             rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, hostLink: hostLink, terminalID: terminalID,
-            merchantID: merchantID, shutdown: stop, refunds: refunds, activeParameters: activeParameters)
+            merchantID: merchantID, shutdown: stop, refunds: refunds, activeParameters: activeParameters, prepaid: prepaid)
     }
 
 

@@ -154,6 +154,7 @@ public enum TerminalRuntime {
         configuration.refundMenu = refunds != nil
         let merchant = MerchantOperations.wire(profile: profile, payments: payments, uploader: uplink.uploader, spooler: spooler, clock: clock, logger: logger)
         configuration.merchantMenu = merchant != nil
+        configuration.prepaidMenu = payments.prepaid != nil
         // A downloaded parameter set's merchant name replaces the board's (from the next start; docs/terminal-management.md).
         if let name = payments.activeParameters?.current.settings?.merchantName { configuration.merchantName = name }
         configuration.itemSaleMenu = management.service != nil
@@ -178,7 +179,7 @@ public enum TerminalRuntime {
                 clock: clock,
                 print: { document, completion in spooler.print(document, completion: completion) },
                 refunds: refunds, merchant: merchant,
-                management: management.service),
+                management: management.service, prepaid: payments.prepaid),
             logger: logger)
 
         let notifier = SystemdNotifier(environment: options.environment)

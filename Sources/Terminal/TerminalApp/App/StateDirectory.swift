@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 public import PaymentCrypto
+import PrepaidPurse
 public import Store
 import Codecs
 
@@ -46,6 +47,8 @@ public enum TerminalKeys {
     public static let dataKey = "data-key"
     /// The DUKPT key that encrypts online PINs.
     public static let pinKey = "pin"
+    /// The prepaid purse master keys of the software SAM (MPK, MLK, MTK; docs/prepaid.md §3).
+    public static let prepaidMasterKeys = ["prepaid-mpk", "prepaid-mlk", "prepaid-mtk"]
 
     /// ANSI X9.24-1 Annex A's published test BDK and KSN: a PIN key anybody can decrypt, so only for the simulator.
     static let testBDK = "0123456789ABCDEFFEDCBA9876543210"
@@ -69,6 +72,11 @@ public enum TerminalKeys {
                 let bdk = SecretBytes(hexEncoded: testBDK)!  // a valid hex literal
                 let ksn = try TDESDUKPT.KeySerialNumber(Hex.decode(testKSN)!)
                 try store.installTDESDUKPT(pinKey, initialKey: TDESDUKPT.initialKey(baseDerivationKey: bdk, keySerialNumber: ksn), keySerialNumber: ksn, isTestKey: true)
+            }
+            // The purse scheme's TEST ONLY master keys (PurseMasterKeys.testOnly(), committed in the repository).
+            let purse = PurseMasterKeys.testOnly()
+            for (name, key) in zip(prepaidMasterKeys, [purse.purchase, purse.load, purse.transaction]) where !store.names.contains(name) {
+                try store.storeSecret(name, key, isTestKey: true)
             }
             return (store, true)
         case .hardware:

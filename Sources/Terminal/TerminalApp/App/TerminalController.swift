@@ -49,14 +49,18 @@ public final class TerminalController: Sendable {
         public var catalogue: (@Sendable () -> (items: [SaleItem], stale: Bool))?
         /// Records an approved item sale against stock (and lets the host know).
         public var recordItemSale: (@Sendable ([ItemSaleFlow.BasketLine]) -> Void)?
+        /// Prepaid card operations from the merchant menu (`nil`: no prepaid sub-menu).
+        public var prepaid: PrepaidService?
 
         public init(
             display: @escaping @Sendable (CharacterGrid) throws -> Void, gridSize: (columns: Int, rows: Int), rails: RailRegistry,
             saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock,
             print: @escaping @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void = { $1(.noPrinter) },
-            refunds: (any RefundService)? = nil, merchant: (any MerchantService)? = nil, management: TerminalManagementService? = nil
+            refunds: (any RefundService)? = nil, merchant: (any MerchantService)? = nil, management: TerminalManagementService? = nil,
+            prepaid: PrepaidService? = nil
         ) {
             self.merchant = merchant
+            self.prepaid = prepaid
             if let management {
                 catalogue = { management.saleItems() }
                 recordItemSale = { lines in Task { await management.recordItemSale(lines.map { ($0.code, $0.quantity) }) } }
@@ -160,6 +164,24 @@ public final class TerminalController: Sendable {
                             _ = flow.handle(.catalogue(catalogue.items, stale: catalogue.stale))
                         case .recordItemSale(let lines):
                             dependencies.recordItemSale?(lines)
+                        case .startPrepaid(let operation, let amount, let presentation):
+                            guard let prepaid = dependencies.prepaid else {
+                                bus.send(.flow(.paymentFinished(.notAvailable)))
+                                continue
+                            }
+                            let (session, inputsIn) = makeSession()
+                            railInputs = inputsIn
+                            let bus = self.bus
+                            let rails = dependencies.rails
+                            let currency = flow.configuration.currency
+                            logger.info("prepaid \(operation.rawValue) started", metadata: ["amount": "\(amount)"])
+                            payments.addTask {
+                                let result = await prepaid.run(
+                                    operation, amount: amount, presentation: presentation, rails: rails, session: session,
+                                    currency: currency)
+                                inputsIn.finish()
+                                bus.send(.flow(.paymentFinished(result)))
+                            }
                         case .listRefundableSales:
                             // Answered at once, so keys typed ahead reach the list.
                             let sales = dependencies.refunds?.refundableSales(limit: flow.configuration.refundListLength) ?? []

@@ -26,6 +26,8 @@ public struct TerminalFlow: Sendable {
         public var merchantMenu = false
         /// The main menu offers the item sale screen (the catalogue from the host, ``ItemSaleFlow``).
         public var itemSaleMenu = false
+        /// The main menu offers "预付卡 Prepaid card" (issue, top-up, balance; the driver has a ``PrepaidService``).
+        public var prepaidMenu = false
 
         public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
             self.merchantName = merchantName
@@ -124,6 +126,8 @@ public struct TerminalFlow: Sendable {
         case listCatalogue
         /// The item sale's payment was approved: take these lines off the stock.
         case recordItemSale([ItemSaleFlow.BasketLine])
+        /// Run a prepaid card operation (PrepaidMenu.swift); its result comes back as ``Input/paymentFinished(_:)``.
+        case startPrepaid(PrepaidOperation, amount: Int, presentation: Presentation)
     }
 
     /// How a print job ended.
@@ -159,6 +163,8 @@ public struct TerminalFlow: Sendable {
         /// The catalogue is being read; then the item sale screen.
         case itemLoading
         case itemSale(ItemSaleFlow)
+        /// The prepaid sub-menu (PrepaidMenu.swift).
+        case prepaid(PrepaidMenu)
     }
 
     /// The basket of the item sale being paid, recorded against stock when the payment is approved.
@@ -227,6 +233,8 @@ public struct TerminalFlow: Sendable {
             return .amountEntry(.init(
                 title: .ui(.refundAmountTitle), amount: amount, currency: configuration.currency,
                 notice: overLimit ? .ui(.amountLimit) : .ui(.refundLeft(left))))
+        case .prepaid(let menu):
+            return menu.screen(configuration)
         }
     }
 
@@ -248,6 +256,7 @@ public struct TerminalFlow: Sendable {
         case .main:
             [.ui(.menuSale), .ui(.menuSettings)] + (configuration.refundMenu ? [.ui(.menuRefund)] : [])
                 + (configuration.merchantMenu ? [.ui(.menuMerchant)] : [])
+                + (configuration.prepaidMenu ? [.ui(.prepaidTitle)] : [])
                 + (configuration.itemSaleMenu ? [Self.itemSaleEntry(language)] : [])
         case .settings:
             [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout)]
@@ -315,6 +324,10 @@ public struct TerminalFlow: Sendable {
             return []
         case .presentation(let presentation):
             if isPaying { return [.forwardToRail(.presentation(presentation))] }
+            if case .prepaid(let menu) = state, case .start(let operation, let amount, _)? = menu.presented(presentation) {
+                go(.paying(amount: amount, screen: .processing(.init())), timeout: nil)
+                return [.startPrepaid(operation, amount: amount, presentation: presentation)]
+            }
             guard case .present(let amount, let method) = state, presentation != .removed else { return [] }
             go(.paying(amount: amount, screen: .processing(.init())), timeout: nil)
             return [.startPayment(amount: amount, method: method, presentation: presentation)]
@@ -444,6 +457,13 @@ public struct TerminalFlow: Sendable {
             return refundAmountKey(key, sale: sale, amount: amount)
         case .merchant(let merchant):
             return merchantKey(key, merchant)
+        case .prepaid(let menu):
+            switch menu.handle(key, maximumAmount: configuration.maximumAmount) {
+            case .stay(let next): go(.prepaid(next))
+            case .exit: go(.menu(.main, selected: menuItems(.main).firstIndex(of: .ui(.prepaidTitle)) ?? 0))
+            case .start: break
+            }
+            return []
         }
     }
 
@@ -529,6 +549,8 @@ public struct TerminalFlow: Sendable {
         case (.main, _) where configuration.itemSaleMenu && menuItems(.main)[index] == Self.itemSaleEntry(language):
             go(.itemLoading, timeout: nil)
             return [.listCatalogue]
+        case (.main, _) where configuration.prepaidMenu && menuItems(.main)[index] == .ui(.prepaidTitle):
+            go(.prepaid(PrepaidMenu()))
         case (.main, _):
             go(.refundLoading, timeout: nil)
             return [.listRefundableSales]

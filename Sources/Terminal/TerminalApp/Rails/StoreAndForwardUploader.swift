@@ -2,6 +2,7 @@ import Codecs
 public import Logging
 import PaymentCrypto
 public import ServiceLifecycle
+import PrepaidPurse
 public import Store
 public import Uplink
 import Synchronization
@@ -218,9 +219,21 @@ public final class StoreAndForwardUploader: Service, Sendable {
         case .financialAdvice, .financialAdviceRepeat:
             let decision = HostResponseCode(rawValue: item.record.responseCode ?? "Y1") ?? .offlineApproved
             let code: HostResponseCode = [.offlineApproved, .unableToGoOnlineApproved, .approved].contains(decision) ? decision : .offlineApproved
-            return try HostMessages.offlineAdvice(
+            var advice = try HostMessages.offlineAdvice(
                 request, decision: code, authorizationCode: code == .approved ? item.record.authorizationCode : nil,
                 isRepeat: type == .financialAdviceRepeat)
+            // A prepaid purchase's clearing data (62 `PP`, docs/host-interface.md §14) is sealed in its field 55 slot.
+            if item.record.rail == .prepaid, let sealed = item.card.field55?.withUnsafeBytes({ Array($0) }) {
+                if let confirmation = PreparedLoad.confirmation(sealed: sealed) {
+                    // A load's confirmation with the card's TAC (62 `PT`).
+                    try PrepaidHostData.set(PrepaidHostData.loadConfirmationTag,
+                                            bytes: confirmation.load.confirmationData(tac: confirmation.tac), in: &advice)
+                } else {
+                    let clearing = (try? CompletedPurchase(persisted: sealed))?.clearingData ?? sealed
+                    try PrepaidHostData.set(PrepaidHostData.purchaseTag, bytes: clearing, in: &advice)
+                }
+            }
+            return advice
         default:
             return try HostMessages.reversal(
                 of: request, reason: reversalReason(item.reversalReason),
@@ -245,8 +258,9 @@ public final class StoreAndForwardUploader: Service, Sendable {
         // Reversals repeat the original's field 7; an advice is transmitted now.
         let transmission = item.kind == .reversal ? local : hostDateTime(now)
         let currency = String(record.currency)
-        let pan = item.card.pan.map { $0.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
-        let iccData = item.card.field55.flatMap { sealed in
+        let pan = (item.card.pan ?? (record.rail == .prepaid ? item.card.prepaidCardID : nil))
+            .map { $0.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+        let iccData = record.rail == .prepaid ? [] : item.card.field55.flatMap { sealed in
             sealed.withUnsafeBytes { try? TLVNode.sequence(tlvEncoded: Array($0)) }
         } ?? []
         let expiry = item.card.track2Equivalent.flatMap { track in track.withUnsafeBytes { expiryFromTrack2(Array($0)) } }
@@ -266,7 +280,7 @@ public final class StoreAndForwardUploader: Service, Sendable {
         case .fallback: .fallback
         case .manual: .manual
         case .qr: .qrCode
-        case .prepaidCard: .manual
+        case .prepaidCard: .contactChip
         }
         return TransactionRequest(
             kind: kind, amount: UInt64(max(0, record.amountMinor)),

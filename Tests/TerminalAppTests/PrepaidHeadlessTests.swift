@@ -1,0 +1,114 @@
+import TestKit
+import Testing
+
+/// The prepaid merchant menu and the Prepaid payment method through the built `terminal` binary in headless mode
+/// on the sim board (docs/prepaid.md §7): issue a blank virtual card with an opening deposit, top it up with cash,
+/// check the balance, pay twice offline, and the torn-debit card recovered on its next presentation.
+@Suite(.serialized) struct PrepaidHeadlessTests {
+    static let root = repositoryRoot()
+
+    static func run(_ input: String, state: String) throws -> (ProcessResult, [String]) {
+        let terminal = try builtProduct("terminal")
+        let argv = [terminal, "run", "--board", root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30",
+                    "--state-dir", state]
+        let result = try runProcess(argv, stdin: Array(input.utf8), environment: ["HOME": state], timeout: .seconds(90))
+        #expect(!result.timedOut, "terminal did not exit; stderr: \(result.stderr)")
+        let frames = result.stdout.split(separator: "----\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        return (result, frames)
+    }
+
+    @Test func issueTopUpBalanceAndPayTwice() throws {
+        let state = try makeTemporaryDirectory()
+        defer { removeTree(state) }
+        // Main menu: 1 sale, 2 settings, 3 refund (the sim's QR refunds), 4 merchant, 5 prepaid card.
+        let script = """
+            MENU
+            5
+            1
+            5
+            0
+            0
+            0
+            ENTER
+            INSERT prepaid-blank
+            WAIT 800
+            ENTER
+            MENU
+            5
+            2
+            2
+            0
+            0
+            0
+            ENTER
+            INSERT prepaid-blank
+            WAIT 800
+            ENTER
+            MENU
+            5
+            4
+            INSERT prepaid-blank
+            WAIT 500
+            ENTER
+            1
+            2
+            5
+            0
+            ENTER
+            3
+            INSERT prepaid-blank
+            WAIT 500
+            ENTER
+            7
+            5
+            0
+            ENTER
+            3
+            INSERT prepaid-blank
+            WAIT 500
+            ENTER
+
+            """
+        let (result, frames) = try Self.run(script, state: state)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(frames.contains { $0.contains("预付卡") && $0.contains("发卡") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Issued") && $0.contains("Balance 50.00") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Top-up 20.00") && $0.contains("Balance 70.00") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Balance 57.50") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Balance 50.00") && $0.contains("¥7.50") }, "\(result.stdout)")
+        #expect(frames.last!.contains("欢迎光临"))
+    }
+
+    @Test func topUpPaidByChipCard() throws {
+        let state = try makeTemporaryDirectory()
+        defer { removeTree(state) }
+        // 20.00 on visa-credit (offline PIN 1234), then the prepaid card is loaded.
+        let script = "MENU\n5\n3\n2\n0\n0\n0\nENTER\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\n"
+            + "INSERT prepaid-good\nWAIT 1000\nENTER\n"
+        let (result, frames) = try Self.run(script, state: state)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(frames.contains { $0.contains("充值(银行卡)") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("请插入预付卡") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Top-up 20.00") && $0.contains("Balance 120.00") && $0.contains("Paid by card") },
+                "\(result.stdout)")
+    }
+
+    @Test func faultCardsEndSafely() throws {
+        let state = try makeTemporaryDirectory()
+        defer { removeTree(state) }
+        var script = ""
+        for card in ["prepaid-expired", "prepaid-blocked", "prepaid-wrong-mac"] {
+            script += "1\nENTER\n3\nINSERT \(card)\nWAIT 400\nENTER\n"
+        }
+        // The torn card: the first sale is torn, the balance check recovers it (7.00 taken once).
+        script += "7\n0\n0\nENTER\n3\nINSERT prepaid-torn\nWAIT 400\nENTER\nMENU\n5\n4\nINSERT prepaid-torn\nWAIT 400\nENTER\n"
+        let (result, frames) = try Self.run(script, state: state)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(frames.contains { $0.contains("Card expired") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Card blocked") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Card MAC invalid") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Present the card again") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("Balance 93.00") }, "\(result.stdout)")
+        #expect(frames.last!.contains("欢迎光临"))
+    }
+}

@@ -1,0 +1,85 @@
+import DeviceKit
+import TerminalApp
+import TerminalUI
+import Testing
+
+/// The prepaid sub-menu of the flow (Flow/PrepaidMenu.swift) as a pure value: keys and presentations in, actions out.
+@Suite struct PrepaidMenuFlowTests {
+    func flow(refunds: Bool = false) -> TerminalFlow {
+        var configuration = TerminalFlow.Configuration(
+            merchantName: "Shop", currency: Currency(code: "CNY")!, maximumAmount: 99_999,
+            methods: [.card, .qr, .prepaid], boardName: "test", version: "0.0.1")
+        configuration.prepaidMenu = true
+        configuration.refundMenu = refunds
+        var f = TerminalFlow(configuration: configuration, language: .en)
+        _ = f.handle(.tick(now: 0))
+        return f
+    }
+
+    func press(_ f: inout TerminalFlow, _ keys: Key...) -> [TerminalFlow.Action] {
+        keys.flatMap { f.handle(.key($0)) }
+    }
+
+    func menuItems(_ f: TerminalFlow) -> [Screen.Text] {
+        if case .menu(let menu) = f.screen { return menu.items }
+        return []
+    }
+
+    @Test func prepaidIsTheLastMainMenuItemAndOpensItsSubMenu() {
+        var f = flow(refunds: true)
+        _ = press(&f, .menu)
+        #expect(menuItems(f).last == .ui(.prepaidTitle))
+        _ = press(&f, .digit4)
+        #expect(menuItems(f) == [.ui(.prepaidIssue), .ui(.prepaidTopUp), .ui(.prepaidTopUpByCard), .ui(.prepaidBalance),
+                                 .ui(.prepaidRefund)])
+        _ = press(&f, .cancel)
+        if case .menu(let menu) = f.screen { #expect(menu.selected == 3) } else { Issue.record("not back in the main menu") }
+    }
+
+    @Test func topUpAsksAmountThenCardThenStarts() {
+        var f = flow()
+        _ = press(&f, .menu, .digit3, .digit2)
+        _ = press(&f, .enter)
+        if case .amountEntry = f.screen {} else { Issue.record("a top-up of nothing is refused: \(f.screen)") }
+        _ = press(&f, .digit2, .doubleZero, .digit0, .enter)
+        guard case .present(let present) = f.screen else {
+            Issue.record("no card prompt: \(f.screen)")
+            return
+        }
+        #expect(present.amount == 2000 && present.method == .prepaid)
+        #expect(f.handle(.presentation(.scanned(code: "x"))).isEmpty, "only an inserted card starts it")
+        let actions = f.handle(.presentation(.inserted(name: "prepaid-good")))
+        #expect(actions == [.startPrepaid(.topUp, amount: 2000, presentation: .inserted(name: "prepaid-good"))])
+        #expect(f.isPaying)
+        _ = f.handle(.paymentFinished(.approved(lines: [.raw("Top-up 20.00")])))
+        if case .outcome(let outcome) = f.screen { #expect(outcome.approved) } else { Issue.record("no outcome") }
+    }
+
+    @Test func issueMayHaveNoDepositAndBalanceAsksNoAmount() {
+        var f = flow()
+        _ = press(&f, .menu, .digit3, .digit1, .enter)
+        let issue = f.handle(.presentation(.inserted(name: "prepaid-blank")))
+        #expect(issue == [.startPrepaid(.issue, amount: 0, presentation: .inserted(name: "prepaid-blank"))])
+        _ = f.handle(.paymentFinished(.approved(lines: [])))
+        _ = press(&f, .enter, .menu, .digit3, .digit4)
+        guard case .present(let present) = f.screen else {
+            Issue.record("balance asks for the card at once: \(f.screen)")
+            return
+        }
+        #expect(present.method == .prepaid)
+        _ = press(&f, .cancel)
+        if case .menu(let menu) = f.screen { #expect(menu.selected == 3) } else { Issue.record("back to the sub-menu") }
+    }
+
+    @Test func topUpByCardAsksForTheBankCardFirst() {
+        var f = flow()
+        _ = press(&f, .menu, .digit3, .digit3, .digit5, .doubleZero, .enter)
+        guard case .present(let present) = f.screen else {
+            Issue.record("no card prompt")
+            return
+        }
+        #expect(present.method == .card)
+        #expect(f.handle(.presentation(.inserted(name: "visa-credit")))
+            == [.startPrepaid(.topUpByCard, amount: 500, presentation: .inserted(name: "visa-credit"))])
+    }
+}
