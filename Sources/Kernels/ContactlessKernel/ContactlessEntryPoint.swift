@@ -122,9 +122,10 @@ public struct ContactlessEntryPoint: Sendable {
 
     /// The pre-processing of Book B 3.1.1 for one combination: the indicators and the TTQ with byte 2 bits 8-7 set
     /// from the limits. Public so a reader can show the limits it applies.
-    public static func preProcess(_ combination: ContactlessCombination, amount: Int, terminalFloorLimit: Int?)
-        -> PreProcessingIndicators
-    {
+    /// `forceOnline` (the merchant or the offline caps refuse an offline approval) acts as an exceeded floor limit.
+    public static func preProcess(
+        _ combination: ContactlessCombination, amount: Int, terminalFloorLimit: Int?, forceOnline: Bool = false
+    ) -> PreProcessingIndicators {
         var ttq = TerminalTransactionQualifiers(bytes: combination.terminalTransactionQualifiers)
         ttq.onlineCryptogramRequired = false
         ttq.cvmRequired = false
@@ -135,7 +136,7 @@ public struct ContactlessEntryPoint: Sendable {
             ? [limits.transactionLimit, limits.onDeviceCVMTransactionLimit].compactMap { $0 }.max()
             : limits.transactionLimit
         if let limit = transactionLimit, amount >= limit { indicators.contactlessApplicationNotAllowed = true }
-        if let floor = limits.floorLimit ?? terminalFloorLimit, amount > floor {
+        if forceOnline || (limits.floorLimit ?? terminalFloorLimit).map({ amount > $0 }) == true {
             indicators.floorLimitExceeded = true
             indicators.ttq.onlineCryptogramRequired = true
         }
@@ -161,7 +162,9 @@ public struct ContactlessEntryPoint: Sendable {
             return endApplication(.processingError)
         }
         let all = parameters.combinations.map {
-            Self.preProcess($0, amount: transaction.amountAuthorised, terminalFloorLimit: terminalFloorLimit(for: $0.aid))
+            Self.preProcess(
+                $0, amount: transaction.amountAuthorised, terminalFloorLimit: terminalFloorLimit(for: $0.aid),
+                forceOnline: transaction.forceOnline)
         }
         // Book B 3.1.1.13: no combination allows contactless for this amount → Try Another Interface.
         if !all.isEmpty, all.allSatisfy(\.contactlessApplicationNotAllowed) {
@@ -254,7 +257,7 @@ public struct ContactlessEntryPoint: Sendable {
                 guard matches else { continue }
                 let indicators = Self.preProcess(
                     combination, amount: transaction.amountAuthorised,
-                    terminalFloorLimit: terminalFloorLimit(for: combination.aid))
+                    terminalFloorLimit: terminalFloorLimit(for: combination.aid), forceOnline: transaction.forceOnline)
                 if indicators.contactlessApplicationNotAllowed {
                     excluded = true
                     continue

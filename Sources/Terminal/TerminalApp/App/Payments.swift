@@ -5,6 +5,7 @@ import Musl
 #endif
 import AcquirerSimulator
 import Codecs
+import ContactlessKernel
 import DeviceKit
 import EMVKernel
 import Logging
@@ -85,7 +86,7 @@ struct Payments {
                 let issuers = try Self.testIssuers(profile: profile)
                 let issuer = IssuerHost(
                     issuers: issuers, pinBaseDerivationKey: SecretBytes(hexEncoded: TerminalKeys.testBDK)!,
-                    expectedPIN: { pan in VirtualCardProfile.allNames.contains { VirtualCardProfile.named($0)?.applications.contains { $0.pan == pan } == true } ? VirtualCardProfile.testOnlyPIN : nil },
+                    expectedPIN: { pan in VirtualCardProfile.allNames.contains { VirtualCardProfile.named($0)?.applications.contains { $0.pan == pan } == true } || VirtualContactlessField.isVirtualPAN(pan) ? VirtualCardProfile.testOnlyPIN : nil },
                     scriptedPANPrefixes: VirtualCardProfile.named("issuer-script")?.applications.map(\.pan) ?? [])
                 let ledger = try AcquirerLedger(path: state.path + "/acquirer-ledger.sqlite")
                 server = try AcquirerServer(
@@ -160,11 +161,26 @@ struct Payments {
                 connect = { _ in throw RuntimeError(.device, "this board has no card reader") }
             }
             let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)
-            rails.register(EMVContactRail(
+            let contact = EMVContactRail(
                 configuration: .init(
                     parameters: parameters, currency: profile.merchant.currency, merchantName: profile.merchant.name,
                     pinKeyName: TerminalKeys.pinKey, traceDirectory: profile.kind == .simulator ? state.path + "/apdu-trace" : nil),
-                connect: connect, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger))
+                connect: connect, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger)
+            rails.register(contact)
+            // Contactless (docs/contactless.md): the reader's field, or the sim's virtual cards and phones.
+            let field: @Sendable (String) throws -> ContactlessFieldPresence
+            if let reader = cardReader {
+                field = { _ in .card(try reader.connect(.contactless), modelledMicroseconds: nil) }
+            } else {
+                let virtualField = VirtualContactlessField()
+                field = { try virtualField.present($0) }
+            }
+            rails.register(ContactlessRail(
+                configuration: .init(
+                    parameters: ContactlessParameters(terminal: parameters, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits)),
+                    currency: profile.merchant.currency, merchantName: profile.merchant.name, pinKeyName: TerminalKeys.pinKey),
+                connect: field, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger,
+                fallback: contact))
         }
         if profile.payments.methods.contains(.qr) {
             let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)
