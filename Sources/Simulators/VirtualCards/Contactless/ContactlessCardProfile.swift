@@ -3,7 +3,7 @@
 /// Cards and phones are personalised like the contact cards (``VirtualCardProfile/Application``: records, TEST ONLY
 /// certificates, master keys from ``TestIssuers``), so the acquirer simulator's issuer verifies their ARQCs with the
 /// same rule (CVN '0A' layout, docs/virtual-cards.md "Cryptograms"). Phone wallets carry token PANs inside the test
-/// issuers' ranges (4761739…, 5413339…) and do cardholder verification on the device (CDCVM).
+/// issuers' ranges (4761734…, 5413334…) and do cardholder verification on the device (CDCVM).
 public struct ContactlessCardProfile: Sendable {
     /// Which kernel path the card answers.
     public enum Scheme: Sendable, Equatable {
