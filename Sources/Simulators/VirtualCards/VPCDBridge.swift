@@ -16,6 +16,26 @@
 /// vpcd writes the length and the APDU in two writes without `TCP_NODELAY`: with Nagle on its side and a delayed
 /// ACK on ours every APDU would cost ~40 ms, so `TCP_QUICKACK` is re-armed before every read (it is not sticky on
 /// Linux), and our own socket has `TCP_NODELAY`.
+/// A card the vpcd client can serve: a contact ``VirtualCard`` or a ``VirtualContactlessCard`` (a PC/SC contactless
+/// reader presents its card through the same interface, with an ATR built by the reader, PC/SC part 3).
+public protocol VPCDServedCard: AnyObject {
+    /// Power cycle or reset.
+    func reset()
+    /// The ATR vpcd hands to pcscd.
+    var answerToReset: [UInt8] { get }
+    /// One command APDU in, the response with SW1 SW2 out.
+    func process(_ command: [UInt8]) -> [UInt8]
+    /// The card left the reader: the client closes the link.
+    var isRemoved: Bool { get }
+}
+
+extension VirtualCard: VPCDServedCard {}
+
+extension VirtualContactlessCard: VPCDServedCard {
+    /// A contactless ATR as a PC/SC reader builds it (PC/SC part 3): T=1, no historical bytes.
+    public var answerToReset: [UInt8] { [0x3B, 0x80, 0x80, 0x01, 0x01] }
+}
+
 public final class VPCDCardClient {
     /// What one wait for a message gave.
     public enum Step: Sendable, Equatable {
@@ -28,7 +48,9 @@ public final class VPCDCardClient {
     }
 
     /// The card served.
-    public let card: VirtualCard
+    public let served: any VPCDServedCard
+    /// The card served, when it is a contact ``VirtualCard``.
+    public var card: VirtualCard? { served as? VirtualCard }
     /// vpcd's address (IPv4 dotted quad).
     public let host: String
     /// vpcd's port.
@@ -36,8 +58,8 @@ public final class VPCDCardClient {
     private var descriptor: Int32 = -1
 
     /// A client for `card`; nothing is opened until ``connect()``.
-    public init(card: VirtualCard, host: String = "127.0.0.1", port: Int = 35963) {
-        self.card = card
+    public init(card: any VPCDServedCard, host: String = "127.0.0.1", port: Int = 35963) {
+        self.served = card
         self.host = host
         self.port = port
     }
@@ -73,7 +95,7 @@ public final class VPCDCardClient {
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         descriptor = fd
-        card.reset()
+        served.reset()
     }
 
     /// Closes the link: the card is "removed".
@@ -100,14 +122,14 @@ public final class VPCDCardClient {
         guard let message = try readExactly(length) else { return linkClosed() }
         if message.count == 1 {
             switch message[0] {
-            case 0x00, 0x01, 0x02: card.reset()
-            case 0x04: try send(card.answerToReset)
+            case 0x00, 0x01, 0x02: served.reset()
+            case 0x04: try send(served.answerToReset)
             default: break
             }
             return .served
         }
-        let response = card.process(message)
-        if card.isRemoved { return linkClosed() }
+        let response = served.process(message)
+        if served.isRemoved { return linkClosed() }
         try send(response)
         return .served
     }
@@ -161,7 +183,7 @@ extension VPCDCardClient: Sendable {}
 /// reader: connects (retrying every 50 ms while vpcd is not listening yet), then answers vpcd's messages, checking
 /// `stop` at least every 100 ms.
 /// - Throws: ``VirtualCardError`` ``VirtualCardError/Code/vpcdLink`` or ``VirtualCardError/Code/vpcdProtocol``.
-public func serve(card: VirtualCard, host: String = "127.0.0.1", port: Int = 35963, stop: () -> Bool) throws {
+public func serve(card: any VPCDServedCard, host: String = "127.0.0.1", port: Int = 35963, stop: () -> Bool) throws {
     let client = VPCDCardClient(card: card, host: host, port: port)
     defer { client.close() }
     while !client.isConnected {

@@ -38,14 +38,19 @@ struct VirtualCardCommand: ParsableCommand {
 
     func run() throws {
         if list {
-            for name in VirtualCardProfile.allNames { print(name) }
+            for name in VirtualCardProfile.allNames + ContactlessCardProfile.allNames { print(name) }
             return
         }
         guard let name = profile else { throw ValidationError("--profile NAME is required (see --list)") }
-        guard let chosen = VirtualCardProfile.named(name) else {
+        let card: any VPCDServedCard
+        if let chosen = VirtualCardProfile.named(name) {
+            card = try VirtualCard(profile: chosen, random: SystemRandom())
+        } else if let contactless = ContactlessCardProfile.named(name) {
+            // A contactless card or phone (docs/contactless.md) in the PC/SC reader.
+            card = try VirtualContactlessCard(profile: contactless, random: SystemRandom())
+        } else {
             throw ValidationError("no profile '\(name)' (see --list)")
         }
-        let card = try VirtualCard(profile: chosen, random: SystemRandom())
         let deadline = lifetime > 0 ? Int(time(nil)) + lifetime : Int.max
         print("virtual card '\(name)' for vpcd at \(host):\(port)")
         fflush(nil)

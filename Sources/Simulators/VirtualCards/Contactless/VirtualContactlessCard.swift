@@ -374,8 +374,8 @@ public final class VirtualContactlessConnection: CardConnection {
     }
 
     public var slot: CardSlot { .contactless }
-    /// A contactless ATR as PC/SC builds it (PC/SC part 3, 3B 8n 80 01 …): here without historical bytes.
-    public var answerToReset: [UInt8] { [0x3B, 0x80, 0x80, 0x01, 0x01] }
+    /// A contactless ATR as PC/SC builds it (PC/SC part 3): here without historical bytes.
+    public var answerToReset: [UInt8] { card.answerToReset }
 
     public func transmit(_ command: [UInt8]) throws -> [UInt8] {
         guard !card.isRemoved else { throw VirtualCardError(.cardRemoved, "the card left the field") }

@@ -170,7 +170,13 @@ struct Payments {
             // Contactless (docs/contactless.md): the reader's field, or the sim's virtual cards and phones.
             let field: @Sendable (String) throws -> ContactlessFieldPresence
             if let reader = cardReader {
-                field = { _ in .card(try reader.connect(.contactless), modelledMicroseconds: nil) }
+                // A PC/SC reader serves one slot; a contactless reader presents its card like a contact one (PC/SC
+                // part 3), so a reader configured for the other slot is asked for that one.
+                field = { _ in
+                    let connection: any CardConnection
+                    do { connection = try reader.connect(.contactless) } catch { connection = try reader.connect(.contact) }
+                    return .card(connection, modelledMicroseconds: nil)
+                }
             } else {
                 let virtualField = VirtualContactlessField()
                 field = { try virtualField.present($0) }
