@@ -71,6 +71,7 @@ import VirtualCards
         defer { removeTree(sale.state) }
         #expect(sale.outcome.contains("APPROVED"), "\(sale.outcome)")
         #expect(!sale.stdout.contains("Enter PIN"))
+        #expect(sale.stdout.contains("[#][#][#][#] beep"), "card read: four indicators and the success beep")
         let record = try #require(try sale.journal().1.first)
         #expect(record.status == .approved && record.responseCode == "00" && record.entryMode == .contactless)
         #expect(try sale.ledger().filter { $0.responseCode == "00" }.count == 1)

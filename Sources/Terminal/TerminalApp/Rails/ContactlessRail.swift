@@ -172,9 +172,10 @@ public struct ContactlessRail: PaymentRail {
             parameters: configuration.parameters, transaction: transaction, random: random, clock: ThreadCPUClock(),
             tornLog: tornLog.records, restart: restart)
         let show: (UserInterfaceRequest) -> Void = { request in
+            let lit = request.indicatorsLit, beep = request.beep != nil
             switch request.message {
-            case .cardReadOKRemoveCard: session.show(.processing(.init(message: .ui(.removeCard))))
-            case .processing: session.show(.processing(.init()))
+            case .cardReadOKRemoveCard: session.show(.processing(.init(message: .ui(.removeCard), indicators: lit, beep: beep)))
+            case .processing: session.show(.processing(.init(indicators: lit, beep: beep)))
             default: break
             }
         }
@@ -198,7 +199,8 @@ public struct ContactlessRail: PaymentRail {
 
     /// Waits for the next tap (See Phone, one card only, present again); `nil` on cancel or timeout.
     func waitForTap(message: UIString, session: PaymentSession) async -> String? {
-        session.show(.processing(.init(message: .ui(message))))
+        // Ready to read again: one light; the alert tone went with the outcome.
+        session.show(.processing(.init(message: .ui(message), indicators: 1, beep: true)))
         var deadline: Int64?
         for await input in session.inputs {
             switch input {
