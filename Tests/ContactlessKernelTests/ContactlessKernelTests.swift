@@ -251,3 +251,49 @@ import VirtualCards
         #expect(o.kernelProcessingNanoseconds > 0)
     }
 }
+
+/// Event → action tables of Kernel 2 against scripted answers (relay resistance and GPO status words).
+@Suite struct Kernel2TableTests {
+    static let fci = h("6F14" + "8407A0000000041010" + "A509" + "50074D415354455243")
+    static let gpo = h("770A" + "82021981" + "940408010100" + "9000")
+
+    static func run(_ answers: [String], elapsed: Int = 0) throws -> (ContactlessOutcome, [UInt8]) {
+        var ep = ContactlessEntryPoint(parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
+        var queue = [PublicTranscriptTests.mastercardPPSE, fci + h("9000")] + answers.map { h($0) }
+        var ins: [UInt8] = []
+        let o = ep.run(transmit: { c in
+            ins.append(c.ins)
+            guard !queue.isEmpty, let r = try? ResponseAPDU(apduEncoded: queue.removeFirst()) else { return .cardRemoved }
+            return .response(r, elapsedMicroseconds: elapsed)
+        })
+        return (o, ins)
+    }
+
+    @Test(arguments: [
+        ("6984", ContactlessOutcomeStatus.tryAnotherInterface), ("6985", .endApplication), ("6F00", .endApplication),
+    ])
+    func gpoStatus(sw: String, status: ContactlessOutcomeStatus) throws {
+        #expect(try Self.run([sw]).0.status == status)
+    }
+
+    @Test func relayAnswerTooFastEndsTheTransaction() throws {
+        // Min 100 (10 ms), max 200: an answer after 1 ms cannot come from a genuine card that needs 10 ms.
+        let (o, ins) = try Self.run([Hex.encode(Self.gpo), "800A" + "01020304" + "0064" + "00C8" + "0012" + "9000"], elapsed: 1_000)
+        #expect(ins == [0xA4, 0xA4, 0xA8, 0xEA])
+        #expect(o.status == .endApplication)
+        #expect(o.tvr.contains(.relayResistanceTimeLimitsExceeded))
+    }
+
+    @Test func relayAnswerMalformed() throws {
+        let (o, _) = try Self.run([Hex.encode(Self.gpo), "8004" + "01020304" + "9000"])
+        #expect(o.status == .endApplication)
+    }
+
+    @Test func relayAnswerInTimeReadsTheRecords() throws {
+        // Elapsed 5.6 ms: 56 − 18 − min(18, 18) = 20 units, within [min 3 − 20, max 20 + 50]; then READ RECORD.
+        let (o, ins) = try Self.run([Hex.encode(Self.gpo), "800A" + "01020304" + "0003" + "0014" + "0012" + "9000", "6A83"], elapsed: 5_600)
+        #expect(ins == [0xA4, 0xA4, 0xA8, 0xEA, 0xB2])
+        #expect(o.measuredRelayResistanceTime == 20)
+        #expect(o.status == .endApplication)  // the record is missing
+    }
+}
