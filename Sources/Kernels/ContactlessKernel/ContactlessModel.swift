@@ -21,6 +21,7 @@ public enum ContactlessKernelID: UInt8, Sendable, Hashable, CustomStringConverti
         }
     }
 
+    /// The EMV book of the kernel.
     public var description: String {
         switch self {
         case .mastercard: "C-2"
@@ -105,7 +106,9 @@ public struct ContactlessCombination: Sendable, Hashable {
     public var terminalTransactionQualifiers: [UInt8]
     /// Terminal Action Codes denial / online / default (Kernel 2), 5 bytes each.
     public var tacDenial: [UInt8]
+    /// TAC online (Book 3 10.7).
     public var tacOnline: [UInt8]
+    /// TAC default.
     public var tacDefault: [UInt8]
     /// Kernel 2: the reader takes part in the relay resistance protocol.
     public var relayResistance: RelayResistanceParameters?
@@ -190,10 +193,13 @@ public struct UserInterfaceRequest: Sendable, Hashable {
         case alert
     }
 
+    /// The message to show.
     public var message: ContactlessMessage
+    /// The reader status (the four indicators).
     public var status: Status
     /// How long the message stays before the next one may replace it, in milliseconds.
     public var holdTimeMilliseconds: Int
+    /// The tone, if any.
     public var beep: Beep?
 
     /// A request from its parts.
@@ -250,9 +256,11 @@ public enum ContactlessCVM: Sendable, Hashable {
 public struct TornTransactionRecord: Sendable, Hashable {
     /// PAN digits and sequence number of the card.
     public var pan: String
+    /// PAN Sequence Number '5F34'.
     public var panSequenceNumber: Int?
     /// The PDOL and CDOL1 related data sent (the CDA hash input of the recovered answer).
     public var pdolData: [UInt8]
+    /// CDOL1 related data of the torn GENERATE AC.
     public var cdol1Data: [UInt8]
     /// The Unpredictable Number of the torn GENERATE AC (RECOVER AC data).
     public var unpredictableNumber: [UInt8]
@@ -272,7 +280,9 @@ public struct TornTransactionRecord: Sendable, Hashable {
 
 /// How a tap ended (Book A 6.2 "Outcome Parameter Set" plus the data record).
 public struct ContactlessOutcome: Sendable, Hashable {
+    /// The outcome status.
     public var status: ContactlessOutcomeStatus
+    /// The CVM the reader performs (online PIN before the request, a signature line).
     public var cvm: ContactlessCVM
     /// The kernel that ran, if one was activated.
     public var kernel: ContactlessKernelID?
@@ -356,7 +366,9 @@ public protocol ProcessingClock: Sendable {
 
 /// Terminal Transaction Qualifiers, '9F66' (Kernel 3 / qPBOC; EMV Book C-3 Annex A.2), four bytes.
 public struct TerminalTransactionQualifiers: Sendable, Hashable {
+    /// The four bytes.
     public var bytes: [UInt8]
+    /// TTQ from bytes (padded or cut to four).
     public init(bytes: [UInt8]) { self.bytes = Array(bytes.prefix(4)) + [UInt8](repeating: 0, count: max(0, 4 - bytes.count)) }
     /// Byte 1 bit 6: contactless EMV mode (qVSDC) supported.
     public var emvModeSupported: Bool { bytes[0] & 0x20 != 0 }
@@ -382,7 +394,9 @@ public struct TerminalTransactionQualifiers: Sendable, Hashable {
 
 /// Card Transaction Qualifiers, '9F6C' (Kernel 3; Book C-3 Annex A.2), two bytes.
 public struct CardTransactionQualifiers: Sendable, Hashable {
+    /// The two bytes.
     public var bytes: [UInt8]
+    /// CTQ from exactly two bytes.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 2 else { return nil }
         self.bytes = Array(bytes)

@@ -28,9 +28,13 @@ public struct ContactlessCardProfile: Sendable {
         case declines
     }
 
+    /// The profile's name (`TAP <name>`).
     public let name: String
+    /// What it is for and what a correct reader does with it.
     public let summary: String
+    /// The kernel path it answers.
     public let scheme: Scheme
+    /// Plastic card or phone wallet behaviour.
     public let wallet: Wallet
     /// The EMV application data (AID, TEST ONLY PAN, keys).
     public var application: VirtualCardProfile.Application

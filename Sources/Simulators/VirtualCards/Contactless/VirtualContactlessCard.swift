@@ -30,7 +30,9 @@ public struct ContactlessLatencyModel: Sendable, Hashable {
 
 /// One APDU exchange as the latency model sees it.
 public struct ContactlessExchangeTiming: Sendable, Hashable {
+    /// Bytes of the command APDU.
     public var commandBytes: Int
+    /// Bytes of the response APDU (SW included).
     public var responseBytes: Int
     /// The card's processing time, microseconds.
     public var processingMicroseconds: Int
@@ -47,6 +49,7 @@ public struct ContactlessExchangeTiming: Sendable, Hashable {
 /// AC. Pure and deterministic given its ``RandomSource``; it logs the ``ContactlessExchangeTiming`` of every APDU of
 /// the current tap in ``exchanges``.
 public final class VirtualContactlessCard {
+    /// The card's profile.
     public let profile: ContactlessCardProfile
     let app: PersonalizedApplication
     let random: any RandomSource
@@ -365,6 +368,7 @@ public enum ContactlessPresence {
 /// A session with a ``VirtualContactlessCard`` through DeviceKit's ``CardConnection`` (slot `.contactless`).
 /// `transmit` throws ``VirtualCardError`` ``VirtualCardError/Code/cardRemoved`` once the card has left the field.
 public final class VirtualContactlessConnection: CardConnection {
+    /// The card in the field.
     public let card: VirtualContactlessCard
 
     /// A session: the card is reset (a new tap).
@@ -373,10 +377,12 @@ public final class VirtualContactlessConnection: CardConnection {
         card.reset()
     }
 
+    /// Always the contactless field.
     public var slot: CardSlot { .contactless }
     /// A contactless ATR as PC/SC builds it (PC/SC part 3): here without historical bytes.
     public var answerToReset: [UInt8] { card.answerToReset }
 
+    /// One command APDU; throws ``VirtualCardError`` ``VirtualCardError/Code/cardRemoved`` once the card left.
     public func transmit(_ command: [UInt8]) throws -> [UInt8] {
         guard !card.isRemoved else { throw VirtualCardError(.cardRemoved, "the card left the field") }
         let response = card.process(command)
@@ -384,6 +390,7 @@ public final class VirtualContactlessConnection: CardConnection {
         return response
     }
 
+    /// Ends the session (the card keeps its state).
     public func disconnect() {}
 }
 

@@ -24,7 +24,9 @@ public enum ContactlessFieldPresence {
 
 /// The kernel's own CPU time: the calling thread's CPU clock (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`).
 public struct ThreadCPUClock: ProcessingClock {
+    /// The clock of the calling thread.
     public init() {}
+    /// CPU time of the calling thread, nanoseconds.
     public func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
@@ -39,15 +41,20 @@ public struct ThreadCPUClock: ProcessingClock {
 /// Restarts stay inside one payment: "See Phone", "Present 1 card only" and a torn transaction wait for the next tap;
 /// Try Another Interface waits for the card in the slot and hands the payment to `fallback` (the contact rail).
 public struct ContactlessRail: PaymentRail {
+    /// What the rail needs besides its seams.
     public struct Configuration: Sendable {
+        /// Terminal data, CA keys and the contactless combinations with their limits.
         public var parameters: ContactlessParameters
+        /// The transaction currency.
         public var currency: Currency
+        /// The merchant name for the receipt.
         public var merchantName: String
         /// The key store entry of the DUKPT PIN key.
         public var pinKeyName: String
         /// How long the rail waits for the second tap or the insertion, milliseconds.
         public var presentTimeoutMilliseconds: Int64
 
+        /// A configuration; 30 s to present again or insert.
         public init(
             parameters: ContactlessParameters, currency: Currency, merchantName: String, pinKeyName: String,
             presentTimeoutMilliseconds: Int64 = 30_000
@@ -65,6 +72,7 @@ public struct ContactlessRail: PaymentRail {
             transactionLimit: 100_000, onDeviceCVMTransactionLimit: 1_000_000, floorLimit: 5_000, cvmRequiredLimit: 30_000)
     }
 
+    /// The journal's rail name.
     public let name = "emv-contactless"
     let configuration: Configuration
     let connect: @Sendable (String) throws -> ContactlessFieldPresence
@@ -77,6 +85,7 @@ public struct ContactlessRail: PaymentRail {
     let fallback: (any PaymentRail)?
     let tornLog = TornLog()
 
+    /// A rail; `connect` finds what is in the field for a tapped name, `fallback` takes Try Another Interface.
     public init(
         configuration: Configuration, connect: @escaping @Sendable (String) throws -> ContactlessFieldPresence,
         acquirer: any AcquirerLink, journal: any RailJournal, keys: Locked<KeyStore>, clock: any TerminalClock,
@@ -93,11 +102,13 @@ public struct ContactlessRail: PaymentRail {
         self.fallback = fallback
     }
 
+    /// Taps, for a card payment or any method.
     public func accepts(_ presentation: Presentation, method: PaymentMethod?) -> Bool {
         guard case .tapped = presentation else { return false }
         return method == nil || method == .card
     }
 
+    /// Runs the taps of one payment to its outcome (see the type's discussion).
     public func pay(amount: Int, presentation: Presentation, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         guard case .tapped(var tapName) = presentation else { return .notAvailable }
         session.show(.processing(.init()))
