@@ -134,8 +134,10 @@ extension ContactlessEntryPoint {
         guard aip[0] & 0x20 != 0, let sdad = cardData[TLVTag(0x9F4B)], let cardAuth = cardData[TLVTag(0x9F69)],
             let key = recoverICCKey()
         else { return false }
-        let terminalData = unpredictableNumber + Self.bcd(transaction.amountAuthorised, bytes: 6)
-            + Self.bcd(Int(parameters.terminal.terminal.currencyCode), bytes: 2) + cardAuth
+        var terminalData = unpredictableNumber
+        terminalData += Self.bcd(transaction.amountAuthorised, bytes: 6)
+        terminalData += Self.bcd(Int(parameters.terminal.terminal.currencyCode), bytes: 2)
+        terminalData += cardAuth
         switch OfflineDataAuthentication.verifySignedDynamicApplicationData(sdad, iccKey: key, terminalDynamicData: terminalData) {
         case .success(let number):
             cardData[.iccDynamicNumber] = number

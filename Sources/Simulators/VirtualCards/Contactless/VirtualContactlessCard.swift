@@ -238,9 +238,13 @@ public final class VirtualContactlessCard {
                 let dynamic = try? random.bytes(8), dynamic.count == 8
             else { return sw(0x6F00) }
             let cardAuthentication: [UInt8] = [0x01] + cardNumber + ctq
-            let terminalData = (values[TLVTag(0x9F37)].map { Array($0) } ?? [0, 0, 0, 0])
-                + (values[TLVTag(0x9F02)].map { Array($0) } ?? [UInt8](repeating: 0, count: 6))
-                + (values[TLVTag(0x5F2A)].map { Array($0) } ?? [0, 0]) + cardAuthentication
+            let unpredictable: [UInt8] = values[TLVTag(0x9F37)].map { Array($0) } ?? [0, 0, 0, 0]
+            let amount: [UInt8] = values[TLVTag(0x9F02)].map { Array($0) } ?? [UInt8](repeating: 0, count: 6)
+            let currency: [UInt8] = values[TLVTag(0x5F2A)].map { Array($0) } ?? [0, 0]
+            var terminalData = unpredictable
+            terminalData += amount
+            terminalData += currency
+            terminalData += cardAuthentication
             guard let sdad = try? Certificates.signedDynamicApplicationData(
                 iccKey: key, iccDynamicData: [0x08] + dynamic, terminalData: terminalData)
             else { return sw(0x6F00) }
@@ -282,7 +286,10 @@ public final class VirtualContactlessCard {
         processing = 500 + profile.relayDelayMicroseconds
         // Min 3 (300 µs), max 20 (2 ms), estimated R-APDU transmission time at the reader's rate (100 µs units).
         let estimated = (ContactlessLatencyModel.transferMicroseconds(bytes: 14, at: bitRate) + 99) / 100
-        let body = entropy + [0x00, 0x03, 0x00, 0x14] + be16(UInt16(estimated))
+        let times: [UInt8] = [0x00, 0x03, 0x00, 0x14]
+        var body = entropy
+        body += times
+        body += be16(UInt16(estimated))
         return TLVBuilder.template(0x80, body) + sw(0x9000)
     }
 
