@@ -23,7 +23,8 @@ enum Reader {
         let configuration = TerminalConfiguration(
             terminalType: 0x22, capabilities: h("E0F8C8"), additionalCapabilities: h("6000F0A001"), countryCode: 156,
             currencyCode: 156, currencyExponent: 2, merchantCategoryCode: 5411, terminalIdentification: "SIM00001",
-            merchantIdentifier: "898310048990001", merchantNameAndLocation: "TEST SHOP", interfaceDeviceSerialNumber: "IFD00001")
+            merchantIdentifier: "898310048990001", merchantNameAndLocation: "TEST SHOP",
+            interfaceDeviceSerialNumber: "IFD00001")
         return TerminalParameters(terminal: configuration, applications: [], caKeys: caKeys)
     }
 
@@ -54,13 +55,17 @@ enum Reader {
             tornLog: tornLog, restart: restart)
         var commands: [UInt8] = []
         var ui: [UserInterfaceRequest] = []
-        let outcome = entryPoint.run(collision: collision, transmit: { command in
-            commands.append(command.ins)
-            guard let bytes = try? connection.transmit(command.encoded), let response = try? ResponseAPDU(apduEncoded: bytes) else {
-                return .cardRemoved
-            }
-            return .response(response, elapsedMicroseconds: card.lastExchangeMicroseconds)
-        }, userInterface: { ui.append($0) })
+        let outcome = entryPoint.run(
+            collision: collision,
+            transmit: { command in
+                commands.append(command.ins)
+                guard let bytes = try? connection.transmit(command.encoded),
+                    let response = try? ResponseAPDU(apduEncoded: bytes)
+                else {
+                    return .cardRemoved
+                }
+                return .response(response, elapsedMicroseconds: card.lastExchangeMicroseconds)
+            }, userInterface: { ui.append($0) })
         return Tap(
             outcome: outcome, commands: commands, ui: ui, cardInField106: card.cardInFieldMicroseconds(at: .kbps106),
             cardInField424: card.cardInFieldMicroseconds(at: .kbps424))
@@ -80,14 +85,18 @@ enum Reader {
         let arqc = try #require(objects[0x9F26]), atc = try #require(objects[0x9F36])
         let aip = try #require(objects[0x82]), iad = try #require(objects[0x9F10])
         var input: [UInt8] = []
-        for (tag, length) in [(0x9F02, 6), (0x9F03, 6), (0x9F1A, 2), (0x95, 5), (0x5F2A, 2), (0x9A, 3), (0x9C, 1), (0x9F37, 4)] {
+        for (tag, length) in [
+            (0x9F02, 6), (0x9F03, 6), (0x9F1A, 2), (0x95, 5), (0x5F2A, 2), (0x9A, 3), (0x9C, 1), (0x9F37, 4),
+        ] {
             let v = objects[UInt32(tag)] ?? []
             input += v.count >= length ? Array(v.suffix(length)) : [UInt8](repeating: 0, count: length - v.count) + v
         }
         input += aip + atc + Array(iad[3...6])
         let psn = request.panSequenceNumber.map { UInt8(($0 / 10) << 4 | ($0 % 10)) }
-        let master = try EMV.iccMasterKeyOptionA(issuerMasterKey: issuer.masterKeyAC, pan: request.pan, panSequenceNumber: psn)
+        let master = try EMV.iccMasterKeyOptionA(
+            issuerMasterKey: issuer.masterKeyAC, pan: request.pan, panSequenceNumber: psn)
         let session = try EMV.commonSessionKey(iccMasterKey: master, atc: UInt16(atc[0]) << 8 | UInt16(atc[1]))
-        return try EMV.isValidApplicationCryptogram(arqc, sessionKey: session, data: input, padding: issuer.cryptogramPadding)
+        return try EMV.isValidApplicationCryptogram(
+            arqc, sessionKey: session, data: input, padding: issuer.cryptogramPadding)
     }
 }

@@ -13,7 +13,8 @@ import VirtualCards
 
     @Test(arguments: [
         // amount, not allowed, floor exceeded, CVM required, TTQ byte 2
-        (4_999, false, false, false, UInt8(0x00)), (5_000, false, false, false, 0x00), (5_001, false, true, false, 0x80),
+        (4_999, false, false, false, UInt8(0x00)), (5_000, false, false, false, 0x00),
+        (5_001, false, true, false, 0x80),
         (29_999, false, true, false, 0x80), (30_000, false, true, true, 0xC0), (30_001, false, true, true, 0xC0),
         (99_999, false, true, true, 0xC0), (100_000, true, true, true, 0xC0), (100_001, true, true, true, 0xC0),
     ])
@@ -28,12 +29,18 @@ import VirtualCards
 
     @Test func kernel2KeepsTheOnDeviceLimitForEntryPoint() {
         let mc = ContactlessCombination.standard(limits: Reader.limits)[1]
-        #expect(!ContactlessEntryPoint.preProcess(mc, amount: 100_000, terminalFloorLimit: nil).contactlessApplicationNotAllowed)
-        #expect(ContactlessEntryPoint.preProcess(mc, amount: 500_000, terminalFloorLimit: nil).contactlessApplicationNotAllowed)
+        #expect(
+            !ContactlessEntryPoint.preProcess(mc, amount: 100_000, terminalFloorLimit: nil)
+                .contactlessApplicationNotAllowed)
+        #expect(
+            ContactlessEntryPoint.preProcess(mc, amount: 500_000, terminalFloorLimit: nil)
+                .contactlessApplicationNotAllowed)
     }
 
     @Test func noLimitsMeansNothingExceeded() {
-        let c = ContactlessCombination(aid: h("A0000000031010"), kernel: .visa, limits: .init(transactionLimit: nil, floorLimit: nil, cvmRequiredLimit: nil))
+        let c = ContactlessCombination(
+            aid: h("A0000000031010"), kernel: .visa,
+            limits: .init(transactionLimit: nil, floorLimit: nil, cvmRequiredLimit: nil))
         let i = ContactlessEntryPoint.preProcess(c, amount: Int(Int32.max), terminalFloorLimit: nil)
         #expect(!i.contactlessApplicationNotAllowed && !i.floorLimitExceeded && !i.cvmRequiredLimitExceeded)
         #expect(ContactlessEntryPoint.preProcess(c, amount: 101, terminalFloorLimit: 100).floorLimitExceeded)
@@ -52,11 +59,12 @@ import VirtualCards
     @Test func entriesKernelsAndPriorities() throws {
         // Visa without 9F2A (default kernel 3), Mastercard 9F2A 02 priority 1, a domestic kernel (C1 …) skipped,
         // a 4-byte ADF name skipped.
-        let entries = try PPSEDirectory.parse(fci: Self.fci(
-            "6112" + "4F07A0000000031010" + "5004" + "56495341" + "870102"
-                + "6114" + "4F07A0000000041010" + "870101" + "9F2A0102" + "9F290101"
-                + "610F" + "4F07A0000000999999" + "9F2A03C10203"
-                + "6106" + "4F04A0000000"))
+        let entries = try PPSEDirectory.parse(
+            fci: Self.fci(
+                "6112" + "4F07A0000000031010" + "5004" + "56495341" + "870102"
+                    + "6114" + "4F07A0000000041010" + "870101" + "9F2A0102" + "9F290101"
+                    + "610F" + "4F07A0000000999999" + "9F2A03C10203"
+                    + "6106" + "4F04A0000000"))
         #expect(entries.count == 3)
         #expect(entries.map { PPSEDirectory.kernel(of: $0) } == [.visa, .mastercard, nil])
         #expect(entries[0].label == "VISA" && entries[0].priority == 2 && entries[1].priority == 1)
@@ -79,7 +87,9 @@ import VirtualCards
             var bytes = valid
             switch rng.next() % 3 {
             case 0:
-                for _ in 0..<(1 + Int(rng.next() % 4)) { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
+                for _ in 0..<(1 + Int(rng.next() % 4)) {
+                    bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next())
+                }
             case 1:
                 bytes = Array(bytes.prefix(Int(rng.next() % UInt64(bytes.count))))
             default:
@@ -101,10 +111,13 @@ import VirtualCards
     static let fci = h("6F1A" + "8407A0000000031010" + "A50F" + "500456495341" + "9F38069F66049F0206")
 
     static func run(gpo: String) throws -> ContactlessOutcome {
-        var ep = ContactlessEntryPoint(parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
+        var ep = ContactlessEntryPoint(
+            parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
         var answers = [ppse + h("9000"), fci + h("9000"), h(gpo)]
         return ep.run(transmit: { _ in
-            guard !answers.isEmpty, let r = try? ResponseAPDU(apduEncoded: answers.removeFirst()) else { return .cardRemoved }
+            guard !answers.isEmpty, let r = try? ResponseAPDU(apduEncoded: answers.removeFirst()) else {
+                return .cardRemoved
+            }
             return .response(r)
         })
     }
@@ -124,14 +137,20 @@ import VirtualCards
     }
 
     @Test func ppseMissingEndsTheApplication() throws {
-        var ep = ContactlessEntryPoint(parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
+        var ep = ContactlessEntryPoint(
+            parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
         let o = ep.run(transmit: { _ in .response(ResponseAPDU(statusWord: .fileNotFound)) })
         #expect(o.status == .endApplication)
     }
 
     @Test func collisionAsksForOneCard() throws {
-        var ep = ContactlessEntryPoint(parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
-        let o = ep.run(collision: true, transmit: { _ in Issue.record("no APDU on a collision"); return .cardRemoved })
+        var ep = ContactlessEntryPoint(
+            parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
+        let o = ep.run(
+            collision: true,
+            transmit: { _ in
+                Issue.record("no APDU on a collision"); return .cardRemoved
+            })
         #expect(o.status == .tryAgain && o.restart)
         #expect(o.uiRequestOnOutcome?.message == .presentOneCardOnly)
     }
@@ -144,14 +163,17 @@ import VirtualCards
         let tap = try Reader.tap(card, amount: 4_999)
         #expect(tap.outcome.status == .approved)
         #expect(tap.outcome.cvm == .noCVM)
-        #expect(tap.outcome.cardData?.pan == "4761733000000011" || tap.outcome.cardData?.pan.hasPrefix("47617330") == true)
+        #expect(
+            tap.outcome.cardData?.pan == "4761733000000011" || tap.outcome.cardData?.pan.hasPrefix("47617330") == true)
         #expect(tap.ui.contains { $0.message == .cardReadOKRemoveCard && $0.beep == .success && $0.indicatorsLit == 4 })
         #expect(tap.commands.first == 0xA4 && tap.commands.contains(0xA8) && !tap.commands.contains(0xAE))
     }
 
-    @Test(arguments: [("visa-paywave", 29_999, ContactlessCVM.noCVM), ("visa-paywave", 30_000, .onlinePIN),
-                      ("unionpay-quickpass", 29_999, .noCVM), ("unionpay-quickpass", 30_001, .onlinePIN),
-                      ("mastercard-paypass", 29_999, .noCVM), ("mastercard-paypass", 30_000, .onlinePIN)])
+    @Test(arguments: [
+        ("visa-paywave", 29_999, ContactlessCVM.noCVM), ("visa-paywave", 30_000, .onlinePIN),
+        ("unionpay-quickpass", 29_999, .noCVM), ("unionpay-quickpass", 30_001, .onlinePIN),
+        ("mastercard-paypass", 29_999, .noCVM), ("mastercard-paypass", 30_000, .onlinePIN),
+    ])
     func onlineAboveTheFloorLimitAndPINAtTheCVMLimit(name: String, amount: Int, cvm: ContactlessCVM) throws {
         let tap = try Reader.tap(try Reader.card(name), amount: amount)
         #expect(tap.outcome.status == .onlineRequest)
@@ -246,8 +268,14 @@ import VirtualCards
         }
         let card = try Reader.card("visa-paywave")
         let connection = VirtualContactlessConnection(card: card)
-        var ep = ContactlessEntryPoint(parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom(), clock: Counter())
-        let o = ep.run(transmit: { c in .response((try? ResponseAPDU(apduEncoded: (try? connection.transmit(c.encoded)) ?? [])) ?? ResponseAPDU(statusWord: .wrongLength)) })
+        var ep = ContactlessEntryPoint(
+            parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom(),
+            clock: Counter())
+        let o = ep.run(transmit: { c in
+            .response(
+                (try? ResponseAPDU(apduEncoded: (try? connection.transmit(c.encoded)) ?? []))
+                    ?? ResponseAPDU(statusWord: .wrongLength))
+        })
         #expect(o.kernelProcessingNanoseconds > 0)
     }
 }
@@ -258,12 +286,15 @@ import VirtualCards
     static let gpo = h("770A" + "82021981" + "940408010100" + "9000")
 
     static func run(_ answers: [String], elapsed: Int = 0) throws -> (ContactlessOutcome, [UInt8]) {
-        var ep = ContactlessEntryPoint(parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
+        var ep = ContactlessEntryPoint(
+            parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
         var queue = [PublicTranscriptTests.mastercardPPSE, fci + h("9000")] + answers.map { h($0) }
         var ins: [UInt8] = []
         let o = ep.run(transmit: { c in
             ins.append(c.ins)
-            guard !queue.isEmpty, let r = try? ResponseAPDU(apduEncoded: queue.removeFirst()) else { return .cardRemoved }
+            guard !queue.isEmpty, let r = try? ResponseAPDU(apduEncoded: queue.removeFirst()) else {
+                return .cardRemoved
+            }
             return .response(r, elapsedMicroseconds: elapsed)
         })
         return (o, ins)
@@ -278,7 +309,8 @@ import VirtualCards
 
     @Test func relayAnswerTooFastEndsTheTransaction() throws {
         // Min 100 (10 ms), max 200: an answer after 1 ms cannot come from a genuine card that needs 10 ms.
-        let (o, ins) = try Self.run([Hex.encode(Self.gpo), "800A" + "01020304" + "0064" + "00C8" + "0012" + "9000"], elapsed: 1_000)
+        let (o, ins) = try Self.run(
+            [Hex.encode(Self.gpo), "800A" + "01020304" + "0064" + "00C8" + "0012" + "9000"], elapsed: 1_000)
         #expect(ins == [0xA4, 0xA4, 0xA8, 0xEA])
         #expect(o.status == .endApplication)
         #expect(o.tvr.contains(.relayResistanceTimeLimitsExceeded))
@@ -291,7 +323,8 @@ import VirtualCards
 
     @Test func relayAnswerInTimeReadsTheRecords() throws {
         // Elapsed 5.6 ms: 56 − 18 − min(18, 18) = 20 units, within [min 3 − 20, max 20 + 50]; then READ RECORD.
-        let (o, ins) = try Self.run([Hex.encode(Self.gpo), "800A" + "01020304" + "0003" + "0014" + "0012" + "9000", "6A83"], elapsed: 5_600)
+        let (o, ins) = try Self.run(
+            [Hex.encode(Self.gpo), "800A" + "01020304" + "0003" + "0014" + "0012" + "9000", "6A83"], elapsed: 5_600)
         #expect(ins == [0xA4, 0xA4, 0xA8, 0xEA, 0xB2])
         #expect(o.measuredRelayResistanceTime == 20)
         #expect(o.status == .endApplication)  // the record is missing

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 import Store
 import TestKit
@@ -20,7 +20,10 @@ import VirtualCards
         let state = try makeTemporaryDirectory("ctls-sale")
         let boardFile = try ChipSaleTests.board(in: state)
         let process = try InteractiveProcess(
-            [try builtProduct("terminal"), "run", "--board", boardFile, "--headless", "--fixed-clock", "12:00", "--state-dir", state],
+            [
+                try builtProduct("terminal"), "run", "--board", boardFile, "--headless", "--fixed-clock", "12:00",
+                "--state-dir", state,
+            ],
             environment: ["HOME": state])
         process.send(String(amount).map { "\($0)\n" }.joined() + "ENTER\nENTER\nTAP \(name)\n")
         var offset = 0
@@ -29,34 +32,49 @@ import VirtualCards
             case .type(let text): process.send(text)
             case .await(let text):
                 guard let next = process.waitForOutput(text, from: offset) else {
-                    Issue.record("\(name): no '\(text)' on the display; stdout: \(process.stdout.suffix(2000)) stderr: \(process.stderr.suffix(3000))")
+                    Issue.record(
+                        "\(name): no '\(text)' on the display; stdout: \(process.stdout.suffix(2000)) stderr: \(process.stderr.suffix(3000))"
+                    )
                     process.closeInput()
-                    return Sale(state: state, stdout: process.stdout, stderr: process.stderr, outcome: "", status: process.wait(timeout: .seconds(5)))
+                    return Sale(
+                        state: state, stdout: process.stdout, stderr: process.stderr, outcome: "",
+                        status: process.wait(timeout: .seconds(5)))
                 }
                 offset = next
             }
         }
         var outcome = ""
-        if let end = process.waitForOutput(anyOf: ["APPROVED\n", "DECLINED\n"], from: offset, timeout: .seconds(40))?.end {
+        if let end = process.waitForOutput(anyOf: ["APPROVED\n", "DECLINED\n"], from: offset, timeout: .seconds(40))?
+            .end
+        {
             _ = process.waitForOutput("----\n", from: end, timeout: .seconds(5))
-            outcome = process.stdout.split(separator: "----\n").map(String.init).last { $0.contains("APPROVED\n") || $0.contains("DECLINED\n") } ?? ""
+            outcome =
+                process.stdout.split(separator: "----\n").map(String.init).last {
+                    $0.contains("APPROVED\n") || $0.contains("DECLINED\n")
+                } ?? ""
         } else {
-            Issue.record("\(name): no outcome screen; stdout: \(process.stdout.suffix(2000)) stderr: \(process.stderr.suffix(3000))")
+            Issue.record(
+                "\(name): no outcome screen; stdout: \(process.stdout.suffix(2000)) stderr: \(process.stderr.suffix(3000))"
+            )
         }
         process.send("CANCEL\n")
         process.closeInput()
         let status = process.wait(timeout: .seconds(20))
-        #expect(status == 0, "\(name): terminal exit \(String(describing: status)); stderr: \(process.stderr.suffix(2000))")
+        #expect(
+            status == 0, "\(name): terminal exit \(String(describing: status)); stderr: \(process.stderr.suffix(2000))")
         let sale = Sale(state: state, stdout: process.stdout, stderr: process.stderr, outcome: outcome, status: status)
         try expectNoClearPAN(sale, names: [name])
         return sale
     }
 
     static func expectNoClearPAN(_ sale: Sale, names: [String]) throws {
-        let files = try runProcess(["/usr/bin/find", sale.state, "-type", "f"]).stdout.split(separator: "\n").map(String.init)
+        let files = try runProcess(["/usr/bin/find", sale.state, "-type", "f"]).stdout.split(separator: "\n").map(
+            String.init)
         for name in names {
             guard let pan = ContactlessCardProfile.named(name)?.application.pan else { continue }
-            #expect(!sale.stderr.contains(pan) && !sale.stdout.contains(pan), "\(name): clear PAN in the logs or on the display")
+            #expect(
+                !sale.stderr.contains(pan) && !sale.stdout.contains(pan),
+                "\(name): clear PAN in the logs or on the display")
             for file in files {
                 guard let bytes = ChipSaleTests.readBytes(file) else { continue }
                 #expect(!ChipSaleTests.contains(bytes, Array(pan.utf8)), "\(name): clear PAN in \(file)")
@@ -109,7 +127,8 @@ import VirtualCards
     }
 
     @Test func collisionAsksForOneCard() throws {
-        let sale = try Self.sale("two-cards", amount: 10_000, steps: [.await("Present 1 card only"), .type("TAP visa-paywave\n")])
+        let sale = try Self.sale(
+            "two-cards", amount: 10_000, steps: [.await("Present 1 card only"), .type("TAP visa-paywave\n")])
         defer { removeTree(sale.state) }
         #expect(sale.outcome.contains("APPROVED"), "\(sale.outcome)")
     }
@@ -128,7 +147,9 @@ import VirtualCards
     }
 
     @Test func tryAnotherInterfaceAsksToInsert() throws {
-        let sale = try Self.sale("visa-contact-only", amount: 2_000, steps: [.await("Please insert card"), .type("INSERT visa-credit\n")] + Self.pin)
+        let sale = try Self.sale(
+            "visa-contact-only", amount: 2_000,
+            steps: [.await("Please insert card"), .type("INSERT visa-credit\n")] + Self.pin)
         defer { removeTree(sale.state) }
         #expect(sale.outcome.contains("APPROVED"), "\(sale.outcome)")
         let records = try sale.journal().1

@@ -14,7 +14,9 @@ extension ContactlessEntryPoint {
         userInterface: (UserInterfaceRequest) -> Void = { _ in }
     ) -> ContactlessOutcome {
         var pending = start()
-        if collision, !isFinished { pending = pending.filter { if case .transmit = $0 { false } else { true } } + handle(.collision) }
+        if collision, !isFinished {
+            pending = pending.filter { if case .transmit = $0 { false } else { true } } + handle(.collision)
+        }
         while !pending.isEmpty {
             switch pending.removeFirst() {
             case .outcome(let outcome): return outcome
@@ -32,7 +34,8 @@ extension ContactlessCombination {
     public static func standard(limits: ContactlessReaderLimits) -> [ContactlessCombination] {
         [
             ContactlessCombination(aid: [0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10], kernel: .visa, limits: limits),
-            ContactlessCombination(aid: [0xA0, 0x00, 0x00, 0x00, 0x04, 0x10, 0x10], kernel: .mastercard, limits: limits),
+            ContactlessCombination(
+                aid: [0xA0, 0x00, 0x00, 0x00, 0x04, 0x10, 0x10], kernel: .mastercard, limits: limits),
             ContactlessCombination(aid: [0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01], kernel: .unionPay, limits: limits),
         ]
     }

@@ -132,7 +132,8 @@ public struct ContactlessEntryPoint: Sendable {
         var indicators = PreProcessingIndicators(ttq: ttq)
         let limits = combination.limits
         // Kernel 2 applies the on-device CVM limit itself once it knows the card; Entry Point keeps the larger one.
-        let transactionLimit = combination.kernel == .mastercard
+        let transactionLimit =
+            combination.kernel == .mastercard
             ? [limits.transactionLimit, limits.onDeviceCVMTransactionLimit].compactMap { $0 }.max()
             : limits.transactionLimit
         if let limit = transactionLimit, amount >= limit { indicators.contactlessApplicationNotAllowed = true }
@@ -168,9 +169,11 @@ public struct ContactlessEntryPoint: Sendable {
         }
         // Book B 3.1.1.13: no combination allows contactless for this amount → Try Another Interface.
         if !all.isEmpty, all.allSatisfy(\.contactlessApplicationNotAllowed) {
-            return finish(ContactlessOutcome(
-                status: .tryAnotherInterface,
-                uiRequestOnOutcome: UserInterfaceRequest(message: .insertCard, status: .processingError, beep: .alert)))
+            return finish(
+                ContactlessOutcome(
+                    status: .tryAnotherInterface,
+                    uiRequestOnOutcome: UserInterfaceRequest(
+                        message: .insertCard, status: .processingError, beep: .alert)))
         }
         state = .selectingPPSE
         return [
@@ -187,11 +190,12 @@ public struct ContactlessEntryPoint: Sendable {
         case .collision:
             guard !isFinished else { preconditionFailure("ContactlessEntryPoint.handle(_:) after the outcome") }
             // Book B 3.2.1.3 / Book A 8.1: more than one card → "Present one card only", then the same tap again.
-            return finish(ContactlessOutcome(
-                status: .tryAgain, kernel: selected?.combination.kernel,
-                uiRequestOnOutcome: UserInterfaceRequest(
-                    message: .presentOneCardOnly, status: .readyToRead, holdTimeMilliseconds: 1300, beep: .alert),
-                restart: true))
+            return finish(
+                ContactlessOutcome(
+                    status: .tryAgain, kernel: selected?.combination.kernel,
+                    uiRequestOnOutcome: UserInterfaceRequest(
+                        message: .presentOneCardOnly, status: .readyToRead, holdTimeMilliseconds: 1300, beep: .alert),
+                    restart: true))
         case .cardRemoved:
             return cardRemoved()
         case .response(let response, let elapsed):
@@ -204,7 +208,8 @@ public struct ContactlessEntryPoint: Sendable {
             case .k3ReadingRecords(let pending): return k3RecordRead(response, pending: pending)
             case .k2GettingProcessingOptions: return k2ProcessingOptionsReceived(response)
             case .k2ExchangingRelayResistanceData(let attempt, let entropy):
-                return k2RelayResistanceAnswered(response, elapsedMicroseconds: elapsed, attempt: attempt, entropy: entropy)
+                return k2RelayResistanceAnswered(
+                    response, elapsedMicroseconds: elapsed, attempt: attempt, entropy: entropy)
             case .k2ReadingRecords(let pending): return k2RecordRead(response, pending: pending)
             case .k2RecoveringAC(let record): return k2RecoverACAnswered(response, record: record)
             case .k2GeneratingAC(let p1): return k2GenerateACAnswered(response, referenceControl: p1)
@@ -244,7 +249,8 @@ public struct ContactlessEntryPoint: Sendable {
     }
 
     mutating func ppseSelected(_ r: ResponseAPDU) -> [ContactlessAction] {
-        guard r.statusWord.isNormalProcessing, let entries = try? PPSEDirectory.parse(fci: r.data), !entries.isEmpty else {
+        guard r.statusWord.isNormalProcessing, let entries = try? PPSEDirectory.parse(fci: r.data), !entries.isEmpty
+        else {
             return endApplication(.insertSwipeOrTryAnotherCard)
         }
         var list: [Candidate] = []
@@ -252,7 +258,8 @@ public struct ContactlessEntryPoint: Sendable {
         for (order, entry) in entries.enumerated() {
             guard let kernel = PPSEDirectory.kernel(of: entry) else { continue }
             for combination in parameters.combinations where combination.kernel == kernel {
-                let matches = entry.adfName == combination.aid
+                let matches =
+                    entry.adfName == combination.aid
                     || (combination.allowsPartialSelection && entry.adfName.starts(with: combination.aid))
                 guard matches else { continue }
                 let indicators = Self.preProcess(
@@ -263,8 +270,11 @@ public struct ContactlessEntryPoint: Sendable {
                     continue
                 }
                 // Book B 3.3.2.6: extended selection appends '9F29' to the ADF name.
-                let name = combination.extendedSelectionSupported ? entry.adfName + entry.extendedSelection : entry.adfName
-                list.append(Candidate(combination: combination, entry: entry, selectName: name, indicators: indicators, order: order))
+                let name =
+                    combination.extendedSelectionSupported ? entry.adfName + entry.extendedSelection : entry.adfName
+                list.append(
+                    Candidate(
+                        combination: combination, entry: entry, selectName: name, indicators: indicators, order: order))
                 break
             }
         }
@@ -329,7 +339,9 @@ public struct ContactlessEntryPoint: Sendable {
         var out: [RecordReference] = []
         for i in stride(from: 0, to: afl.count, by: 4) {
             let sfi = afl[i] >> 3, first = afl[i + 1], last = afl[i + 2], oda = afl[i + 3]
-            guard (1...30).contains(sfi), first >= 1, last >= first, Int(oda) <= Int(last - first) + 1 else { return nil }
+            guard (1...30).contains(sfi), first >= 1, last >= first, Int(oda) <= Int(last - first) + 1 else {
+                return nil
+            }
             for record in first...last {
                 out.append(RecordReference(sfi: sfi, record: record, forODA: Int(record - first) < Int(oda)))
             }
@@ -352,25 +364,30 @@ public struct ContactlessEntryPoint: Sendable {
 
     /// Recovers the ICC public key for fDDA / CDA (Book 2 6.3, 6.4) from the card's records.
     func recoverICCKey() -> RecoveredPublicKey? {
-        guard let aid = selected?.combination.aid, let index = cardData[.certificationAuthorityPublicKeyIndexICC]?.first,
+        guard let aid = selected?.combination.aid,
+            let index = cardData[.certificationAuthorityPublicKeyIndexICC]?.first,
             let ca = parameters.terminal.caKey(rid: aid.prefix(5), index: index),
             let certificate = cardData[.issuerPublicKeyCertificate], let exponent = cardData[TLVTag(0x9F32)],
             let pan = cardData[.applicationPrimaryAccountNumber]
         else { return nil }
-        guard case .success(let issuerKey) = OfflineDataAuthentication.recoverIssuerPublicKey(
-            certificate: certificate, remainder: cardData[.issuerPublicKeyRemainder] ?? [], exponent: exponent,
-            caKey: ca, pan: pan, today: transaction.date, revocations: parameters.terminal.revocations)
+        guard
+            case .success(let issuerKey) = OfflineDataAuthentication.recoverIssuerPublicKey(
+                certificate: certificate, remainder: cardData[.issuerPublicKeyRemainder] ?? [], exponent: exponent,
+                caKey: ca, pan: pan, today: transaction.date, revocations: parameters.terminal.revocations)
         else { return nil }
-        guard let iccCertificate = cardData[TLVTag(0x9F46)], let iccExponent = cardData[TLVTag(0x9F47)] else { return nil }
+        guard let iccCertificate = cardData[TLVTag(0x9F46)], let iccExponent = cardData[TLVTag(0x9F47)] else {
+            return nil
+        }
         var signed = staticData
         // '9F4A' may only list the AIP (Book 3 10.3).
         if let list = cardData[TLVTag(0x9F4A)] {
             guard list == [0x82] else { return nil }
             signed += aip
         }
-        guard case .success(let key) = OfflineDataAuthentication.recoverICCPublicKey(
-            certificate: iccCertificate, remainder: cardData[TLVTag(0x9F48)] ?? [], exponent: iccExponent,
-            issuerKey: issuerKey, staticData: signed, pan: pan, today: transaction.date)
+        guard
+            case .success(let key) = OfflineDataAuthentication.recoverICCPublicKey(
+                certificate: iccCertificate, remainder: cardData[TLVTag(0x9F48)] ?? [], exponent: iccExponent,
+                issuerKey: issuerKey, staticData: signed, pan: pan, today: transaction.date)
         else { return nil }
         return key
     }
@@ -388,25 +405,29 @@ public struct ContactlessEntryPoint: Sendable {
     }
 
     mutating func endApplication(_ message: ContactlessMessage) -> [ContactlessAction] {
-        finish(ContactlessOutcome(
-            status: .endApplication, kernel: selected?.combination.kernel,
-            uiRequestOnOutcome: UserInterfaceRequest(message: message, status: .processingError, beep: .alert),
-            cardData: transactionCardData(), tvr: tvr))
+        finish(
+            ContactlessOutcome(
+                status: .endApplication, kernel: selected?.combination.kernel,
+                uiRequestOnOutcome: UserInterfaceRequest(message: message, status: .processingError, beep: .alert),
+                cardData: transactionCardData(), tvr: tvr))
     }
 
     mutating func tryAnotherInterface() -> [ContactlessAction] {
-        finish(ContactlessOutcome(
-            status: .tryAnotherInterface, kernel: selected?.combination.kernel,
-            uiRequestOnOutcome: UserInterfaceRequest(message: .insertCard, status: .processingError, beep: .alert)))
+        finish(
+            ContactlessOutcome(
+                status: .tryAnotherInterface, kernel: selected?.combination.kernel,
+                uiRequestOnOutcome: UserInterfaceRequest(message: .insertCard, status: .processingError, beep: .alert)))
     }
 
     mutating func seePhone() -> [ContactlessAction] {
         // Book C-3 (GPO '6986') and C-2 (POS Cardholder Interaction Information): the phone wants its owner.
-        finish(ContactlessOutcome(
-            status: .tryAgain, kernel: selected?.combination.kernel,
-            uiRequestOnOutcome: UserInterfaceRequest(message: .seePhone, status: .notReady, holdTimeMilliseconds: 1300, beep: .alert),
-            uiRequestOnRestart: UserInterfaceRequest(message: .presentCardAgain, status: .readyToRead),
-            restart: true, cardData: transactionCardData()))
+        finish(
+            ContactlessOutcome(
+                status: .tryAgain, kernel: selected?.combination.kernel,
+                uiRequestOnOutcome: UserInterfaceRequest(
+                    message: .seePhone, status: .notReady, holdTimeMilliseconds: 1300, beep: .alert),
+                uiRequestOnRestart: UserInterfaceRequest(message: .presentCardAgain, status: .readyToRead),
+                restart: true, cardData: transactionCardData()))
     }
 
     mutating func cardRemoved() -> [ContactlessAction] {
@@ -416,21 +437,27 @@ public struct ContactlessEntryPoint: Sendable {
             let record = TornTransactionRecord(
                 pan: pan, panSequenceNumber: panSequenceNumber, pdolData: pdolData, cdol1Data: cdol1Data,
                 unpredictableNumber: unpredictableNumber, amount: transaction.amountAuthorised)
-            return finish(ContactlessOutcome(
-                status: .tryAgain, kernel: .mastercard,
-                uiRequestOnOutcome: UserInterfaceRequest(message: .presentCardAgain, status: .readyToRead, holdTimeMilliseconds: 1300, beep: .alert),
-                restart: true, tvr: tvr, tornRecord: record))
+            return finish(
+                ContactlessOutcome(
+                    status: .tryAgain, kernel: .mastercard,
+                    uiRequestOnOutcome: UserInterfaceRequest(
+                        message: .presentCardAgain, status: .readyToRead, holdTimeMilliseconds: 1300, beep: .alert),
+                    restart: true, tvr: tvr, tornRecord: record))
         }
         // Before the card was read: present it again.
-        return finish(ContactlessOutcome(
-            status: .tryAgain, kernel: selected?.combination.kernel,
-            uiRequestOnOutcome: UserInterfaceRequest(message: .presentCardAgain, status: .readyToRead, holdTimeMilliseconds: 1300, beep: .alert),
-            restart: true))
+        return finish(
+            ContactlessOutcome(
+                status: .tryAgain, kernel: selected?.combination.kernel,
+                uiRequestOnOutcome: UserInterfaceRequest(
+                    message: .presentCardAgain, status: .readyToRead, holdTimeMilliseconds: 1300, beep: .alert),
+                restart: true))
     }
 
     /// "Card read successfully" and "remove card" (Book A 9.2/9.3): the card may leave now.
     func cardReadComplete() -> ContactlessAction {
-        .userInterface(UserInterfaceRequest(message: .cardReadOKRemoveCard, status: .cardReadSuccessfully, holdTimeMilliseconds: 0, beep: .success))
+        .userInterface(
+            UserInterfaceRequest(
+                message: .cardReadOKRemoveCard, status: .cardReadSuccessfully, holdTimeMilliseconds: 0, beep: .success))
     }
 
     // MARK: Data
@@ -474,7 +501,8 @@ public struct ContactlessEntryPoint: Sendable {
 
     func transactionCardData() -> TransactionCardData? {
         guard let pan, let selected else { return nil }
-        let label = fciData[.applicationLabel].map { String(decoding: $0, as: UTF8.self) }
+        let label =
+            fciData[.applicationLabel].map { String(decoding: $0, as: UTF8.self) }
             ?? selected.entry.label ?? "Contactless"
         return TransactionCardData(
             pan: pan, panSequenceNumber: panSequenceNumber, expiry: expiry,
@@ -532,7 +560,9 @@ public struct ContactlessEntryPoint: Sendable {
         case 0x5F2A: return Self.bcd(Int(terminal.currencyCode), bytes: 2)
         case 0x5F36: return [terminal.currencyExponent]
         case 0x9A: return transaction.date.yymmdd
-        case 0x9F21: return Self.bcd(transaction.hour, bytes: 1) + Self.bcd(transaction.minute, bytes: 1) + Self.bcd(transaction.second, bytes: 1)
+        case 0x9F21:
+            return Self.bcd(transaction.hour, bytes: 1) + Self.bcd(transaction.minute, bytes: 1)
+                + Self.bcd(transaction.second, bytes: 1)
         case 0x9C: return [transaction.transactionType.rawValue]
         case 0x9F37: return unpredictableNumber
         case 0x9F35: return [terminal.terminalType]

@@ -45,7 +45,9 @@ public struct ContactlessReaderLimits: Sendable, Hashable {
     public var cvmRequiredLimit: Int?
 
     /// Limits from their parts.
-    public init(transactionLimit: Int?, onDeviceCVMTransactionLimit: Int? = nil, floorLimit: Int?, cvmRequiredLimit: Int?) {
+    public init(
+        transactionLimit: Int?, onDeviceCVMTransactionLimit: Int? = nil, floorLimit: Int?, cvmRequiredLimit: Int?
+    ) {
         self.transactionLimit = transactionLimit
         self.onDeviceCVMTransactionLimit = onDeviceCVMTransactionLimit
         self.floorLimit = floorLimit
@@ -268,7 +270,10 @@ public struct TornTransactionRecord: Sendable, Hashable {
     public var amount: Int
 
     /// A record from its parts.
-    public init(pan: String, panSequenceNumber: Int?, pdolData: [UInt8], cdol1Data: [UInt8], unpredictableNumber: [UInt8], amount: Int) {
+    public init(
+        pan: String, panSequenceNumber: Int?, pdolData: [UInt8], cdol1Data: [UInt8], unpredictableNumber: [UInt8],
+        amount: Int
+    ) {
         self.pan = pan
         self.panSequenceNumber = panSequenceNumber
         self.pdolData = pdolData
@@ -369,7 +374,9 @@ public struct TerminalTransactionQualifiers: Sendable, Hashable {
     /// The four bytes.
     public var bytes: [UInt8]
     /// TTQ from bytes (padded or cut to four).
-    public init(bytes: [UInt8]) { self.bytes = Array(bytes.prefix(4)) + [UInt8](repeating: 0, count: max(0, 4 - bytes.count)) }
+    public init(bytes: [UInt8]) {
+        self.bytes = Array(bytes.prefix(4)) + [UInt8](repeating: 0, count: max(0, 4 - bytes.count))
+    }
     /// Byte 1 bit 6: contactless EMV mode (qVSDC) supported.
     public var emvModeSupported: Bool { bytes[0] & 0x20 != 0 }
     /// Byte 1 bit 4: offline-only reader.

@@ -25,7 +25,9 @@ extension ContactlessEntryPoint {
         case 0x6984: return tryAnotherInterface()
         default: return endApplication(.insertSwipeOrTryAnotherCard)
         }
-        guard let template = try? TLVNode(tlvEncoded: r.data) else { return endApplication(.insertSwipeOrTryAnotherCard) }
+        guard let template = try? TLVNode(tlvEncoded: r.data) else {
+            return endApplication(.insertSwipeOrTryAnotherCard)
+        }
         switch template.tag {
         case .responseMessageTemplateFormat2:
             Self.collectPrimitives(of: template.children, into: &cardData)
@@ -41,7 +43,8 @@ extension ContactlessEntryPoint {
         else { return endApplication(.insertSwipeOrTryAnotherCard) }
         aip = aipBytes
         // Book C-2: a card without on-device CVM is held to the (lower) transaction limit without on-device CVM.
-        if let candidate = selected, aip[0] & Self.aipOnDeviceCVM == 0, let limit = candidate.combination.limits.transactionLimit,
+        if let candidate = selected, aip[0] & Self.aipOnDeviceCVM == 0,
+            let limit = candidate.combination.limits.transactionLimit,
             transaction.amountAuthorised >= limit
         {
             return tryAnotherInterface()
@@ -67,13 +70,17 @@ extension ContactlessEntryPoint {
         }
         pendingRecords = pending
         state = .k2ExchangingRelayResistanceData(attempt: attempt, entropy: entropy)
-        return [transmit(try? CommandAPDU(cla: 0x80, ins: 0xEA, p1: 0x00, p2: 0x00, data: entropy, expectedLength: 256))]
+        return [
+            transmit(try? CommandAPDU(cla: 0x80, ins: 0xEA, p1: 0x00, p2: 0x00, data: entropy, expectedLength: 256))
+        ]
     }
 
     mutating func k2RelayResistanceAnswered(
         _ r: ResponseAPDU, elapsedMicroseconds: Int, attempt: Int, entropy: [UInt8]
     ) -> [ContactlessAction] {
-        guard let rrp = selected?.combination.relayResistance else { preconditionFailure("relay resistance without parameters") }
+        guard let rrp = selected?.combination.relayResistance else {
+            preconditionFailure("relay resistance without parameters")
+        }
         // Response '80' { Device Relay Resistance Entropy (4), Min Time (2), Max Time (2), Device Estimated
         // Transmission Time (2) }, times in 100 µs.
         guard r.statusWord.isNormalProcessing, let template = try? TLVNode(tlvEncoded: r.data),
@@ -83,7 +90,8 @@ extension ContactlessEntryPoint {
         cardData[TLVTag(0xDF8302)] = Array(v[0..<4])
         let minimum = Self.uint16(v[4..<6]), maximum = Self.uint16(v[6..<8]), estimated = Self.uint16(v[8..<10])
         let measured = max(
-            0, elapsedMicroseconds / 100 - rrp.expectedCommandTransmissionTime
+            0,
+            elapsedMicroseconds / 100 - rrp.expectedCommandTransmissionTime
                 - min(estimated, rrp.expectedResponseTransmissionTime))
         relayResistanceTime = measured
         let pending = pendingRecords
@@ -100,7 +108,9 @@ extension ContactlessEntryPoint {
         // Accuracy: far above the card's minimum while the transmission time estimates disagree.
         if measured - minimum > rrp.accuracyThreshold, rrp.expectedResponseTransmissionTime > 0, estimated > 0 {
             let ratio = estimated * 100 / rrp.expectedResponseTransmissionTime
-            if ratio < rrp.transmissionTimeMismatchThreshold || ratio > 10_000 / max(1, rrp.transmissionTimeMismatchThreshold) {
+            if ratio < rrp.transmissionTimeMismatchThreshold
+                || ratio > 10_000 / max(1, rrp.transmissionTimeMismatchThreshold)
+            {
                 tvr.insert(.relayResistanceThresholdExceeded)
             }
         }
@@ -124,13 +134,18 @@ extension ContactlessEntryPoint {
     }
 
     mutating func k2RecordsRead() -> [ContactlessAction] {
-        guard pan != nil, cardData[.applicationExpirationDate] != nil, cardData[.cardRiskManagementDataObjectList1] != nil
+        guard pan != nil, cardData[.applicationExpirationDate] != nil,
+            cardData[.cardRiskManagementDataObjectList1] != nil
         else { return endApplication(.insertSwipeOrTryAnotherCard) }
         // Torn transaction log (Book C-2 3.9): the same card tapped again recovers its answer.
         if let record = tornLog.first(where: { $0.pan == pan && $0.panSequenceNumber == panSequenceNumber }) {
             state = .k2RecoveringAC(record)
-            return [transmit(try? CommandAPDU(
-                cla: 0x80, ins: 0xD0, p1: 0x00, p2: 0x00, data: record.unpredictableNumber, expectedLength: 256))]
+            return [
+                transmit(
+                    try? CommandAPDU(
+                        cla: 0x80, ins: 0xD0, p1: 0x00, p2: 0x00, data: record.unpredictableNumber, expectedLength: 256)
+                )
+            ]
         }
         return k2GenerateAC()
     }
@@ -153,7 +168,9 @@ extension ContactlessEntryPoint {
         let amount = transaction.amountAuthorised
         // Processing restrictions (Book C-2 S7 / Book 3 10.4): dates and the exception file.
         if let expiry, expiry < transaction.date { tvr.insert(.expiredApplication) }
-        if let effective = cardData[.applicationEffectiveDate].flatMap({ EMVDate(yymmdd: $0) }), transaction.date < effective {
+        if let effective = cardData[.applicationEffectiveDate].flatMap({ EMVDate(yymmdd: $0) }),
+            transaction.date < effective
+        {
             tvr.insert(.applicationNotYetEffective)
         }
         if let pan, parameters.terminal.exceptionFile.contains(pan) { tvr.insert(.cardOnExceptionFile) }
@@ -180,18 +197,23 @@ extension ContactlessEntryPoint {
         let type: UInt8
         if hits(candidate.combination.tacDenial, iacDenial) {
             type = 0x00
-        } else if hits(candidate.combination.tacOnline, iacOnline) || amount > 0 && candidate.indicators.floorLimitExceeded {
+        } else if hits(candidate.combination.tacOnline, iacOnline)
+            || amount > 0 && candidate.indicators.floorLimitExceeded
+        {
             type = 0x80
         } else {
             type = 0x40
         }
         let p1 = type | (cda && type != 0x00 ? 0x10 : 0x00)
-        guard let cdol = cardData[.cardRiskManagementDataObjectList1], let list = try? DataObjectList(dolEncoded: cdol) else {
+        guard let cdol = cardData[.cardRiskManagementDataObjectList1], let list = try? DataObjectList(dolEncoded: cdol)
+        else {
             return endApplication(.insertSwipeOrTryAnotherCard)
         }
         cdol1Data = list.relatedData(formats: Self.format(of:), values: { value(for: $0) })
         state = .k2GeneratingAC(referenceControl: p1)
-        return [transmit(try? CommandAPDU.generateApplicationCryptogram(referenceControl: p1, cdolRelatedData: cdol1Data))]
+        return [
+            transmit(try? CommandAPDU.generateApplicationCryptogram(referenceControl: p1, cdolRelatedData: cdol1Data))
+        ]
     }
 
     mutating func recoverICCKeyForCDA() -> Bool {
@@ -279,7 +301,8 @@ extension ContactlessEntryPoint {
                 return k2Outcome(.declined)
             }
             switch OfflineDataAuthentication.verifyCombinedDynamicSignature(
-                Array(sdad.value), iccKey: key, unpredictableNumber: unpredictableNumber, cryptogramInformationData: cid,
+                Array(sdad.value), iccKey: key, unpredictableNumber: unpredictableNumber,
+                cryptogramInformationData: cid,
                 transactionDataHashInput: pdolData + cdol1Data + tail)
             {
             case .success(let contents):
@@ -316,12 +339,14 @@ extension ContactlessEntryPoint {
         case .onlineRequest:
             outcome = ContactlessOutcome(
                 status: .onlineRequest, cvm: cvm, kernel: .mastercard,
-                uiRequestOnOutcome: UserInterfaceRequest(message: .authorisingPleaseWait, status: .cardReadSuccessfully),
+                uiRequestOnOutcome: UserInterfaceRequest(
+                    message: .authorisingPleaseWait, status: .cardReadSuccessfully),
                 onlineRequest: onlineRequest(), cardData: transactionCardData(), tvr: tvr, cvmResults: cvmResults)
         default:
             outcome = ContactlessOutcome(
                 status: .declined, cvm: cvm, kernel: .mastercard,
-                uiRequestOnOutcome: UserInterfaceRequest(message: .notAuthorised, status: .cardReadSuccessfully, beep: .alert),
+                uiRequestOnOutcome: UserInterfaceRequest(
+                    message: .notAuthorised, status: .cardReadSuccessfully, beep: .alert),
                 cardData: transactionCardData(), tvr: tvr, cvmResults: cvmResults)
         }
         actions += finish(outcome)

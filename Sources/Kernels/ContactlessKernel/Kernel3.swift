@@ -138,7 +138,9 @@ extension ContactlessEntryPoint {
         terminalData += Self.bcd(transaction.amountAuthorised, bytes: 6)
         terminalData += Self.bcd(Int(parameters.terminal.terminal.currencyCode), bytes: 2)
         terminalData += cardAuth
-        switch OfflineDataAuthentication.verifySignedDynamicApplicationData(sdad, iccKey: key, terminalDynamicData: terminalData) {
+        switch OfflineDataAuthentication.verifySignedDynamicApplicationData(
+            sdad, iccKey: key, terminalDynamicData: terminalData)
+        {
         case .success(let number):
             cardData[.iccDynamicNumber] = number
             return true
@@ -151,21 +153,26 @@ extension ContactlessEntryPoint {
         let kernel = selected?.combination.kernel
         switch status {
         case .approved:
-            return finish(ContactlessOutcome(
-                status: .approved, cvm: cvm, kernel: kernel,
-                uiRequestOnOutcome: UserInterfaceRequest(
-                    message: cvm == .signature ? .approvedPleaseSign : .approved, status: .cardReadSuccessfully),
-                cardData: transactionCardData(), cvmResults: cvmResults))
+            return finish(
+                ContactlessOutcome(
+                    status: .approved, cvm: cvm, kernel: kernel,
+                    uiRequestOnOutcome: UserInterfaceRequest(
+                        message: cvm == .signature ? .approvedPleaseSign : .approved, status: .cardReadSuccessfully),
+                    cardData: transactionCardData(), cvmResults: cvmResults))
         case .onlineRequest:
-            return finish(ContactlessOutcome(
-                status: .onlineRequest, cvm: cvm, kernel: kernel,
-                uiRequestOnOutcome: UserInterfaceRequest(message: .authorisingPleaseWait, status: .cardReadSuccessfully),
-                onlineRequest: onlineRequest(), cardData: transactionCardData(), cvmResults: cvmResults))
+            return finish(
+                ContactlessOutcome(
+                    status: .onlineRequest, cvm: cvm, kernel: kernel,
+                    uiRequestOnOutcome: UserInterfaceRequest(
+                        message: .authorisingPleaseWait, status: .cardReadSuccessfully),
+                    onlineRequest: onlineRequest(), cardData: transactionCardData(), cvmResults: cvmResults))
         default:
-            return finish(ContactlessOutcome(
-                status: .declined, cvm: cvm, kernel: kernel,
-                uiRequestOnOutcome: UserInterfaceRequest(message: .notAuthorised, status: .cardReadSuccessfully, beep: .alert),
-                cardData: transactionCardData(), cvmResults: cvmResults))
+            return finish(
+                ContactlessOutcome(
+                    status: .declined, cvm: cvm, kernel: kernel,
+                    uiRequestOnOutcome: UserInterfaceRequest(
+                        message: .notAuthorised, status: .cardReadSuccessfully, beep: .alert),
+                    cardData: transactionCardData(), cvmResults: cvmResults))
         }
     }
 }

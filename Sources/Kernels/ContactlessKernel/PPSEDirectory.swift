@@ -15,7 +15,8 @@ public struct PPSEDirectoryEntry: Sendable, Hashable {
     public var extendedSelection: [UInt8]
 
     /// An entry from its parts.
-    public init(adfName: [UInt8], label: String?, priority: Int?, kernelIdentifier: [UInt8], extendedSelection: [UInt8]) {
+    public init(adfName: [UInt8], label: String?, priority: Int?, kernelIdentifier: [UInt8], extendedSelection: [UInt8])
+    {
         self.adfName = adfName
         self.label = label
         self.priority = priority
@@ -61,10 +62,11 @@ public enum PPSEDirectory {
                 guard let byte = node.value.first, byte & 0x0F != 0 else { return nil }
                 return Int(byte & 0x0F)
             }
-            entries.append(PPSEDirectoryEntry(
-                adfName: Array(adf.value), label: label, priority: priority,
-                kernelIdentifier: entry.child(TLVTag(0x9F2A)).map { Array($0.value) } ?? [],
-                extendedSelection: entry.child(TLVTag(0x9F29)).map { Array($0.value) } ?? []))
+            entries.append(
+                PPSEDirectoryEntry(
+                    adfName: Array(adf.value), label: label, priority: priority,
+                    kernelIdentifier: entry.child(TLVTag(0x9F2A)).map { Array($0.value) } ?? [],
+                    extendedSelection: entry.child(TLVTag(0x9F29)).map { Array($0.value) } ?? []))
         }
         return entries
     }
@@ -72,7 +74,9 @@ public enum PPSEDirectory {
     /// The kernel an entry asks for (Book B 3.3.2.5): the first byte of an international '9F2A' (bits 8-7 = 00), or
     /// the default of the RID when '9F2A' is absent or zero-length; `nil` for a domestic or unknown kernel.
     public static func kernel(of entry: PPSEDirectoryEntry) -> ContactlessKernelID? {
-        guard let first = entry.kernelIdentifier.first else { return ContactlessKernelID.defaultKernel(forAID: entry.adfName) }
+        guard let first = entry.kernelIdentifier.first else {
+            return ContactlessKernelID.defaultKernel(forAID: entry.adfName)
+        }
         guard first & 0xC0 == 0 else { return nil }
         if first == 0 { return ContactlessKernelID.defaultKernel(forAID: entry.adfName) }
         return ContactlessKernelID(rawValue: first)

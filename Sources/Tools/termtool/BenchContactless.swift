@@ -40,11 +40,18 @@ struct BenchContactless: ParsableCommand {
         let today = EMVDate(year: 2026, month: 11, day: 27)!
         let terminal = try TerminalParameters.parse(try BenchEMV.readFile(parameters), today: today)
         let params = ContactlessParameters(
-            terminal: terminal, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits))
-        print("bench-ctls: \(count) taps per case, in process; kernel = Entry Point + kernel CPU (thread clock), card excluded")
-        print("case                                                 | outcome        | APDUs | kernel p50 | kernel p99 | in field 106k | in field 424k")
+            terminal: terminal,
+            combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits))
+        print(
+            "bench-ctls: \(count) taps per case, in process; kernel = Entry Point + kernel CPU (thread clock), card excluded"
+        )
+        print(
+            "case                                                 | outcome        | APDUs | kernel p50 | kernel p99 | in field 106k | in field 424k"
+        )
         for c in Self.cases {
-            guard let profile = ContactlessCardProfile.named(c.name) else { throw ValidationError("no contactless card \(c.name)") }
+            guard let profile = ContactlessCardProfile.named(c.name) else {
+                throw ValidationError("no contactless card \(c.name)")
+            }
             let card = try VirtualContactlessCard(profile: profile, random: SystemRandom())
             var kernel: [UInt64] = []
             var field106: [Int] = []
@@ -58,7 +65,9 @@ struct BenchContactless: ParsableCommand {
                 var entryPoint = ContactlessEntryPoint(
                     parameters: params, transaction: transaction, random: SystemRandom(), clock: ThreadCPUClock())
                 let outcome = entryPoint.run(transmit: { command in
-                    guard let bytes = try? connection.transmit(command.encoded), let r = try? ResponseAPDU(apduEncoded: bytes) else {
+                    guard let bytes = try? connection.transmit(command.encoded),
+                        let r = try? ResponseAPDU(apduEncoded: bytes)
+                    else {
                         return .cardRemoved
                     }
                     return .response(r, elapsedMicroseconds: card.lastExchangeMicroseconds)
@@ -68,7 +77,9 @@ struct BenchContactless: ParsableCommand {
                 field106.append(card.cardInFieldMicroseconds(at: .kbps106))
                 field424.append(card.cardInFieldMicroseconds(at: .kbps424))
                 apdus = card.exchanges.count
-                status = "\(outcome.status)" + (outcome.cvm == .onlinePIN ? "+PIN" : outcome.cvm == .confirmationCodeVerified ? "+CDCVM" : "")
+                status =
+                    "\(outcome.status)"
+                    + (outcome.cvm == .onlinePIN ? "+PIN" : outcome.cvm == .confirmationCodeVerified ? "+CDCVM" : "")
             }
             kernel.sort()
             field106.sort()
@@ -77,7 +88,9 @@ struct BenchContactless: ParsableCommand {
             func ms(_ ns: UInt64) -> String { String(format3(Double(ns) / 1e6)) + " ms" }
             func msMicro(_ us: Int) -> String { String(format3(Double(us) / 1e3)) + " ms" }
             let label = "\(c.name) \(c.amount / 100).\(c.amount % 100 < 10 ? "0" : "")\(c.amount % 100) (\(c.what))"
-            print("\(pad(label, 52)) | \(pad(status, 14)) | \(pad("\(apdus)", 5)) | \(pad(ms(pct(50)), 10)) | \(pad(ms(pct(99)), 10)) | \(pad(msMicro(field106[field106.count / 2]), 13)) | \(msMicro(field424[field424.count / 2]))")
+            print(
+                "\(pad(label, 52)) | \(pad(status, 14)) | \(pad("\(apdus)", 5)) | \(pad(ms(pct(50)), 10)) | \(pad(ms(pct(99)), 10)) | \(pad(msMicro(field106[field106.count / 2]), 13)) | \(msMicro(field424[field424.count / 2]))"
+            )
         }
     }
 

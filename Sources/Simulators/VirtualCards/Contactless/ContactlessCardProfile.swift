@@ -60,12 +60,15 @@ public struct ContactlessCardProfile: Sendable {
     public static let collisionName = "two-cards"
 
     static let visaPDOL: [UInt8] = [
-        0x9F, 0x66, 0x04, 0x9F, 0x02, 0x06, 0x9F, 0x03, 0x06, 0x9F, 0x1A, 0x02, 0x95, 0x05, 0x5F, 0x2A, 0x02, 0x9A, 0x03,
+        0x9F, 0x66, 0x04, 0x9F, 0x02, 0x06, 0x9F, 0x03, 0x06, 0x9F, 0x1A, 0x02, 0x95, 0x05, 0x5F, 0x2A, 0x02, 0x9A,
+        0x03,
         0x9C, 0x01, 0x9F, 0x37, 0x04,
     ]
     static let mastercardPDOL: [UInt8] = [0x9F, 0x35, 0x01, 0x9F, 0x1A, 0x02]
 
-    static func visa(_ name: String, code: String, wallet: Wallet, _ summary: String, gpoStatus: UInt16? = nil) -> ContactlessCardProfile {
+    static func visa(_ name: String, code: String, wallet: Wallet, _ summary: String, gpoStatus: UInt16? = nil)
+        -> ContactlessCardProfile
+    {
         var app = VirtualCardProfile.visaApplication(code: code, serial: wallet == .none ? "0000001" : "9000001")
         app.label = wallet == .none ? "VISA CREDIT" : "VISA"
         app.cardholderName = wallet == .none ? "TEST/VISA CONTACTLESS" : ""
@@ -79,7 +82,9 @@ public struct ContactlessCardProfile: Sendable {
             gpoStatus: gpoStatus, tearsAtFirstGenerateAC: false, relayDelayMicroseconds: 0)
     }
 
-    static func mastercard(_ name: String, code: String, wallet: Wallet, _ summary: String, tears: Bool = false, relay: Int = 0) -> ContactlessCardProfile {
+    static func mastercard(
+        _ name: String, code: String, wallet: Wallet, _ summary: String, tears: Bool = false, relay: Int = 0
+    ) -> ContactlessCardProfile {
         var app = VirtualCardProfile.mastercardDebit().applications[0]
         app.pan = VirtualCardProfile.luhnCompleted("541333" + code + (wallet == .none ? "0000001" : "9000001"))
         app.label = wallet == .none ? "MASTERCARD" : "MASTERCARD TOKEN"
@@ -103,37 +108,47 @@ public struct ContactlessCardProfile: Sendable {
         app.pdol = visaPDOL
         app.newCardGoesOnline = false
         return ContactlessCardProfile(
-            name: name, summary: "UnionPay QuickPass (qPBOC) card on the Kernel 3 path: TC with fDDA under the floor "
+            name: name,
+            summary: "UnionPay QuickPass (qPBOC) card on the Kernel 3 path: TC with fDDA under the floor "
                 + "limit, ARQC above it, online PIN above the CVM limit.",
             scheme: .unionPay, wallet: .none, application: app, kernelIdentifier: 0x07, gpoStatus: nil,
             tearsAtFirstGenerateAC: false, relayDelayMicroseconds: 0)
     }
 
     static let catalogue: [ContactlessCardProfile] = [
-        visa("visa-paywave", code: "30", wallet: .none,
-             "Visa qVSDC card: TC with fDDA under the floor limit, ARQC above it; CTQ asks online PIN at or above the "
+        visa(
+            "visa-paywave", code: "30", wallet: .none,
+            "Visa qVSDC card: TC with fDDA under the floor limit, ARQC above it; CTQ asks online PIN at or above the "
                 + "CVM required limit (signature when the reader has no online PIN)."),
-        mastercard("mastercard-paypass", code: "30", wallet: .none,
-                   "Mastercard M/Chip card: relay resistance, CDA on TC and ARQC, CVM list online PIN / signature / "
-                    + "no CVM."),
+        mastercard(
+            "mastercard-paypass", code: "30", wallet: .none,
+            "Mastercard M/Chip card: relay resistance, CDA on TC and ARQC, CVM list online PIN / signature / "
+                + "no CVM."),
         unionPay("unionpay-quickpass", code: "30"),
-        visa("visa-contact-only", code: "31", wallet: .none,
-             "Visa card whose contactless application refuses the transaction: GPO answers 6984, the reader asks "
+        visa(
+            "visa-contact-only", code: "31", wallet: .none,
+            "Visa card whose contactless application refuses the transaction: GPO answers 6984, the reader asks "
                 + "to insert the card (Try Another Interface).", gpoStatus: 0x6984),
-        mastercard("mastercard-torn", code: "31", wallet: .none,
-                   "Mastercard card that leaves the field during its first GENERATE AC (once): torn transaction, "
-                    + "'Present card again', RECOVER AC on the next tap.", tears: true),
-        mastercard("mastercard-relayed", code: "32", wallet: .none,
-                   "Mastercard card behind a 30 ms relay: relay resistance time limits exceeded (TVR), online.",
-                   relay: 30_000),
-        visa("applepay-visa", code: "40", wallet: .approvesAtOnce,
-             "Phone wallet, Visa token PAN, CDCVM done: ARQC at once, no PIN at any amount."),
-        visa("applepay-visa-locked", code: "41", wallet: .needsUnlocking,
-             "Phone wallet, Visa token, locked: the first tap answers GPO 6986 (See Phone), the second approves."),
-        mastercard("samsungpay-mastercard", code: "40", wallet: .needsUnlocking,
-                   "Phone wallet, Mastercard token, on-device CVM: the first tap answers AAC with 'DF4B' (See "
-                    + "Phone), the second tap approves online."),
-        visa("phone-declines", code: "42", wallet: .declines,
-             "Phone wallet that declines (AAC in the GPO response)."),
+        mastercard(
+            "mastercard-torn", code: "31", wallet: .none,
+            "Mastercard card that leaves the field during its first GENERATE AC (once): torn transaction, "
+                + "'Present card again', RECOVER AC on the next tap.", tears: true),
+        mastercard(
+            "mastercard-relayed", code: "32", wallet: .none,
+            "Mastercard card behind a 30 ms relay: relay resistance time limits exceeded (TVR), online.",
+            relay: 30_000),
+        visa(
+            "applepay-visa", code: "40", wallet: .approvesAtOnce,
+            "Phone wallet, Visa token PAN, CDCVM done: ARQC at once, no PIN at any amount."),
+        visa(
+            "applepay-visa-locked", code: "41", wallet: .needsUnlocking,
+            "Phone wallet, Visa token, locked: the first tap answers GPO 6986 (See Phone), the second approves."),
+        mastercard(
+            "samsungpay-mastercard", code: "40", wallet: .needsUnlocking,
+            "Phone wallet, Mastercard token, on-device CVM: the first tap answers AAC with 'DF4B' (See "
+                + "Phone), the second tap approves online."),
+        visa(
+            "phone-declines", code: "42", wallet: .declines,
+            "Phone wallet that declines (AAC in the GPO response)."),
     ]
 }

@@ -105,8 +105,9 @@ public final class VirtualContactlessCard {
     public func process(_ command: [UInt8]) -> [UInt8] {
         var processing = 1_000
         let response = answer(command, processing: &processing)
-        exchanges.append(ContactlessExchangeTiming(
-            commandBytes: command.count, responseBytes: response.count, processingMicroseconds: processing))
+        exchanges.append(
+            ContactlessExchangeTiming(
+                commandBytes: command.count, responseBytes: response.count, processingMicroseconds: processing))
         return response
     }
 
@@ -245,10 +246,12 @@ public final class VirtualContactlessCard {
             terminalData += amount
             terminalData += currency
             terminalData += cardAuthentication
-            guard let sdad = try? Certificates.signedDynamicApplicationData(
-                iccKey: key, iccDynamicData: [0x08] + dynamic, terminalData: terminalData)
+            guard
+                let sdad = try? Certificates.signedDynamicApplicationData(
+                    iccKey: key, iccDynamicData: [0x08] + dynamic, terminalData: terminalData)
             else { return sw(0x6F00) }
-            processing += ContactlessLatencyModel.rsaSigningMicroseconds(modulusBits: key.publicKey.modulusByteCount * 8)
+            processing += ContactlessLatencyModel.rsaSigningMicroseconds(
+                modulusBits: key.publicKey.modulusByteCount * 8)
             body.add(0x9F69, cardAuthentication)
             body.add(0x9F4B, sdad)
         }
@@ -258,18 +261,22 @@ public final class VirtualContactlessCard {
 
     var trackTwo: [UInt8] {
         let a = app.profile
-        var track2 = Nibbles.digits(a.pan) + [0xD] + Nibbles.digits(Hex.encode(a.expiry.prefix(2)))
+        var track2 =
+            Nibbles.digits(a.pan) + [0xD] + Nibbles.digits(Hex.encode(a.expiry.prefix(2)))
             + Nibbles.digits(a.serviceCode) + Nibbles.digits("00000000")
         if track2.count % 2 == 1 { track2.append(0xF) }
         return Nibbles.pack(track2)
     }
 
     /// The AC and IAD with the contact cards' rule (docs/virtual-cards.md): the IssuerHost checks it the same way.
-    func applicationCryptogram(values: [TLVTag: ArraySlice<UInt8>], cvr: CardVerificationResults) -> ([UInt8], [UInt8])? {
+    func applicationCryptogram(values: [TLVTag: ArraySlice<UInt8>], cvr: CardVerificationResults) -> ([UInt8], [UInt8])?
+    {
         let iad: [UInt8] = [0x06, 0x01, 0x0A, 0x03] + VirtualCard.cvrBytes(cvr, scripts: 0)
         var input: [UInt8] = []
         for (tag, length) in VirtualCard.cryptogramTags {
-            input += values[tag].map { DataObjectList.fit($0, toLength: length, format: .b) } ?? [UInt8](repeating: 0, count: length)
+            input +=
+                values[tag].map { DataObjectList.fit($0, toLength: length, format: .b) }
+                ?? [UInt8](repeating: 0, count: length)
         }
         input += app.profile.aip + be16(atc) + Array(iad[3...6])
         guard let key = try? EMV.commonSessionKey(iccMasterKey: app.masterKeyAC, atc: atc),
@@ -296,7 +303,8 @@ public final class VirtualContactlessCard {
     func generateAC(_ apdu: CommandAPDU, processing: inout Int) -> [UInt8] {
         guard selected, profile.scheme == .mastercard, apdu.p2 == 0x00 else { return sw(0x6985) }
         let requested = apdu.p1 & 0xC0
-        guard let dol = try? DataObjectList(dolEncoded: app.profile.cdol1), apdu.data.count == dol.relatedDataLength else {
+        guard let dol = try? DataObjectList(dolEncoded: app.profile.cdol1), apdu.data.count == dol.relatedDataLength
+        else {
             return sw(0x6700)
         }
         cdol1Data = apdu.data
@@ -331,9 +339,11 @@ public final class VirtualContactlessCard {
             guard let number = try? random.bytes(8), number.count == 8,
                 let hash = try? Insecure.SHA1.hash(pdolData + cdol1Data + objects.bytes),
                 let sdad = try? Certificates.signedDynamicApplicationData(
-                    iccKey: key, iccDynamicData: [0x08] + number + [type] + cryptogram + hash, terminalData: unpredictable)
+                    iccKey: key, iccDynamicData: [0x08] + number + [type] + cryptogram + hash,
+                    terminalData: unpredictable)
             else { return sw(0x6F00) }
-            processing += ContactlessLatencyModel.rsaSigningMicroseconds(modulusBits: key.publicKey.modulusByteCount * 8)
+            processing += ContactlessLatencyModel.rsaSigningMicroseconds(
+                modulusBits: key.publicKey.modulusByteCount * 8)
             body.add(0x9F4B, sdad)
         } else {
             body.add(0x9F26, cryptogram)
@@ -393,7 +403,9 @@ public final class VirtualContactlessConnection: CardConnection {
     public func transmit(_ command: [UInt8]) throws -> [UInt8] {
         guard !card.isRemoved else { throw VirtualCardError(.cardRemoved, "the card left the field") }
         let response = card.process(command)
-        guard !card.isRemoved else { throw VirtualCardError(.cardRemoved, "the card left the field during the command") }
+        guard !card.isRemoved else {
+            throw VirtualCardError(.cardRemoved, "the card left the field during the command")
+        }
         return response
     }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 import Codecs
 public import ContactlessKernel
@@ -69,7 +69,8 @@ public struct ContactlessRail: PaymentRail {
         /// The simulator's reader limits (minor units): contactless up to 999.99 (9999.99 with on-device CVM), floor
         /// limit 50.00, CVM required from 300.00.
         public static let simulatorLimits = ContactlessReaderLimits(
-            transactionLimit: 100_000, onDeviceCVMTransactionLimit: 1_000_000, floorLimit: 5_000, cvmRequiredLimit: 30_000)
+            transactionLimit: 100_000, onDeviceCVMTransactionLimit: 1_000_000, floorLimit: 5_000,
+            cvmRequiredLimit: 30_000)
     }
 
     /// The journal's rail name.
@@ -109,18 +110,23 @@ public struct ContactlessRail: PaymentRail {
     }
 
     /// Runs the taps of one payment to its outcome (see the type's discussion).
-    public func pay(amount: Int, presentation: Presentation, session: PaymentSession) async -> TerminalFlow.PaymentResult {
+    public func pay(amount: Int, presentation: Presentation, session: PaymentSession) async
+        -> TerminalFlow.PaymentResult
+    {
         guard case .tapped(var tapName) = presentation else { return .notAvailable }
         session.show(.processing(.init()))
         let ticket: RailTicket
         do {
-            ticket = try journal.begin(.init(rail: name, kind: "sale", amount: amount, currencyCode: configuration.currency.numericCode))
+            ticket = try journal.begin(
+                .init(rail: name, kind: "sale", amount: amount, currencyCode: configuration.currency.numericCode))
         } catch {
             logger.error("cannot open a transaction in the store: no sale", metadata: ["error": "\(error)"])
             return .declined(lines: [.ui(.storeUnavailable)])
         }
         let offlineRefusal: String?
-        do { offlineRefusal = try journal.offlineAllowed(amount: amount, rail: name) } catch { offlineRefusal = "store unavailable" }
+        do { offlineRefusal = try journal.offlineAllowed(amount: amount, rail: name) } catch {
+            offlineRefusal = "store unavailable"
+        }
         let now = clock.localDateTime()
         let date = EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 1, day: 1)!
         let transaction = EMVTransaction(
@@ -138,15 +144,18 @@ public struct ContactlessRail: PaymentRail {
             }
             if let torn = outcome.tornRecord { tornLog.add(torn) }
             if let cleared = outcome.clearedTornRecord { tornLog.remove(cleared) }
-            logger.info("contactless tap", metadata: [
-                "ref": "\(ticket.transactionReference)", "kernel": "\(outcome.kernel.map { "\($0)" } ?? "-")",
-                "outcome": "\(outcome.status)", "cvm": "\(outcome.cvm)",
-                "card": "\(outcome.cardData.map { EMVDataDictionary.maskedPAN($0.pan) } ?? "-")",
-                "kernelMicroseconds": "\(outcome.kernelProcessingNanoseconds / 1000)",
-            ])
+            logger.info(
+                "contactless tap",
+                metadata: [
+                    "ref": "\(ticket.transactionReference)", "kernel": "\(outcome.kernel.map { "\($0)" } ?? "-")",
+                    "outcome": "\(outcome.status)", "cvm": "\(outcome.cvm)",
+                    "card": "\(outcome.cardData.map { EMVDataDictionary.maskedPAN($0.pan) } ?? "-")",
+                    "kernelMicroseconds": "\(outcome.kernelProcessingNanoseconds / 1000)",
+                ])
             switch outcome.status {
             case .approved:
-                return finish(ticket, amount: amount, outcome: outcome, status: .offlineApproved, host: nil, session: session)
+                return finish(
+                    ticket, amount: amount, outcome: outcome, status: .offlineApproved, host: nil, session: session)
             case .declined:
                 return finish(ticket, amount: amount, outcome: outcome, status: .declined, host: nil, session: session)
             case .onlineRequest:
@@ -159,11 +168,12 @@ public struct ContactlessRail: PaymentRail {
                     recordFailure(ticket, detail: "end application")
                     return .declined(lines: [.ui(.cardError)])
                 }
-                let message: UIString = switch outcome.uiRequestOnOutcome?.message {
-                case .seePhone: .seePhone
-                case .presentOneCardOnly: .presentOneCard
-                default: .presentCardAgain
-                }
+                let message: UIString =
+                    switch outcome.uiRequestOnOutcome?.message {
+                    case .seePhone: .seePhone
+                    case .presentOneCardOnly: .presentOneCard
+                    default: .presentCardAgain
+                    }
                 guard let next = await waitForTap(message: message, session: session) else {
                     recordFailure(ticket, detail: "no second tap")
                     return .cancelled
@@ -177,7 +187,9 @@ public struct ContactlessRail: PaymentRail {
     }
 
     /// One tap through Entry Point, synchronously (APDU exchanges block, as in the contact rail).
-    func tap(_ name: String, transaction: EMVTransaction, restart: Bool, session: PaymentSession) throws -> ContactlessOutcome {
+    func tap(_ name: String, transaction: EMVTransaction, restart: Bool, session: PaymentSession) throws
+        -> ContactlessOutcome
+    {
         let presence = try connect(name)
         var entryPoint = ContactlessEntryPoint(
             parameters: configuration.parameters, transaction: transaction, random: random, clock: ThreadCPUClock(),
@@ -185,7 +197,8 @@ public struct ContactlessRail: PaymentRail {
         let show: (UserInterfaceRequest) -> Void = { request in
             let lit = request.indicatorsLit, beep = request.beep != nil
             switch request.message {
-            case .cardReadOKRemoveCard: session.show(.processing(.init(message: .ui(.removeCard), indicators: lit, beep: beep)))
+            case .cardReadOKRemoveCard:
+                session.show(.processing(.init(message: .ui(.removeCard), indicators: lit, beep: beep)))
             case .processing: session.show(.processing(.init(indicators: lit, beep: beep)))
             default: break
             }
@@ -195,16 +208,17 @@ public struct ContactlessRail: PaymentRail {
             return entryPoint.run(collision: true, transmit: { _ in .cardRemoved }, userInterface: show)
         case .card(let connection, let modelled):
             defer { connection.disconnect() }
-            return entryPoint.run(transmit: { command in
-                let started = clock.monotonicMilliseconds()
-                do {
-                    let answer = try APDUExchange.run(command) { try connection.transmit($0) }
-                    let elapsed = modelled?() ?? Int(clock.monotonicMilliseconds() - started) * 1000
-                    return .response(answer, elapsedMicroseconds: elapsed)
-                } catch {
-                    return .cardRemoved
-                }
-            }, userInterface: show)
+            return entryPoint.run(
+                transmit: { command in
+                    let started = clock.monotonicMilliseconds()
+                    do {
+                        let answer = try APDUExchange.run(command) { try connection.transmit($0) }
+                        let elapsed = modelled?() ?? Int(clock.monotonicMilliseconds() - started) * 1000
+                        return .response(answer, elapsedMicroseconds: elapsed)
+                    } catch {
+                        return .cardRemoved
+                    }
+                }, userInterface: show)
         }
     }
 
@@ -253,7 +267,9 @@ public struct ContactlessRail: PaymentRail {
 
     // MARK: Online
 
-    func goOnline(_ start: RailTicket, amount: Int, outcome: ContactlessOutcome, session: PaymentSession) async -> TerminalFlow.PaymentResult {
+    func goOnline(_ start: RailTicket, amount: Int, outcome: ContactlessOutcome, session: PaymentSession) async
+        -> TerminalFlow.PaymentResult
+    {
         guard let request = outcome.onlineRequest else {
             recordFailure(start, detail: "online request without data")
             return .declined(lines: [.ui(.cardError)])
@@ -262,7 +278,8 @@ public struct ContactlessRail: PaymentRail {
         var pin: (keySerialNumber: [UInt8], block: [UInt8])?
         if outcome.cvm == .onlinePIN {
             let keys = self.keys, keyName = configuration.pinKeyName, random = self.random, pan = request.pan
-            let entry = await session.enterPIN(amount: amount, currency: configuration.currency) { digits -> Result<(keySerialNumber: [UInt8], encryptedBlock: [UInt8]), any Error> in
+            let entry = await session.enterPIN(amount: amount, currency: configuration.currency) {
+                digits -> Result<(keySerialNumber: [UInt8], encryptedBlock: [UInt8]), any Error> in
                 Result {
                     var ascii = digits.map { $0 + 0x30 }
                     defer { for i in ascii.indices { ascii[i] = 0 } }
@@ -290,37 +307,48 @@ public struct ContactlessRail: PaymentRail {
             ticket = try journal.prepareOnline(ticket, card: card)
         } catch {
             logger.error("cannot arm the reversal: no online request", metadata: ["error": "\(error)"])
-            return finish(ticket, amount: amount, outcome: outcome, status: .declined, host: nil, session: session, extra: [.ui(.hostUnavailable)])
+            return finish(
+                ticket, amount: amount, outcome: outcome, status: .declined, host: nil, session: session,
+                extra: [.ui(.hostUnavailable)])
         }
-        let reply = await acquirer.authorize(.init(
-            transactionReference: ticket.transactionReference, stan: ticket.stan, amount: amount,
-            currencyCode: configuration.currency.numericCode, pan: request.pan, panSequenceNumber: request.panSequenceNumber,
-            expiry: card.expiry, track2Equivalent: request.track2Equivalent, iccData: request.iccData,
-            entryMode: card.entryMode, pinBlock: pin?.block, keySerialNumber: pin?.keySerialNumber,
-            localDateTime: clock.localDateTime()))
+        let reply = await acquirer.authorize(
+            .init(
+                transactionReference: ticket.transactionReference, stan: ticket.stan, amount: amount,
+                currencyCode: configuration.currency.numericCode, pan: request.pan,
+                panSequenceNumber: request.panSequenceNumber,
+                expiry: card.expiry, track2Equivalent: request.track2Equivalent, iccData: request.iccData,
+                entryMode: card.entryMode, pinBlock: pin?.block, keySerialNumber: pin?.keySerialNumber,
+                localDateTime: clock.localDateTime()))
         switch reply {
         case .answered(let response):
             do { try journal.hostAnswered(ticket, response: response, keepReversal: false) } catch {
                 logger.error("cannot record the host's answer", metadata: ["error": "\(error)"])
             }
             let approved = ["00", "08", "10", "11"].contains(response.responseCode)
-            return finish(ticket, amount: amount, outcome: outcome, status: approved ? .approved : .declined, host: response, session: session)
+            return finish(
+                ticket, amount: amount, outcome: outcome, status: approved ? .approved : .declined, host: response,
+                session: session)
         case .unreachable(let why):
             logger.warning("acquirer unreachable", metadata: ["reason": "\(why)"])
             do { try journal.hostAnswered(ticket, response: nil, keepReversal: false) } catch {
                 logger.error("cannot disarm the reversal", metadata: ["error": "\(error)"])
             }
-            return finish(ticket, amount: amount, outcome: outcome, status: .declined, host: nil, session: session, extra: [.ui(.hostUnavailable)])
+            return finish(
+                ticket, amount: amount, outcome: outcome, status: .declined, host: nil, session: session,
+                extra: [.ui(.hostUnavailable)])
         case .timedOut:
             logger.warning("no answer from the acquirer in time: the request will be reversed")
-            return finish(ticket, amount: amount, outcome: outcome, status: .reversed, host: nil, session: session, extra: [.ui(.hostUnavailable)], needsReversal: true)
+            return finish(
+                ticket, amount: amount, outcome: outcome, status: .reversed, host: nil, session: session,
+                extra: [.ui(.hostUnavailable)], needsReversal: true)
         }
     }
 
     func railCard(_ outcome: ContactlessOutcome, request: OnlineRequest?) -> RailCardData {
         let data = outcome.cardData
         return RailCardData(
-            pan: data?.pan ?? request?.pan ?? "", panSequenceNumber: data?.panSequenceNumber ?? request?.panSequenceNumber,
+            pan: data?.pan ?? request?.pan ?? "",
+            panSequenceNumber: data?.panSequenceNumber ?? request?.panSequenceNumber,
             expiry: (data?.expiry ?? request?.expiry).map { Hex.encode($0.yymmdd.prefix(2)) } ?? "",
             track2Equivalent: request?.track2Equivalent ?? [], cardholderName: data?.cardholderName,
             applicationLabel: data?.label ?? "", aid: data?.aid ?? request?.aid ?? [], entryMode: "071",
@@ -352,7 +380,8 @@ public struct ContactlessRail: PaymentRail {
             if status == .offlineApproved { lines.append(.ui(.approvedOffline)) }
             if let code = host?.authorizationCode { lines.append(.ui(.authCode(code))) }
             if signature { lines.append(.ui(.signatureRequired)) }
-            session.print(receipt(ticket, amount: amount, outcome: outcome, host: host, offline: status == .offlineApproved))
+            session.print(
+                receipt(ticket, amount: amount, outcome: outcome, host: host, offline: status == .offlineApproved))
             return .approved(lines: lines)
         case .declined, .reversed, .failed:
             if let code = host?.responseCode, !code.isEmpty { lines.append(.ui(.responseCode(code))) }
@@ -362,15 +391,19 @@ public struct ContactlessRail: PaymentRail {
 
     func recordFailure(_ ticket: RailTicket, detail: String) {
         do {
-            try journal.complete(ticket, outcome: .init(
-                status: .failed, card: nil, responseCode: nil, authorizationCode: nil, retrievalReference: nil,
-                needsReversal: false, needsAdvice: false, signatureRequired: false, detail: detail))
+            try journal.complete(
+                ticket,
+                outcome: .init(
+                    status: .failed, card: nil, responseCode: nil, authorizationCode: nil, retrievalReference: nil,
+                    needsReversal: false, needsAdvice: false, signatureRequired: false, detail: detail))
         } catch {
             logger.error("cannot record a failed transaction", metadata: ["error": "\(error)"])
         }
     }
 
-    func receipt(_ ticket: RailTicket, amount: Int, outcome: ContactlessOutcome, host: AuthorizationResponse?, offline: Bool) -> PrintDocument {
+    func receipt(
+        _ ticket: RailTicket, amount: Int, outcome: ContactlessOutcome, host: AuthorizationResponse?, offline: Bool
+    ) -> PrintDocument {
         let terminal = configuration.parameters.terminal.terminal
         var elements: [PrintDocument.Element] = [
             .text(configuration.merchantName, alignment: .center, emphasis: true),
@@ -388,12 +421,15 @@ public struct ContactlessRail: PaymentRail {
                 .text("AC: \(Hex.encode(data.cryptogram))  ATC: \(Hex.encode(data.atc))"),
             ]
         }
-        elements.append(.text("消费 SALE  \(configuration.currency.format(minorUnits: amount))", emphasis: true, doubleSize: true))
+        elements.append(
+            .text("消费 SALE  \(configuration.currency.format(minorUnits: amount))", emphasis: true, doubleSize: true))
         if outcome.cvm == .confirmationCodeVerified { elements.append(.text("已在设备上验证 VERIFIED ON DEVICE")) }
         if let code = host?.authorizationCode { elements.append(.text("授权码 AUTH: \(code)")) }
         elements.append(.text(offline ? "脱机批准 APPROVED OFFLINE" : "交易成功 APPROVED", alignment: .center, emphasis: true))
         if outcome.cvm == .signature {
-            elements += [.feed(2), .text("持卡人签名 CARDHOLDER SIGNATURE:"), .feed(2), .text("________________________________")]
+            elements += [
+                .feed(2), .text("持卡人签名 CARDHOLDER SIGNATURE:"), .feed(2), .text("________________________________"),
+            ]
         }
         elements.append(.feed(3))
         return PrintDocument(elements)

@@ -20,7 +20,10 @@ final class VirtualContactlessField: @unchecked Sendable {
                 return
             }
             guard let profile = ContactlessCardProfile.named(name) else {
-                failure = RuntimeError(.device, "no contactless card or phone '\(name)'; the sim knows \(ContactlessCardProfile.allNames.joined(separator: ", ")), \(ContactlessCardProfile.collisionName)")
+                failure = RuntimeError(
+                    .device,
+                    "no contactless card or phone '\(name)'; the sim knows \(ContactlessCardProfile.allNames.joined(separator: ", ")), \(ContactlessCardProfile.collisionName)"
+                )
                 return
             }
             do {
