@@ -11,13 +11,14 @@ import VirtualCards
 @Suite struct PreProcessingTests {
     static let combination = ContactlessCombination.standard(limits: Reader.limits)[0]
 
-    @Test(arguments: [
-        // amount, not allowed, floor exceeded, CVM required, TTQ byte 2
-        (4_999, false, false, false, UInt8(0x00)), (5_000, false, false, false, 0x00),
-        (5_001, false, true, false, 0x80),
+    /// amount, not allowed, floor exceeded, CVM required, TTQ byte 2 (typed: cheap to type-check with Swift 6.2).
+    static let limitCases: [(Int, Bool, Bool, Bool, UInt8)] = [
+        (4_999, false, false, false, 0x00), (5_000, false, false, false, 0x00), (5_001, false, true, false, 0x80),
         (29_999, false, true, false, 0x80), (30_000, false, true, true, 0xC0), (30_001, false, true, true, 0xC0),
         (99_999, false, true, true, 0xC0), (100_000, true, true, true, 0xC0), (100_001, true, true, true, 0xC0),
-    ])
+    ]
+
+    @Test(arguments: limitCases)
     func limits(amount: Int, notAllowed: Bool, floor: Bool, cvm: Bool, ttqByte2: UInt8) {
         let i = ContactlessEntryPoint.preProcess(Self.combination, amount: amount, terminalFloorLimit: nil)
         #expect(i.contactlessApplicationNotAllowed == notAllowed)
