@@ -114,7 +114,7 @@ import VirtualCards
     static func run(gpo: String) throws -> ContactlessOutcome {
         var ep = ContactlessEntryPoint(
             parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
-        var answers = [ppse + h("9000"), fci + h("9000"), h(gpo)]
+        var answers: [[UInt8]] = [ppse + h("9000"), fci + h("9000"), h(gpo)]
         return ep.run(transmit: { _ in
             guard !answers.isEmpty, let r = try? ResponseAPDU(apduEncoded: answers.removeFirst()) else {
                 return .cardRemoved
@@ -289,7 +289,7 @@ import VirtualCards
     static func run(_ answers: [String], elapsed: Int = 0) throws -> (ContactlessOutcome, [UInt8]) {
         var ep = ContactlessEntryPoint(
             parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
-        var queue = [PublicTranscriptTests.mastercardPPSE, fci + h("9000")] + answers.map { h($0) }
+        var queue: [[UInt8]] = [PublicTranscriptTests.mastercardPPSE, fci + h("9000")] + answers.map { h($0) }
         var ins: [UInt8] = []
         let o = ep.run(transmit: { c in
             ins.append(c.ins)

@@ -47,7 +47,7 @@ import Testing
     @Test func visaQVSDCTranscriptGoesOnline() throws {
         var ep = ContactlessEntryPoint(
             parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
-        var answers = [Self.ppse, Self.select, Self.gpo, Self.record1, Self.record2, Self.record3]
+        var answers: [[UInt8]] = [Self.ppse, Self.select, Self.gpo, Self.record1, Self.record2, Self.record3]
         var sent: [CommandAPDU] = []
         let outcome = ep.run(transmit: { command in
             sent.append(command)
