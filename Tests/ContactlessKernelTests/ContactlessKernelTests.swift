@@ -51,10 +51,16 @@ import VirtualCards
 /// The PPSE directory: table of shapes, then a seeded fuzz run that must never trap.
 @Suite struct PPSEParsingTests {
     static func fci(_ entries: String) -> [UInt8] {
-        let bf0c = h("BF0C") + [UInt8(h(entries).count)] + h(entries)
-        let a5 = h("A5") + [UInt8(bf0c.count)] + bf0c
-        let body = h("840E") + Array("2PAY.SYS.DDF01".utf8) + a5
-        return h("6F") + [UInt8(body.count)] + body
+        func tlv(_ tag: String, _ value: [UInt8]) -> [UInt8] {
+            var out = h(tag)
+            out.append(UInt8(value.count))
+            out += value
+            return out
+        }
+        var body: [UInt8] = h("840E")
+        body += Array("2PAY.SYS.DDF01".utf8)
+        body += tlv("A5", tlv("BF0C", h(entries)))
+        return tlv("6F", body)
     }
 
     @Test func entriesKernelsAndPriorities() throws {
@@ -114,7 +120,9 @@ import VirtualCards
     static func run(gpo: String) throws -> ContactlessOutcome {
         var ep = ContactlessEntryPoint(
             parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
-        var answers: [[UInt8]] = [ppse + h("9000"), fci + h("9000"), h(gpo)]
+        let ppseAnswer: [UInt8] = ppse + h("9000")
+        let selectAnswer: [UInt8] = fci + h("9000")
+        var answers: [[UInt8]] = [ppseAnswer, selectAnswer, h(gpo)]
         return ep.run(transmit: { _ in
             guard !answers.isEmpty, let r = try? ResponseAPDU(apduEncoded: answers.removeFirst()) else {
                 return .cardRemoved
@@ -289,7 +297,9 @@ import VirtualCards
     static func run(_ answers: [String], elapsed: Int = 0) throws -> (ContactlessOutcome, [UInt8]) {
         var ep = ContactlessEntryPoint(
             parameters: try Reader.parameters(), transaction: Reader.transaction(1_000), random: SystemRandom())
-        var queue: [[UInt8]] = [PublicTranscriptTests.mastercardPPSE, fci + h("9000")] + answers.map { h($0) }
+        let selectAnswer: [UInt8] = fci + h("9000")
+        var queue: [[UInt8]] = [PublicTranscriptTests.mastercardPPSE, selectAnswer]
+        queue += answers.map { h($0) }
         var ins: [UInt8] = []
         let o = ep.run(transmit: { c in
             ins.append(c.ins)
