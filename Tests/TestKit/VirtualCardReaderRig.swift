@@ -28,6 +28,7 @@ public final class VirtualCardReaderRig {
     public let port: Int
     private var daemon: SpawnedProcess?
     private var card: SpawnedProcess?
+    private var isShutDown = false
 
     public init() throws {
         lock = try PCSCDaemonLock()
@@ -61,6 +62,10 @@ public final class VirtualCardReaderRig {
     }
 
     public func shutDown() {
+        // Once only: a second call (deinit after an explicit shutDown) would remove the run directory of the rig
+        // that took the lock in between (its `mount --bind` then fails: pcscd "exited with 32").
+        guard !isShutDown else { return }
+        isShutDown = true
         for process in [card, daemon].compactMap({ $0 }) {
             process.signal(SIGTERM)
             if process.wait(timeout: .seconds(5)) == nil {

@@ -368,8 +368,15 @@ extension PreparedPurchase {
     /// ‖ MAC1 (4) ‖ version `01` ‖ 7 zero bytes. `nil` when the card number is not 20 hex digits.
     public var persisted: [UInt8]? {
         guard cardNumber.utf8.count == 20, let serial = hexBytes(cardNumber) else { return nil }
-        return serial + initialize.encoded + PurseBytes.be32(amount) + terminalID.bytes
-            + PurseBytes.be32(terminalSequenceNumber) + dateTime.bytes + mac1 + [0x01] + [UInt8](repeating: 0, count: 7)
+        var bytes: [UInt8] = serial
+        bytes += initialize.encoded
+        bytes += PurseBytes.be32(amount)
+        bytes += terminalID.bytes
+        bytes += PurseBytes.be32(terminalSequenceNumber)
+        bytes += dateTime.bytes
+        bytes += mac1
+        bytes += [0x01] + [UInt8](repeating: 0, count: 7)
+        return bytes
     }
 
     /// Reads ``persisted`` bytes back (also the first 58 bytes of a ``CompletedPurchase/persisted``).
@@ -440,7 +447,12 @@ extension PreparedLoad {
     /// ‖ INITIALIZE FOR LOAD answer (16) ‖ amount (4) ‖ terminal (6) ‖ date-time (7). `nil` for a malformed card number.
     public var persisted: [UInt8]? {
         guard cardNumber.utf8.count == 20, let serial = hexBytes(cardNumber) else { return nil }
-        return serial + initialize.encoded + PurseBytes.be32(amount) + terminalID.bytes + dateTime.bytes
+        var bytes: [UInt8] = serial
+        bytes += initialize.encoded
+        bytes += PurseBytes.be32(amount)
+        bytes += terminalID.bytes
+        bytes += dateTime.bytes
+        return bytes
     }
 
     /// Reads ``persisted`` bytes back.

@@ -16,6 +16,13 @@
 /// vpcd writes the length and the APDU in two writes without `TCP_NODELAY`: with Nagle on its side and a delayed
 /// ACK on ours every APDU would cost ~40 ms, so `TCP_QUICKACK` is re-armed before every read (it is not sticky on
 /// Linux), and our own socket has `TCP_NODELAY`.
+
+/// A contactless card served through vpcd: a PC/SC contactless reader presents its card through the same interface.
+extension VirtualContactlessCard: VirtualSmartCard {
+    /// A contactless ATR as a PC/SC reader builds it (PC/SC part 3): T=1, no historical bytes.
+    public var answerToReset: [UInt8] { [0x3B, 0x80, 0x80, 0x01, 0x01] }
+}
+
 public final class VPCDCardClient {
     /// What one wait for a message gave.
     public enum Step: Sendable, Equatable {
@@ -27,7 +34,7 @@ public final class VPCDCardClient {
         case closed
     }
 
-    /// The card served.
+    /// The card card.
     public let card: any VirtualSmartCard
     /// vpcd's address (IPv4 dotted quad).
     public let host: String

@@ -133,7 +133,16 @@ public enum Screen: Sendable, Equatable {
 
     public struct Processing: Sendable, Equatable {
         public var message: Text
-        public init(message: Text = .ui(.processing)) { self.message = message }
+        /// The contactless reader's four status indicators (EMV Book A 9.2): how many are lit, `nil` when the
+        /// screen has none. The simulator draws them on the bottom line; a board may wire them to LEDs.
+        public var indicators: Int?
+        /// The reader beeped with this screen (drawn as "beep" next to the indicators).
+        public var beep: Bool
+        public init(message: Text = .ui(.processing), indicators: Int? = nil, beep: Bool = false) {
+            self.message = message
+            self.indicators = indicators
+            self.beep = beep
+        }
     }
 
     public struct Outcome: Sendable, Equatable {

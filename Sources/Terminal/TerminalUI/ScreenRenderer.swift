@@ -69,6 +69,11 @@ public struct ScreenRenderer: Sendable {
         case .processing(let p):
             canvas.titleBar(left: "")
             canvas.centered([p.message.resolve(language)])
+            if let lit = p.indicators {
+                // Book A 9.2: four lights, lit from the left; ASCII so every display and font has it.
+                let lights = (0..<4).map { $0 < lit ? "[#]" : "[ ]" }.joined()
+                canvas.bottom(lights + (p.beep ? " beep" : ""))
+            }
         case .outcome(let outcome):
             canvas.titleBar(left: (outcome.approved ? UIString.approved : .declined).text(language))
             var body: [String] = []

@@ -49,6 +49,11 @@ public enum UIString: Sendable, Equatable {
     case authCode(String)
     case cardRemoved
     case storeUnavailable
+    // Contactless (cards and phones)
+    case seePhone
+    case presentOneCard
+    case insertCardInstead
+    case presentCardAgain
     // QR payments
     /// A wallet's name; the argument is `Codecs.QRWallet`'s raw value ("wechat", "alipay", "unionpay", "emvco").
     case qrWallet(String)
@@ -171,6 +176,10 @@ public enum UIString: Sendable, Equatable {
         case .authCode(let code): "授权码 \(code)"
         case .cardRemoved: "卡片已拔出"
         case .storeUnavailable: "存储故障，暂停交易"
+        case .seePhone: "请查看手机"
+        case .presentOneCard: "请只出示一张卡"
+        case .insertCardInstead: "请插卡"
+        case .presentCardAgain: "请再次挥卡"
         case .qrWallet(let wallet):
             switch wallet {
             case "wechat": "微信支付"
@@ -302,6 +311,10 @@ public enum UIString: Sendable, Equatable {
         case .authCode(let code): "Auth code \(code)"
         case .cardRemoved: "Card removed"
         case .storeUnavailable: "Storage fault: no sales"
+        case .seePhone: "See phone"
+        case .presentOneCard: "Present 1 card only"
+        case .insertCardInstead: "Please insert card"
+        case .presentCardAgain: "Present card again"
         case .qrWallet(let wallet):
             switch wallet {
             case "wechat": "WeChat Pay"

@@ -10,7 +10,7 @@ struct Termtool: ParsableCommand {
             Bench.self, CryptoBench.self, PINBlockCommand.self, DUKPTCommand.self, MACCommand.self, ARQCCommand.self,
             ARPCCommand.self, TR31Command.self, Keys.self, TLVCommand.self, EMVCommand.self, VirtualCardCommand.self,
             TLSPKICommand.self, TLSEchoServerCommand.self, TLSExchangeCommand.self, LinkCommand.self, StoreCommand.self,
-            BenchStore.self, BenchEMV.self,
+            BenchStore.self, BenchEMV.self, BenchContactless.self,
             ISO8583Command.self, QRCommand.self, PackageCommand.self, AcquirerCommand.self,
             MerchantPasswordCommand.self,
             PrepaidCommand.self,

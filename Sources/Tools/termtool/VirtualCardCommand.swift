@@ -38,24 +38,22 @@ struct VirtualCardCommand: ParsableCommand {
 
     func run() throws {
         if list {
-            for name in VirtualCardProfile.allNames + VirtualPurseProfile.allNames { print(name) }
+            for name in VirtualCardProfile.allNames + ContactlessCardProfile.allNames + VirtualPurseProfile.allNames { print(name) }
             return
         }
         guard let name = profile else { throw ValidationError("--profile NAME is required (see --list)") }
-        // A prepaid (PBOC purse) card, docs/prepaid.md §5.
-        if let purse = VirtualPurseProfile.named(name) {
-            let card = VirtualPurseCard(profile: purse, random: SystemRandom())
-            let deadline = lifetime > 0 ? Int(time(nil)) + lifetime : Int.max
-            print("virtual prepaid card '\(name)' for vpcd at \(host):\(port)")
-            fflush(nil)
-            try serve(card: card, host: host, port: port) { Int(time(nil)) >= deadline }
-            print(card.isRemoved ? "card pulled" : "vpcd link closed")
-            return
-        }
-        guard let chosen = VirtualCardProfile.named(name) else {
+        let card: any VirtualSmartCard
+        if let chosen = VirtualCardProfile.named(name) {
+            card = try VirtualCard(profile: chosen, random: SystemRandom())
+        } else if let contactless = ContactlessCardProfile.named(name) {
+            // A contactless card or phone (docs/contactless.md) in the PC/SC reader.
+            card = try VirtualContactlessCard(profile: contactless, random: SystemRandom())
+        } else if let purse = VirtualPurseProfile.named(name) {
+            // A prepaid (PBOC purse) card, docs/prepaid.md §5.
+            card = VirtualPurseCard(profile: purse, random: SystemRandom())
+        } else {
             throw ValidationError("no profile '\(name)' (see --list)")
         }
-        let card = try VirtualCard(profile: chosen, random: SystemRandom())
         let deadline = lifetime > 0 ? Int(time(nil)) + lifetime : Int.max
         print("virtual card '\(name)' for vpcd at \(host):\(port)")
         fflush(nil)

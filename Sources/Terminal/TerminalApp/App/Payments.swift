@@ -5,6 +5,7 @@ import Musl
 #endif
 import AcquirerSimulator
 import Codecs
+import ContactlessKernel
 import DeviceKit
 import EMVKernel
 import Logging
@@ -94,7 +95,7 @@ struct Payments {
                 let issuers = try Self.testIssuers(profile: profile)
                 let issuer = IssuerHost(
                     issuers: issuers, pinBaseDerivationKey: SecretBytes(hexEncoded: TerminalKeys.testBDK)!,
-                    expectedPIN: { pan in VirtualCardProfile.allNames.contains { VirtualCardProfile.named($0)?.applications.contains { $0.pan == pan } == true } ? VirtualCardProfile.testOnlyPIN : nil },
+                    expectedPIN: { pan in VirtualCardProfile.allNames.contains { VirtualCardProfile.named($0)?.applications.contains { $0.pan == pan } == true } || VirtualContactlessField.isVirtualPAN(pan) ? VirtualCardProfile.testOnlyPIN : nil },
                     scriptedPANPrefixes: VirtualCardProfile.named("issuer-script")?.applications.map(\.pan) ?? [])
                 let ledger = try AcquirerLedger(path: state.path + "/acquirer-ledger.sqlite")
                 // The wallets' gateway behind the QR messages, on the terminal's clock; its ledger lines are appended
@@ -184,9 +185,30 @@ struct Payments {
                 parameters: parameters, currency: profile.merchant.currency, merchantName: profile.merchant.name,
                 pinKeyName: TerminalKeys.pinKey, traceDirectory: profile.kind == .simulator ? state.path + "/apdu-trace" : nil)
             railConfiguration.activeParameters = activeParameters
-            rails.register(EMVContactRail(
+            let contact = EMVContactRail(
                 configuration: railConfiguration,
-                connect: connect, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger))
+                connect: connect, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger)
+            rails.register(contact)
+            // Contactless (docs/contactless.md): the reader's field, or the sim's virtual cards and phones.
+            let field: @Sendable (String) throws -> ContactlessFieldPresence
+            if let reader = cardReader {
+                // A PC/SC reader serves one slot; a contactless reader presents its card like a contact one (PC/SC
+                // part 3), so a reader configured for the other slot is asked for that one.
+                field = { _ in
+                    let connection: any CardConnection
+                    do { connection = try reader.connect(.contactless) } catch { connection = try reader.connect(.contact) }
+                    return .card(connection, modelledMicroseconds: nil)
+                }
+            } else {
+                let virtualField = VirtualContactlessField()
+                field = { try virtualField.present($0) }
+            }
+            rails.register(ContactlessRail(
+                configuration: .init(
+                    parameters: ContactlessParameters(terminal: parameters, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits)),
+                    currency: profile.merchant.currency, merchantName: profile.merchant.name, pinKeyName: TerminalKeys.pinKey),
+                connect: field, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger,
+                fallback: contact))
         }
         if profile.payments.methods.contains(.qr) {
             let journalSeam = StoreRailJournal(journal: journal, settings: settings, random: random, currencyCode: profile.merchant.currency.numericCode)

@@ -1,5 +1,6 @@
 /// What vpcd needs of a virtual card: its ATR, a reset, one APDU at a time, and whether it left the reader. The EMV
-/// ``VirtualCard`` and the prepaid ``VirtualPurseCard`` both are one, so ``VPCDCardClient`` serves either.
+/// ``VirtualCard``, the ``VirtualContactlessCard`` (with a reader-built ATR) and the prepaid ``VirtualPurseCard`` all
+/// are one, so ``VPCDCardClient`` serves any of them.
 public protocol VirtualSmartCard: AnyObject {
     /// The answer to reset.
     var answerToReset: [UInt8] { get }
