@@ -135,13 +135,12 @@ private func waitUntil(timeoutMilliseconds: Int = 2000, _ condition: () -> Bool)
             return count
         }
         try await Task.sleep(for: .milliseconds(20))
-        let clock = ContinuousClock()
-        let start = clock.now
         consumer.cancel()
         // No byte ever arrives: a reader that waited for one instead of its stop signal would never stop. The bound is
         // loose on purpose (a loaded 2-core CI machine); the speed itself is not what this checks.
+        // waitUntil polls the condition; under a starved cooperative pool its own wake-ups may come late, so the
+        // elapsed wall time is not asserted (a reader that never stops fails the condition itself).
         #expect(await waitUntil(timeoutMilliseconds: 5000) { !scanner.isListening })
-        #expect(clock.now - start < .seconds(5))
         _ = try? await consumer.value
     }
 
