@@ -166,7 +166,7 @@ done
 echo "aarch64-smoke: running $(($(grep -c . "$work/all-tests.txt") - skipped)) of $(grep -c . "$work/all-tests.txt") unit tests under $CROSS_QEMU (QEMU_CPU=$QEMU_CPU), one at a time ($(elapsed))"
 # One at a time: timing tests (watchdog pings, readiness) miss their windows when ~250 tests share 2 emulated cores.
 # Results come from the event log, not from an xunit file, so a run cut short by the timeout still counts what ran.
-(cd "$work" && NO_COLOR=1 timeout 1200 "${qemu[@]}" "$xctest" --testing-library swift-testing --no-parallel \
+(cd "$work" && NO_COLOR=1 timeout 1500 "${qemu[@]}" "$xctest" --testing-library swift-testing --no-parallel \
     "${skip_args[@]}" > "$work/tests.raw" 2>&1)
 status=$?
 sed 's/\x1b\[[0-9;]*m//g' "$work/tests.raw" > "$work/tests.log"
@@ -182,7 +182,7 @@ if ! grep -qE '^(✔|✘) Test run with' "$work/tests.log"; then
     stuck=$(awk '/^◇ Test .* started\./ { t = $0; sub(/^◇ Test /, "", t); sub(/ started\.$/, "", t); if (t !~ /^case passing/) open[t] = NR }
                  /^(✔|✘) Test .* (passed|failed) after/ { t = $0; sub(/^(✔|✘) Test /, "", t); sub(/( with [0-9]+ test cases?)? (passed|failed) after.*/, "", t); delete open[t] }
                  END { for (t in open) print t }' "$work/tests.log" | grep -v '^run$' | tr '\n' ' ')
-    fail "the unit-test run under qemu did not finish (exit $status; 124 = timed out after 1200 s) in: ${stuck:-?} (see $work/tests.log)"
+    fail "the unit-test run under qemu did not finish (exit $status; 124 = timed out after 1500 s) in: ${stuck:-?} (see $work/tests.log)"
 elif ((status != 0 && tests_failed == 0)); then
     fail "the unit-test run exited $status with no failed test (see $work/tests.log)"
 fi
