@@ -464,7 +464,7 @@ public struct ContactlessEntryPoint: Sendable {
 
     var pan: String? {
         guard let raw = cardData[.applicationPrimaryAccountNumber] ?? panFromTrack2 else { return nil }
-        let digits = Self.digits(raw)
+        let digits = EMVNumeric.digits(raw)
         return digits.isEmpty ? nil : digits
     }
 
@@ -553,16 +553,16 @@ public struct ContactlessEntryPoint: Sendable {
         let terminal = parameters.terminal.terminal
         let cvmRequired = selected?.indicators.cvmRequiredLimitExceeded ?? false
         switch tag.rawValue {
-        case 0x9F02: return Self.bcd(transaction.amountAuthorised, bytes: 6)
-        case 0x9F03: return Self.bcd(transaction.amountOther, bytes: 6)
-        case 0x81: return Self.binary(transaction.amountAuthorised, bytes: 4)
-        case 0x9F1A: return Self.bcd(Int(terminal.countryCode), bytes: 2)
-        case 0x5F2A: return Self.bcd(Int(terminal.currencyCode), bytes: 2)
+        case 0x9F02: return EMVNumeric.bcd(transaction.amountAuthorised, bytes: 6)
+        case 0x9F03: return EMVNumeric.bcd(transaction.amountOther, bytes: 6)
+        case 0x81: return EMVNumeric.binary(transaction.amountAuthorised, bytes: 4)
+        case 0x9F1A: return EMVNumeric.bcd(Int(terminal.countryCode), bytes: 2)
+        case 0x5F2A: return EMVNumeric.bcd(Int(terminal.currencyCode), bytes: 2)
         case 0x5F36: return [terminal.currencyExponent]
         case 0x9A: return transaction.date.yymmdd
         case 0x9F21:
-            return Self.bcd(transaction.hour, bytes: 1) + Self.bcd(transaction.minute, bytes: 1)
-                + Self.bcd(transaction.second, bytes: 1)
+            return EMVNumeric.bcd(transaction.hour, bytes: 1) + EMVNumeric.bcd(transaction.minute, bytes: 1)
+                + EMVNumeric.bcd(transaction.second, bytes: 1)
         case 0x9C: return [transaction.transactionType.rawValue]
         case 0x9F37: return unpredictableNumber
         case 0x9F35: return [terminal.terminalType]
@@ -579,12 +579,12 @@ public struct ContactlessEntryPoint: Sendable {
         case 0x9F34: return cvmResults
         case 0x9F66: return selected?.indicators.ttq.bytes
         case 0x9F09: return selected?.combination.applicationVersion
-        case 0x9F15: return Self.bcd(Int(terminal.merchantCategoryCode), bytes: 2)
+        case 0x9F15: return EMVNumeric.bcd(Int(terminal.merchantCategoryCode), bytes: 2)
         case 0x9F16: return Array(terminal.merchantIdentifier.utf8)
         case 0x9F1C: return Array(terminal.terminalIdentification.utf8)
         case 0x9F1E: return Array(terminal.interfaceDeviceSerialNumber.utf8)
         case 0x9F4E: return Array(terminal.merchantNameAndLocation.utf8)
-        case 0x9F41: return Self.bcd(Int(transaction.sequenceCounter), bytes: 4)
+        case 0x9F41: return EMVNumeric.bcd(Int(transaction.sequenceCounter), bytes: 4)
         case 0x9F06: return selected?.combination.aid
         case 0x84: return fciData[.dedicatedFileName]
         case 0x82: return cardData[.applicationInterchangeProfile]
@@ -592,34 +592,6 @@ public struct ContactlessEntryPoint: Sendable {
         }
     }
 
-    static func bcd(_ value: Int, bytes count: Int) -> [UInt8] {
-        var v = max(0, value)
-        var out = [UInt8](repeating: 0, count: count)
-        for i in stride(from: count - 1, through: 0, by: -1) {
-            let low = v % 10
-            v /= 10
-            let high = v % 10
-            v /= 10
-            out[i] = UInt8(high << 4 | low)
-        }
-        return out
-    }
-
-    static func binary(_ value: Int, bytes count: Int) -> [UInt8] {
-        let v = UInt64(clamping: max(0, value))
-        return (0..<count).map { UInt8(truncatingIfNeeded: v >> UInt64(8 * (count - 1 - $0))) }
-    }
-
-    static func digits(_ bcd: [UInt8]) -> String {
-        var out = ""
-        for byte in bcd {
-            for nibble in [byte >> 4, byte & 0x0F] {
-                guard nibble <= 9 else { return out }
-                out.append(Character(Unicode.Scalar(0x30 + nibble)))
-            }
-        }
-        return out
-    }
 
     static func digitsAndSeparator(_ bytes: [UInt8]) -> [UInt8] { bytes.flatMap { [$0 >> 4, $0 & 0x0F] } }
 

@@ -135,8 +135,8 @@ extension ContactlessEntryPoint {
             let key = recoverICCKey()
         else { return false }
         var terminalData = unpredictableNumber
-        terminalData += Self.bcd(transaction.amountAuthorised, bytes: 6)
-        terminalData += Self.bcd(Int(parameters.terminal.terminal.currencyCode), bytes: 2)
+        terminalData += EMVNumeric.bcd(transaction.amountAuthorised, bytes: 6)
+        terminalData += EMVNumeric.bcd(Int(parameters.terminal.terminal.currencyCode), bytes: 2)
         terminalData += cardAuth
         switch OfflineDataAuthentication.verifySignedDynamicApplicationData(
             sdad, iccKey: key, terminalDynamicData: terminalData)

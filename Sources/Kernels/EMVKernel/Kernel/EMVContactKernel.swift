@@ -732,7 +732,7 @@ public struct EMVContactKernel: Sendable {
             && parameters.terminal.additionalCapabilities.first.map { $0 & 0x80 != 0 } == true
         if isATM ? auc[0] & 0x02 == 0 : auc[0] & 0x01 == 0 { return false }
         guard let issuerCountry = cardData[.issuerCountryCode] else { return true }
-        let domestic = issuerCountry == Self.bcd(Int(parameters.terminal.countryCode), bytes: 2)
+        let domestic = issuerCountry == EMVNumeric.bcd(Int(parameters.terminal.countryCode), bytes: 2)
         switch transaction.transactionType {
         case .purchase:
             return domestic ? auc[0] & 0x28 != 0 : auc[0] & 0x14 != 0
@@ -836,7 +836,7 @@ public struct EMVContactKernel: Sendable {
         case 0x06...0x09:
             // Only in the application currency ('9F42' equal to '5F2A'); amounts in its minor units.
             guard let currency = cardData[TLVTag(0x9F42)],
-                currency == Self.bcd(Int(parameters.terminal.currencyCode), bytes: 2)
+                currency == EMVNumeric.bcd(Int(parameters.terminal.currencyCode), bytes: 2)
             else { return false }
             let amount = transaction.amountAuthorised
             switch condition {
@@ -1411,7 +1411,7 @@ public struct EMVContactKernel: Sendable {
     private var selectedAID: [UInt8] { fciData[.dedicatedFileName] ?? selected?.info.aid ?? [] }
 
     /// The PAN digits of '5A' (trailing 'F' padding dropped).
-    private var pan: String { Self.digits(cardData[.applicationPrimaryAccountNumber] ?? []) }
+    private var pan: String { EMVNumeric.digits(cardData[.applicationPrimaryAccountNumber] ?? []) }
 
     private var panSequenceNumber: Int? {
         guard let raw = cardData[.applicationPANSequenceNumber], let byte = raw.first, byte >> 4 <= 9, byte & 0x0F <= 9
@@ -1457,35 +1457,35 @@ public struct EMVContactKernel: Sendable {
     private func value(for tag: TLVTag) -> [UInt8]? {
         let terminal = parameters.terminal
         switch tag.rawValue {
-        case 0x9F02: return Self.bcd(transaction.amountAuthorised, bytes: 6)
-        case 0x9F03: return Self.bcd(transaction.amountOther, bytes: 6)
-        case 0x81: return Self.binary(transaction.amountAuthorised, bytes: 4)
-        case 0x9F04: return Self.binary(transaction.amountOther, bytes: 4)
-        case 0x9F1A: return Self.bcd(Int(terminal.countryCode), bytes: 2)
-        case 0x5F2A: return Self.bcd(Int(terminal.currencyCode), bytes: 2)
+        case 0x9F02: return EMVNumeric.bcd(transaction.amountAuthorised, bytes: 6)
+        case 0x9F03: return EMVNumeric.bcd(transaction.amountOther, bytes: 6)
+        case 0x81: return EMVNumeric.binary(transaction.amountAuthorised, bytes: 4)
+        case 0x9F04: return EMVNumeric.binary(transaction.amountOther, bytes: 4)
+        case 0x9F1A: return EMVNumeric.bcd(Int(terminal.countryCode), bytes: 2)
+        case 0x5F2A: return EMVNumeric.bcd(Int(terminal.currencyCode), bytes: 2)
         case 0x5F36: return [terminal.currencyExponent]
         case 0x9A: return transaction.date.yymmdd
         case 0x9F21:
             return [
-                Self.bcd(transaction.hour, bytes: 1), Self.bcd(transaction.minute, bytes: 1),
-                Self.bcd(transaction.second, bytes: 1),
+                EMVNumeric.bcd(transaction.hour, bytes: 1), EMVNumeric.bcd(transaction.minute, bytes: 1),
+                EMVNumeric.bcd(transaction.second, bytes: 1),
             ].flatMap { $0 }
         case 0x9C: return [transaction.transactionType.rawValue]
         case 0x9F37: return unpredictableNumber
         case 0x9F35: return [terminal.terminalType]
         case 0x9F33: return terminal.capabilities
         case 0x9F40: return terminal.additionalCapabilities
-        case 0x9F1B: return application.map { Self.binary($0.floorLimit, bytes: 4) }
+        case 0x9F1B: return application.map { EMVNumeric.binary($0.floorLimit, bytes: 4) }
         case 0x95: return tvr.bytes
         case 0x9B: return tsi.bytes
         case 0x9F34: return cvmResults
         case 0x9F09: return application?.applicationVersions.first
-        case 0x9F15: return Self.bcd(Int(terminal.merchantCategoryCode), bytes: 2)
+        case 0x9F15: return EMVNumeric.bcd(Int(terminal.merchantCategoryCode), bytes: 2)
         case 0x9F16: return Array(terminal.merchantIdentifier.utf8)
         case 0x9F1C: return Array(terminal.terminalIdentification.utf8)
         case 0x9F1E: return Array(terminal.interfaceDeviceSerialNumber.utf8)
         case 0x9F4E: return Array(terminal.merchantNameAndLocation.utf8)
-        case 0x9F41: return Self.bcd(Int(transaction.sequenceCounter), bytes: 4)
+        case 0x9F41: return EMVNumeric.bcd(Int(transaction.sequenceCounter), bytes: 4)
         case 0x9F39: return [0x05]
         case 0x9F06: return application?.aid
         case 0x84: return fciData[.dedicatedFileName]
@@ -1495,34 +1495,6 @@ public struct EMVContactKernel: Sendable {
         }
     }
 
-    static func bcd(_ value: Int, bytes count: Int) -> [UInt8] {
-        var v = max(0, value)
-        var out = [UInt8](repeating: 0, count: count)
-        for i in stride(from: count - 1, through: 0, by: -1) {
-            let low = v % 10
-            v /= 10
-            let high = v % 10
-            v /= 10
-            out[i] = UInt8(high << 4 | low)
-        }
-        return out
-    }
-
-    static func binary(_ value: Int, bytes count: Int) -> [UInt8] {
-        let v = UInt64(clamping: max(0, value))
-        return (0..<count).map { UInt8(truncatingIfNeeded: v >> UInt64(8 * (count - 1 - $0))) }
-    }
-
-    static func digits(_ bcd: [UInt8]) -> String {
-        var out = ""
-        for byte in bcd {
-            for nibble in [byte >> 4, byte & 0x0F] {
-                guard nibble <= 9 else { return out }
-                out.append(Character(Unicode.Scalar(0x30 + nibble)))
-            }
-        }
-        return out
-    }
 
     private func text(_ bytes: ArraySlice<UInt8>) -> String {
         var b = Array(bytes)
