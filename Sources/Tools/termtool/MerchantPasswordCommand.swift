@@ -34,16 +34,7 @@ struct MerchantPasswordCommand: ParsableCommand {
     func run() throws {
         guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
         let digits = SecretBytes(Array(line.utf8))
-        var environment: [String: String] = [:]
-        if let credentials { environment["CREDENTIALS_DIRECTORY"] = credentials }
-        let keyDirectory = stateDir + "/keys"
-        let keys = try KeyStore(.init(
-            directory: keyDirectory,
-            deviceSecretPaths: deviceSecret.map { [$0] } ?? (KeyStore.defaultDeviceSecretPaths + [keyDirectory + "/device.secret"]),
-            mayProvision: false, environment: environment))
-        let journal = try TransactionJournal(
-            store: try TerminalStore(path: stateDir + "/terminal.sqlite"), dataKey: try keys.secret("data-key"), random: SystemRandom(),
-            clock: { Int64(time(nil)) })
+        let journal = try StoreCommand.openJournal(stateDir: stateDir, credentials: credentials, deviceSecret: deviceSecret).journal
         let password = MerchantPassword(journal: Locked(journal), random: SystemRandom(), clock: { Int64(time(nil)) })
         do {
             try password.set(digits)

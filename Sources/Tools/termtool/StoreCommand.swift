@@ -23,6 +23,22 @@ struct StoreCommand: ParsableCommand {
 
     /// Writes a line to stdout with one `write(2)`, unbuffered: a line the parent reads was written before the
     /// next statement ran.
+    /// The journal of a terminal's state directory, opened with the key store's data key the way the terminal opens
+    /// it (never provisioning a new key); `testKeys` when that data key is a TEST key.
+    static func openJournal(stateDir: String, credentials: String?, deviceSecret: String?) throws -> (journal: TransactionJournal, testKeys: Bool) {
+        var environment: [String: String] = [:]
+        if let credentials { environment["CREDENTIALS_DIRECTORY"] = credentials }
+        let keyDirectory = stateDir + "/keys"
+        let keys = try KeyStore(.init(
+            directory: keyDirectory,
+            deviceSecretPaths: deviceSecret.map { [$0] } ?? (KeyStore.defaultDeviceSecretPaths + [keyDirectory + "/device.secret"]),
+            mayProvision: false, environment: environment))
+        let journal = try TransactionJournal(
+            store: try TerminalStore(path: stateDir + "/terminal.sqlite"), dataKey: try keys.secret("data-key"), random: SystemRandom(),
+            clock: { Int64(time(nil)) })
+        return (journal, keys.isTestKey("data-key"))
+    }
+
     static func emit(_ line: String) {
         let bytes = Array((line + "\n").utf8)
         var offset = 0
@@ -61,21 +77,12 @@ struct StoreCommand: ParsableCommand {
         var showPan = false
 
         func run() throws {
-            var environment: [String: String] = [:]
-            if let credentials { environment["CREDENTIALS_DIRECTORY"] = credentials }
-            let keyDirectory = stateDir + "/keys"
-            let keys = try KeyStore(.init(
-                directory: keyDirectory,
-                deviceSecretPaths: deviceSecret.map { [$0] } ?? (KeyStore.defaultDeviceSecretPaths + [keyDirectory + "/device.secret"]),
-                mayProvision: false, environment: environment))
-            let journal = try TransactionJournal(
-                store: try TerminalStore(path: stateDir + "/terminal.sqlite"), dataKey: try keys.secret("data-key"), random: SystemRandom(),
-                clock: { Int64(time(nil)) })
+            let (journal, testKeys) = try StoreCommand.openJournal(stateDir: stateDir, credentials: credentials, deviceSecret: deviceSecret)
             if showPan {
                 CryptoTool.writeStandardError("WARNING: --show-pan prints full card numbers (PCI DSS cardholder data). Do not copy, paste or keep this output; the action is recorded in the terminal's audit log.\n")
                 try journal.audit(actor: "termtool", action: "show-pan", detail: "store inspect printed full PANs")
             }
-            print("journal \(stateDir)/terminal.sqlite\(keys.isTestKey("data-key") ? " [TEST KEYS]" : "")")
+            print("journal \(stateDir)/terminal.sqlite\(testKeys ? " [TEST KEYS]" : "")")
             print("records (newest first):")
             for record in try journal.records(limit: limit) {
                 var pan = record.maskedPAN ?? "-"
