@@ -35,7 +35,7 @@ final class RecordingJournal: RailJournal {
         outcomes.withLock { $0.append(outcome) }
         events.withLock { $0.append("complete \(outcome.status.rawValue)" + (outcome.needsReversal ? " needsReversal" : "")) }
     }
-    func offlineAllowed(amount: Int, rail: String) throws -> String? { "QR payments are online only" }
+    func offlineAllowed(amount: Int, rail: String) throws -> Screen.Text? { .ui(.offlineNotAllowed) }
 }
 
 /// The store's QR sales, as a list.

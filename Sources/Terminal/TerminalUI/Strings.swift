@@ -49,6 +49,15 @@ public enum UIString: Sendable, Equatable {
     case authCode(String)
     case cardRemoved
     case storeUnavailable
+    /// Why a sale may not be approved offline (the journal's offline caps): over the floor limit (the amount as
+    /// shown), the unsent amount or count cap, the oldest unsent sale too old, not allowed for this rail or kind, or
+    /// the store's integrity alarm.
+    case offlineOverLimit(String)
+    case offlineAmountCap
+    case offlineCountCap(Int)
+    case offlineTooOld
+    case offlineNotAllowed
+    case storeIntegrityAlarm
     // Contactless (cards and phones)
     case seePhone
     case presentOneCard
@@ -176,6 +185,12 @@ public enum UIString: Sendable, Equatable {
         case .authCode(let code): "授权码 \(code)"
         case .cardRemoved: "卡片已拔出"
         case .storeUnavailable: "存储故障，暂停交易"
+        case .offlineOverLimit(let limit): "超出脱机限额 \(limit)"
+        case .offlineAmountCap: "脱机金额已达上限"
+        case .offlineCountCap(let count): "\(count)笔脱机交易未上送"
+        case .offlineTooOld: "脱机交易过久，请先上送"
+        case .offlineNotAllowed: "不允许脱机交易"
+        case .storeIntegrityAlarm: "存储完整性告警"
         case .seePhone: "请查看手机"
         case .presentOneCard: "请只出示一张卡"
         case .insertCardInstead: "请插卡"
@@ -311,6 +326,12 @@ public enum UIString: Sendable, Equatable {
         case .authCode(let code): "Auth code \(code)"
         case .cardRemoved: "Card removed"
         case .storeUnavailable: "Storage fault: no sales"
+        case .offlineOverLimit(let limit): "Offline limit \(limit)"
+        case .offlineAmountCap: "Offline amount cap reached"
+        case .offlineCountCap(let count): "\(count) offline sales unsent"
+        case .offlineTooOld: "Offline sales too old: upload"
+        case .offlineNotAllowed: "Offline not allowed"
+        case .storeIntegrityAlarm: "Store integrity alarm"
         case .seePhone: "See phone"
         case .presentOneCard: "Present 1 card only"
         case .insertCardInstead: "Please insert card"

@@ -123,9 +123,9 @@ public struct ContactlessRail: PaymentRail {
             logger.error("cannot open a transaction in the store: no sale", metadata: ["error": "\(error)"])
             return .declined(lines: [.ui(.storeUnavailable)])
         }
-        let offlineRefusal: String?
+        let offlineRefusal: Screen.Text?
         do { offlineRefusal = try journal.offlineAllowed(amount: amount, rail: name) } catch {
-            offlineRefusal = "store unavailable"
+            offlineRefusal = .ui(.storeUnavailable)
         }
         let now = clock.localDateTime()
         let date = EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 1, day: 1)!

@@ -120,7 +120,7 @@ final class ChipTransaction {
     var hostTimedOut = false
     var pinNotice: Screen.Text?
     var trace: [String] = [APDUTrace.header]
-    var offlineRefusal: String?
+    var offlineRefusal: Screen.Text?
 
     init(rail: EMVContactRail, ticket: RailTicket, amount: Int, connection: any CardConnection, session: PaymentSession, parameters: TerminalParameters? = nil) {
         self.rail = rail
@@ -134,7 +134,7 @@ final class ChipTransaction {
         do {
             offlineRefusal = try rail.journal.offlineAllowed(amount: amount, rail: rail.name)
         } catch {
-            offlineRefusal = "store unavailable"
+            offlineRefusal = .ui(.storeUnavailable)
         }
         let date = EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 1, day: 1)!
         let transaction = EMVTransaction(
@@ -416,7 +416,7 @@ final class ChipTransaction {
             lines.append(.ui(Self.text(for: reason)))
         }
         if let refusal = offlineRefusal, outcome.unableToGoOnline, status != .approved {
-            lines.append(.raw(refusal))
+            lines.append(refusal)
         }
         let record = RailOutcome(
             status: status, card: recorded, responseCode: hostResponse?.responseCode,

@@ -1,3 +1,5 @@
+public import TerminalUI
+
 /// What a payment rail writes to the store, in the order it happens. The store behind it is the encrypted
 /// transaction journal (Store): card data sealed, the reversal armed before a request leaves, the final record
 /// durable (synchronous=FULL) before the outcome is shown or printed.
@@ -16,7 +18,7 @@ public protocol RailJournal: Sendable {
     /// declined, reversed or failed.
     func complete(_ ticket: RailTicket, outcome: RailOutcome) throws
     /// Whether an offline approval of `amount` is still within the caps, or why not (shown on screen).
-    func offlineAllowed(amount: Int, rail: String) throws -> String?
+    func offlineAllowed(amount: Int, rail: String) throws -> Screen.Text?
     /// The ticket with the STAN and batch its record got (an offline sale gets them at ``complete(_:outcome:)``), for
     /// the receipt.
     func recorded(_ ticket: RailTicket) -> RailTicket

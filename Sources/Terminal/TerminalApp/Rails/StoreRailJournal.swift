@@ -1,6 +1,7 @@
 import Codecs
 public import PaymentCrypto
 public import Store
+public import TerminalUI
 
 /// ``RailJournal`` over the encrypted ``TransactionJournal``: what the rails write goes into sealed records, the
 /// store-and-forward queue and the reversal table.
@@ -139,7 +140,7 @@ public final class StoreRailJournal: RailJournal {
         }
     }
 
-    public func offlineAllowed(amount: Int, rail: String) throws -> String? {
+    public func offlineAllowed(amount: Int, rail: String) throws -> Screen.Text? {
         let storeRail = Rail(rawValue: rail) ?? .emvContact
         let currency = currencyCode
         let decision = try journal.withLock { try $0.offlineCheck(amountMinor: Int64(amount), currency: currency, rail: storeRail, kind: .sale) }
@@ -149,15 +150,14 @@ public final class StoreRailJournal: RailJournal {
         }
     }
 
-    static func describe(_ refusal: OfflineRefusal) -> String {
+    static func describe(_ refusal: OfflineRefusal) -> Screen.Text {
         switch refusal {
-        case .kindNeverOffline(let kind): "no offline \(kind.rawValue)"
-        case .notAllowed(let rail, let kind): "offline \(kind.rawValue) not allowed for \(rail.rawValue)"
-        case .aboveFloorLimit(let limit): "offline limit \(limit / 100).\(limit % 100 < 10 ? "0" : "")\(limit % 100)"
-        case .unsentAmountCapReached: "offline amount cap reached"
-        case .unsentCountCapReached(let cap): "\(cap) offline sales unsent"
-        case .oldestUnsentTooOld: "offline sales too old: upload first"
-        case .tamperedRecords: "store integrity alarm"
+        case .kindNeverOffline, .notAllowed: .ui(.offlineNotAllowed)
+        case .aboveFloorLimit(let limit): .ui(.offlineOverLimit("\(limit / 100).\(limit % 100 < 10 ? "0" : "")\(limit % 100)"))
+        case .unsentAmountCapReached: .ui(.offlineAmountCap)
+        case .unsentCountCapReached(let cap): .ui(.offlineCountCap(cap))
+        case .oldestUnsentTooOld: .ui(.offlineTooOld)
+        case .tamperedRecords: .ui(.storeIntegrityAlarm)
         }
     }
 
