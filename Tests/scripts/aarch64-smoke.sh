@@ -35,6 +35,8 @@ skips=(
     "LinuxDevicesTests\.PCSCReaderTests|they start the host's pcscd (Debian 12: pcsc-lite 1.9.9, protocol 4.4), and the aarch64 binary links trixie's libpcsclite 2.3.3, which wants protocol 4.5: SCARD_E_SERVICE_STOPPED. A Debian 13 board has pcscd 2.3.3."
     "VirtualCardsTests\.VPCDBridgeTests|the host's pcscd again (same reason as PCSCReaderTests)"
     "TerminalAppTests\.ChipSalePCSCTests|the host's pcscd again (same reason as PCSCReaderTests)"
+    "TerminalAppTests\.ContactlessSalePCSCTests|the host's pcscd again (same reason as PCSCReaderTests)"
+    "TerminalAppTests\.PrepaidPCSCTests|the host's pcscd again (same reason as PCSCReaderTests)"
     "TerminalAppTests\.HeadlessTests/weChatSaleRefundedFromTheMenuOnce|a headless script paced by WAIT lines for a native build: under emulation the refund list arrives after the script has moved on (the same sale passes natively and in the qemu headless chip sale above)"
     "TerminalAppTests\.PrepaidHeadlessTests/issueTopUpBalanceAndPayTwice|a headless script paced by WAIT lines for a native build (same reason as the WeChat refund script; the same flows pass under qemu in process, PrepaidEndToEndTests, and topUpPaidByChipCard passes headless)"
     "TerminalAppTests\.PrepaidHeadlessTests/faultCardsEndSafely|WAIT-paced headless script (same reason; PrepaidEndToEndTests/faultVariantsEndSafely covers the fault cards under qemu)"
