@@ -552,26 +552,14 @@ public struct ContactlessEntryPoint: Sendable {
     func value(for tag: TLVTag) -> [UInt8]? {
         let terminal = parameters.terminal.terminal
         let cvmRequired = selected?.indicators.cvmRequiredLimitExceeded ?? false
+        if let value = transaction.terminalSourcedValue(for: tag.rawValue, terminal: terminal) { return value }
         switch tag.rawValue {
-        case 0x9F02: return EMVNumeric.bcd(transaction.amountAuthorised, bytes: 6)
-        case 0x9F03: return EMVNumeric.bcd(transaction.amountOther, bytes: 6)
-        case 0x81: return EMVNumeric.binary(transaction.amountAuthorised, bytes: 4)
-        case 0x9F1A: return EMVNumeric.bcd(Int(terminal.countryCode), bytes: 2)
-        case 0x5F2A: return EMVNumeric.bcd(Int(terminal.currencyCode), bytes: 2)
-        case 0x5F36: return [terminal.currencyExponent]
-        case 0x9A: return transaction.date.yymmdd
-        case 0x9F21:
-            return EMVNumeric.bcd(transaction.hour, bytes: 1) + EMVNumeric.bcd(transaction.minute, bytes: 1)
-                + EMVNumeric.bcd(transaction.second, bytes: 1)
-        case 0x9C: return [transaction.transactionType.rawValue]
         case 0x9F37: return unpredictableNumber
-        case 0x9F35: return [terminal.terminalType]
         case 0x9F33:
             // Book C-2: byte 2 is "CVM Capability – CVM Required" or "– No CVM Required" by the CVM limit.
             var caps = terminal.capabilities
             if caps.count == 3, selected?.combination.kernel == .mastercard { caps[1] = cvmRequired ? 0x60 : 0x08 }
             return caps
-        case 0x9F40: return terminal.additionalCapabilities
         case 0x95:
             // Kernel 3 has no TVR: zeros, as the card MACed them.
             if let k = selected?.combination.kernel, k != .mastercard { return [0, 0, 0, 0, 0] }
@@ -579,12 +567,6 @@ public struct ContactlessEntryPoint: Sendable {
         case 0x9F34: return cvmResults
         case 0x9F66: return selected?.indicators.ttq.bytes
         case 0x9F09: return selected?.combination.applicationVersion
-        case 0x9F15: return EMVNumeric.bcd(Int(terminal.merchantCategoryCode), bytes: 2)
-        case 0x9F16: return Array(terminal.merchantIdentifier.utf8)
-        case 0x9F1C: return Array(terminal.terminalIdentification.utf8)
-        case 0x9F1E: return Array(terminal.interfaceDeviceSerialNumber.utf8)
-        case 0x9F4E: return Array(terminal.merchantNameAndLocation.utf8)
-        case 0x9F41: return EMVNumeric.bcd(Int(transaction.sequenceCounter), bytes: 4)
         case 0x9F06: return selected?.combination.aid
         case 0x84: return fciData[.dedicatedFileName]
         case 0x82: return cardData[.applicationInterchangeProfile]

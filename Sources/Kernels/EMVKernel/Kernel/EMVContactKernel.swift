@@ -1455,37 +1455,16 @@ public struct EMVContactKernel: Sendable {
 
     /// The value of a data object for a DOL or field 55: the terminal's own data, else the card's.
     private func value(for tag: TLVTag) -> [UInt8]? {
-        let terminal = parameters.terminal
+        if let value = transaction.terminalSourcedValue(for: tag.rawValue, terminal: parameters.terminal) { return value }
         switch tag.rawValue {
-        case 0x9F02: return EMVNumeric.bcd(transaction.amountAuthorised, bytes: 6)
-        case 0x9F03: return EMVNumeric.bcd(transaction.amountOther, bytes: 6)
-        case 0x81: return EMVNumeric.binary(transaction.amountAuthorised, bytes: 4)
         case 0x9F04: return EMVNumeric.binary(transaction.amountOther, bytes: 4)
-        case 0x9F1A: return EMVNumeric.bcd(Int(terminal.countryCode), bytes: 2)
-        case 0x5F2A: return EMVNumeric.bcd(Int(terminal.currencyCode), bytes: 2)
-        case 0x5F36: return [terminal.currencyExponent]
-        case 0x9A: return transaction.date.yymmdd
-        case 0x9F21:
-            return [
-                EMVNumeric.bcd(transaction.hour, bytes: 1), EMVNumeric.bcd(transaction.minute, bytes: 1),
-                EMVNumeric.bcd(transaction.second, bytes: 1),
-            ].flatMap { $0 }
-        case 0x9C: return [transaction.transactionType.rawValue]
         case 0x9F37: return unpredictableNumber
-        case 0x9F35: return [terminal.terminalType]
-        case 0x9F33: return terminal.capabilities
-        case 0x9F40: return terminal.additionalCapabilities
+        case 0x9F33: return parameters.terminal.capabilities
         case 0x9F1B: return application.map { EMVNumeric.binary($0.floorLimit, bytes: 4) }
         case 0x95: return tvr.bytes
         case 0x9B: return tsi.bytes
         case 0x9F34: return cvmResults
         case 0x9F09: return application?.applicationVersions.first
-        case 0x9F15: return EMVNumeric.bcd(Int(terminal.merchantCategoryCode), bytes: 2)
-        case 0x9F16: return Array(terminal.merchantIdentifier.utf8)
-        case 0x9F1C: return Array(terminal.terminalIdentification.utf8)
-        case 0x9F1E: return Array(terminal.interfaceDeviceSerialNumber.utf8)
-        case 0x9F4E: return Array(terminal.merchantNameAndLocation.utf8)
-        case 0x9F41: return EMVNumeric.bcd(Int(transaction.sequenceCounter), bytes: 4)
         case 0x9F39: return [0x05]
         case 0x9F06: return application?.aid
         case 0x84: return fciData[.dedicatedFileName]

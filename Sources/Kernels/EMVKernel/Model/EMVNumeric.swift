@@ -33,3 +33,31 @@ public enum EMVNumeric {
         return out
     }
 }
+
+extension EMVTransaction {
+    /// The data objects the terminal itself sources from the transaction and its configuration (Book 3, Annex A,
+    /// source "Terminal"), as a DOL or field 55 wants them; `nil` for any other tag. Shared by the contact and
+    /// contactless kernels, which answer the kernel-specific ones (TVR, CVM results, capabilities, ...) themselves.
+    public func terminalSourcedValue(for tag: UInt32, terminal: TerminalConfiguration) -> [UInt8]? {
+        switch tag {
+        case 0x9F02: EMVNumeric.bcd(amountAuthorised, bytes: 6)
+        case 0x9F03: EMVNumeric.bcd(amountOther, bytes: 6)
+        case 0x81: EMVNumeric.binary(amountAuthorised, bytes: 4)
+        case 0x9F1A: EMVNumeric.bcd(Int(terminal.countryCode), bytes: 2)
+        case 0x5F2A: EMVNumeric.bcd(Int(terminal.currencyCode), bytes: 2)
+        case 0x5F36: [terminal.currencyExponent]
+        case 0x9A: date.yymmdd
+        case 0x9F21: [EMVNumeric.bcd(hour, bytes: 1), EMVNumeric.bcd(minute, bytes: 1), EMVNumeric.bcd(second, bytes: 1)].flatMap { $0 }
+        case 0x9C: [transactionType.rawValue]
+        case 0x9F35: [terminal.terminalType]
+        case 0x9F40: terminal.additionalCapabilities
+        case 0x9F15: EMVNumeric.bcd(Int(terminal.merchantCategoryCode), bytes: 2)
+        case 0x9F16: Array(terminal.merchantIdentifier.utf8)
+        case 0x9F1C: Array(terminal.terminalIdentification.utf8)
+        case 0x9F1E: Array(terminal.interfaceDeviceSerialNumber.utf8)
+        case 0x9F4E: Array(terminal.merchantNameAndLocation.utf8)
+        case 0x9F41: EMVNumeric.bcd(Int(sequenceCounter), bytes: 4)
+        default: nil
+        }
+    }
+}
