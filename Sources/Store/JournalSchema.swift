@@ -5,7 +5,8 @@ extension TerminalStore {
     /// 0002 never shipped, so in practice the table is empty). The invariants live in the schema: CHECK
     /// constraints on every enumerated column and length, foreign keys to the batch and between reversals and
     /// their transaction, and triggers that keep statuses, upload states and reversal states moving forward only,
-    /// a recorded transaction's identity fixed and the audit log append-only.
+    /// a recorded transaction's identity fixed and the audit log append-only. Breaking (the default): it rebuilds a
+    /// table older firmware reads.
     static let journalMigration = Migration(
         "0003-journal",
         """

@@ -37,7 +37,8 @@ extension TerminalStore {
             created_at INTEGER NOT NULL
         ) STRICT;
         CREATE INDEX item_sales_unreported ON item_sales (reported) WHERE reported = 0;
-        """
+        """,
+        compatibility: .additive
     )
 
     /// How far a download has come.

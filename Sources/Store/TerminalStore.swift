@@ -14,7 +14,8 @@ public final class TerminalStore {
                 key TEXT PRIMARY KEY NOT NULL CHECK (length(key) > 0),
                 value TEXT NOT NULL
             ) STRICT;
-            """
+            """,
+            compatibility: .additive
         ),
         Migration(
             "0002-transactions",
@@ -33,16 +34,27 @@ public final class TerminalStore {
                 updated_at INTEGER NOT NULL
             ) STRICT;
             CREATE INDEX transactions_upload ON transactions (upload_state) WHERE upload_state IN ('queued', 'sent');
-            """
+            """,
+            compatibility: .additive
         ),
         journalMigration,
         terminalManagementMigration,
     ]
 
-    /// Opens the store at `path` and brings its schema up to date.
-    public init(path: String) throws {
+    /// Migrations held until the running firmware is committed (``init(path:holdingBreakingMigrations:)``).
+    public private(set) var heldMigrations: [String] = []
+
+    /// Opens the store at `path` and brings its schema up to date. With `holdingBreakingMigrations` (the running
+    /// firmware is in its health check and may still be rolled back) breaking migrations wait in
+    /// ``heldMigrations`` until ``applyHeldMigrations()``; the previous firmware can still open the store meanwhile.
+    public init(path: String, holdingBreakingMigrations: Bool = false) throws {
         database = try Database(path: path)
-        try database.migrate(Self.migrations)
+        heldMigrations = try database.migrate(Self.migrations, holdingBreaking: holdingBreakingMigrations)
+    }
+
+    /// Applies the migrations held at opening, once the running firmware is committed.
+    public func applyHeldMigrations() throws {
+        heldMigrations = try database.migrate(Self.migrations)
     }
 
     /// A setting, or `nil` when unset.

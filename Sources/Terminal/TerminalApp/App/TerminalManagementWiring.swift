@@ -24,6 +24,11 @@ struct TerminalManagementWiring {
     let service: TerminalManagementService?
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
+    /// The update root: `TERMINAL_UPDATE_ROOT`, else `/opt/terminal` on hardware boards and none on the simulator.
+    static func updateRoot(profile: BoardProfile, environment: [String: String]) -> String? {
+        environment["TERMINAL_UPDATE_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? (profile.kind == .simulator ? nil : "/opt/terminal")
+    }
+
     static func start(
         profile: BoardProfile, payments: Payments, store: Locked<TerminalStore>, state: StateDirectory,
         connectivity: @escaping @Sendable () -> ConnectivityState, clock: any TerminalClock, version: String,
@@ -33,7 +38,7 @@ struct TerminalManagementWiring {
             return TerminalManagementWiring(service: nil, services: [])
         }
         let simulator = profile.kind == .simulator
-        let updateRoot = environment["TERMINAL_UPDATE_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? (simulator ? nil : "/opt/terminal")
+        let updateRoot = updateRoot(profile: profile, environment: environment)
         let keyringPath = environment["TERMINAL_UPDATE_KEYRING"].flatMap { $0.isEmpty ? nil : $0 }
             ?? updateRoot.map { $0 + "/keyring.toml" } ?? state.path + "/keyring.toml"
         let keyring = try? Installer.readKeyring(keyringPath)
