@@ -59,6 +59,9 @@ public final class Database {
     /// fails with ``StoreError/Code/readOnly`` (`sqlite3_db_readonly`).
     public var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
 
+    /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes`).
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
     /// Caps the file at `pages` pages (`PRAGMA max_page_count`): a write that needs more fails as
     /// ``StoreError/Code/diskFull``, exactly as on a full disk. For tests and the stress tool.
     package func limitPageCount(_ pages: Int) throws(StoreError) {

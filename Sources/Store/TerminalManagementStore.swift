@@ -41,6 +41,26 @@ extension TerminalStore {
         compatibility: .additive
     )
 
+    /// Migration `0005-item-returns`: the items of voided sales, back on the shelf until the host has heard of them.
+    /// Additive: a firmware without it keeps opening the store (it only misses the returns).
+    static let itemReturnsMigration = Migration(
+        "0005-item-returns",
+        """
+        CREATE TABLE item_returns (
+            id INTEGER PRIMARY KEY,
+            -- The approved void that put the items back; one row per item code and void.
+            void_txn_ref TEXT NOT NULL CHECK (length(void_txn_ref) BETWEEN 1 AND 64),
+            code TEXT NOT NULL CHECK (length(code) BETWEEN 1 AND 32),
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            reported INTEGER NOT NULL DEFAULT 0 CHECK (reported IN (0, 1)),
+            created_at INTEGER NOT NULL,
+            UNIQUE (void_txn_ref, code)
+        ) STRICT;
+        CREATE INDEX item_returns_unreported ON item_returns (reported) WHERE reported = 0;
+        """,
+        compatibility: .additive
+    )
+
     /// How far a download has come.
     public struct DownloadProgress: Sendable, Equatable {
         public var name: String
@@ -106,7 +126,8 @@ extension TerminalStore {
         public var taxClass: String
         /// The host's level as last heard.
         public var hostStock: Int
-        /// The host's level less the sales not reported yet: what the shelf should hold.
+        /// The host's level less the sales, plus the returns of voided sales, not reported yet: what the shelf
+        /// should hold.
         public var localStock: Int
 
         public init(code: String, nameChinese: String, nameEnglish: String, priceMinor: Int, taxClass: String, hostStock: Int, localStock: Int) {
@@ -141,6 +162,7 @@ extension TerminalStore {
             """
             SELECT c.code, c.name_zh, c.name_en, c.price_minor, c.tax_class, c.host_stock,
                    c.host_stock - coalesce((SELECT sum(quantity) FROM item_sales s WHERE s.code = c.code AND s.reported = 0), 0)
+                       + coalesce((SELECT sum(quantity) FROM item_returns r WHERE r.code = c.code AND r.reported = 0), 0)
             FROM catalogue_items c ORDER BY c.position
             """)
         return rows.compactMap { row in
@@ -176,6 +198,86 @@ extension TerminalStore {
         }
         if quantities.isEmpty { return nil }
         return (throughID: through, quantities: quantities)
+    }
+
+    /// The approved sale most recently recorded in the journal: the sale an item basket was just paid with.
+    public func latestApprovedSaleReference() throws -> String? {
+        let row = try database.query(
+            "SELECT txn_ref FROM transactions WHERE kind = 'sale' AND status IN ('approved', 'offline-approved') ORDER BY id DESC LIMIT 1").first
+        if case .text(let reference)? = row?.first { return reference }
+        return nil
+    }
+
+    /// Puts the items of every approved void's original sale back on the shelf (`item_returns`), once per void and
+    /// item: safe to call any number of times (each stock synchronisation does). Refunds do not restock: a partial
+    /// refund says nothing about which goods came back. Returns the number of item rows added.
+    @discardableResult
+    public func restockVoidedSales(now: Int64) throws -> Int {
+        try database.write(durability: .full) { db in
+            try db.query(
+                """
+                INSERT INTO item_returns (void_txn_ref, code, quantity, created_at)
+                SELECT v.txn_ref, s.code, sum(s.quantity), ?
+                FROM transactions v JOIN item_sales s ON s.txn_ref = v.original_txn_ref
+                WHERE v.kind = 'void' AND v.status = 'approved'
+                GROUP BY v.txn_ref, s.code
+                ON CONFLICT (void_txn_ref, code) DO NOTHING
+                """,
+                [.integer(now)])
+            return Int(db.changes)
+        }
+    }
+
+    /// The stock changes not reported yet: sales (negative) and returns (positive), net per item, with the highest
+    /// sale and return ids included.
+    public struct StockChanges: Sendable, Equatable {
+        public var salesThroughID: Int64
+        public var returnsThroughID: Int64
+        /// Net change per item code, in code order; items whose sales and returns cancel out are left out.
+        public var changes: [StockChange]
+
+        /// One item's net change.
+        public struct StockChange: Sendable, Equatable {
+            public var code: String
+            public var change: Int
+        }
+    }
+
+    /// The sales and returns not reported yet, or `nil` when there are none.
+    public func unreportedStockChanges() throws -> StockChanges? {
+        var changes: [String: Int] = [:]
+        var salesThrough: Int64 = 0
+        var returnsThrough: Int64 = 0
+        for row in try database.query("SELECT max(id), code, sum(quantity) FROM item_sales WHERE reported = 0 GROUP BY code") {
+            guard row.count == 3, case .integer(let id) = row[0], case .text(let code) = row[1], case .integer(let n) = row[2] else { continue }
+            salesThrough = max(salesThrough, id)
+            changes[code, default: 0] -= Int(n)
+        }
+        for row in try database.query("SELECT max(id), code, sum(quantity) FROM item_returns WHERE reported = 0 GROUP BY code") {
+            guard row.count == 3, case .integer(let id) = row[0], case .text(let code) = row[1], case .integer(let n) = row[2] else { continue }
+            returnsThrough = max(returnsThrough, id)
+            changes[code, default: 0] += Int(n)
+        }
+        if salesThrough == 0 && returnsThrough == 0 { return nil }
+        return StockChanges(
+            salesThroughID: salesThrough, returnsThroughID: returnsThrough,
+            changes: changes.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { .init(code: $0.key, change: $0.value) })
+    }
+
+    /// The host answered a stock report carrying `reported`: its levels win, and the sales and returns included
+    /// are marked reported in the same transaction.
+    public func applyHostStock(_ levels: [(code: String, count: Int)], reported: StockChanges?) throws {
+        try database.write(durability: .full) { db in
+            if let reported {
+                try db.query("UPDATE item_sales SET reported = 1 WHERE reported = 0 AND id <= ?", [.integer(reported.salesThroughID)])
+                try db.query("UPDATE item_returns SET reported = 1 WHERE reported = 0 AND id <= ?", [.integer(reported.returnsThroughID)])
+            }
+            for level in levels {
+                try db.query("UPDATE catalogue_items SET host_stock = ? WHERE code = ?", [.integer(Int64(level.count)), .text(level.code)])
+            }
+            try db.query(
+                "INSERT INTO settings (key, value) VALUES ('tms.stock.stale', '0') ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        }
     }
 
     /// The host answered a stock report: its levels win (they include the sales reported up to `throughID`, which

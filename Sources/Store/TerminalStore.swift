@@ -39,6 +39,7 @@ public final class TerminalStore {
         ),
         journalMigration,
         terminalManagementMigration,
+        itemReturnsMigration,
     ]
 
     /// Migrations held until the running firmware is committed (``init(path:holdingBreakingMigrations:)``).

@@ -403,6 +403,39 @@ import VirtualCards
         #expect(try store.unreportedItemSales() == nil)
     }
 
+    /// On the sim board: two loaves sold from the item sale screen with WeChat Pay, then the sale voided from the
+    /// refund menu: the loaves go back on the shelf and the host hears of the return once.
+    @Test func voidedItemSaleGoesBackOnTheShelf() throws {
+        let directory = try makeTemporaryDirectory("tms-void")
+        defer { removeTree(directory) }
+        let served = directory + "/served", state = directory + "/state"
+        _ = mkdir(served, 0o755)
+        _ = mkdir(state, 0o700)
+        let catalogue = ItemCatalogue(version: 1, items: [
+            .init(code: "A001", nameChinese: "矿泉水", nameEnglish: "Water", priceMinor: 250, taxClass: "A", stock: 10),
+            .init(code: "B002", nameChinese: "面包", nameEnglish: "Bread", priceMinor: 800, taxClass: "B", stock: 5),
+        ])
+        try writeTextFile(served + "/catalogue-1.toml", catalogue.rendered())
+        let input = [
+            "WAIT 2000", "MENU", "6", "WAIT 300", "DOWN", "2", "ENTER", "WAIT 300",  // two loaves
+            "2", "SCAN 134567890123456789", "WAIT 1500", "ENTER",  // paid with WeChat Pay
+            "MENU", "6", "WAIT 500", "CANCEL",  // the stock after the sale
+            "MENU", "3", "ENTER", "ENTER", "WAIT 15000", "ENTER", "WAIT 500",  // refund list → the sale → void (it takes about 12 s on the sim board)
+            "MENU", "6", "WAIT 500", "CANCEL",  // the stock after the void
+        ].joined(separator: "\n") + "\n"
+        let result = try runProcess(
+            [try builtProduct("terminal"), "run", "--board", Self.root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state],
+            stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("面包 ¥8.00 [3]"), "the stock after the sale")
+        let afterVoid = try #require(result.stdout.split(separator: "撤销").last.map(String.init))
+        #expect(afterVoid.contains("面包 ¥8.00 [5]"), "the stock after the void: \(result.stdout)")
+        let store = try TerminalStore(path: state + "/terminal.sqlite")
+        #expect(try store.catalogueItems().map(\.hostStock) == [10, 5], "the host took the sale and the return")
+        #expect(try store.unreportedStockChanges() == nil)
+        #expect(try store.restockVoidedSales(now: 0) == 0, "a void restocks once")
+    }
+
     /// An update package of a firmware script, signed by `key`.
     static func updatePackage(version: String, key: Ed25519.PrivateKey) throws -> [UInt8] {
         let files: [(String, UpdateManifest.Role, [UInt8])] = [("bin/terminal", .firmware, Array("#!/bin/sh\necho terminal \(version)\n".utf8))]

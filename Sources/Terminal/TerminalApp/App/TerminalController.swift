@@ -49,6 +49,8 @@ public final class TerminalController: Sendable {
         public var catalogue: (@Sendable () -> (items: [SaleItem], stale: Bool))?
         /// Records an approved item sale against stock (and lets the host know).
         public var recordItemSale: (@Sendable ([ItemSaleFlow.BasketLine]) -> Void)?
+        /// Puts the items of a voided item sale back on the shelf (and lets the host know).
+        public var restockAfterVoid: (@Sendable () async -> Void)?
         /// Prepaid card operations from the merchant menu (`nil`: no prepaid sub-menu).
         public var prepaid: PrepaidService?
 
@@ -64,6 +66,7 @@ public final class TerminalController: Sendable {
             if let management {
                 catalogue = { management.saleItems() }
                 recordItemSale = { lines in Task { await management.recordItemSale(lines.map { ($0.code, $0.quantity) }) } }
+                restockAfterVoid = { await management.restockAfterVoid() }
             }
             self.print = print
             self.refunds = refunds
@@ -205,10 +208,12 @@ public final class TerminalController: Sendable {
                             railInputs = inputsIn
                             let bus = self.bus
                             logger.info("\(kind.rawValue) started", metadata: ["sale": "\(sale.maskedReference)", "amount": "\(amount)"])
+                            let restock = dependencies.restockAfterVoid
                             payments.addTask {
                                 let result = await refunds.run(kind, sale: sale, amount: amount, session: session)
                                 inputsIn.finish()
                                 bus.send(.flow(.paymentFinished(result)))
+                                if kind == .void, case .approved = result { await restock?() }
                             }
                         }
                     }

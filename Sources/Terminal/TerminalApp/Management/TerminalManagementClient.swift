@@ -112,7 +112,13 @@ public struct TerminalManagementClient: Sendable {
     /// Reports item sales (`824`) under `reference` (a repeat with the same reference is not applied twice) and
     /// returns the host's stock levels.
     public func stockReport(reference: String, sold: [(code: String, quantity: Int)]) async throws -> [(code: String, count: Int)] {
-        let text = reference + "|" + TerminalManagement.stock(sold.map { ($0.code, -$0.quantity) })
+        try await stockReport(reference: reference, changes: sold.map { (code: $0.code, change: -$0.quantity) })
+    }
+
+    /// Reports signed stock changes (negative: sold; positive: returned by a void) under `reference` and returns the
+    /// host's levels of every item.
+    public func stockReport(reference: String, changes: [(code: String, change: Int)]) async throws -> [(code: String, count: Int)] {
+        let text = reference + "|" + TerminalManagement.stock(changes.map { ($0.code, $0.change) })
         let answer = try await exchange(.stockReport, text: text)
         do {
             return try TerminalManagement.parseStock(answer.text(63))

@@ -278,7 +278,9 @@ public final class TerminalManagementService: Sendable {
     /// Records the lines of an approved item sale against stock at once (the local view goes down, online or
     /// offline) and reports them to the host right away; when it cannot be reached they go with the next round.
     public func recordItemSale(_ lines: [(code: String, quantity: Int)]) async {
-        let reference = "items-\(now())-\(saleCounter.withLock { value in value += 1; return value })"
+        // The basket belongs to the sale just approved (payments run one at a time): a void of it restocks the items.
+        let counter = saleCounter.withLock { value in value += 1; return value }
+        let reference = ((try? store.withLock { try $0.latestApprovedSaleReference() }) ?? nil) ?? "items-\(now())-\(counter)"
         do {
             try store.withLock { try $0.recordItemSale(txnRef: reference, lines: lines, now: now()) }
         } catch {
@@ -286,6 +288,12 @@ public final class TerminalManagementService: Sendable {
             return
         }
         _ = await synchronizeStock()
+    }
+
+    /// Puts the items of voided item sales back on the shelf and tells the host (after a void from the merchant menu).
+    public func restockAfterVoid() async {
+        let added = (try? store.withLock { try $0.restockVoidedSales(now: now()) }) ?? 0
+        if added > 0 { _ = await synchronizeStock() }
     }
 
     /// The catalogue for the item sale screen, and whether the stock view is stale.
@@ -299,12 +307,18 @@ public final class TerminalManagementService: Sendable {
     /// stale when the host cannot be reached.
     public func synchronizeStock() async -> Bool? {
         guard (try? store.withLock({ try $0.catalogueVersion() })) ?? nil != nil else { return nil }
-        let pending = try? store.withLock { try $0.unreportedItemSales() }
-        // The reference: terminal id and the highest sale id reported, so a repeat is not applied twice by the host.
-        let reference = "\(client.terminalID)-\(pending?.throughID ?? 0)"
+        let pending = try? store.withLock { store in
+            try store.restockVoidedSales(now: now())
+            return try store.unreportedStockChanges()
+        }
+        // The reference: terminal id and the highest sale (and return) id reported, so a repeat is not applied twice
+        // by the host.
+        let returns = (pending?.returnsThroughID ?? 0) > 0 ? "-R\(pending?.returnsThroughID ?? 0)" : ""
+        let reference = "\(client.terminalID)-\(pending?.salesThroughID ?? 0)" + returns
         do {
-            let levels = try await client.stockReport(reference: reference, sold: pending?.quantities ?? [])
-            try store.withLock { try $0.applyHostStock(levels, reportedThrough: pending?.throughID) }
+            let changes = pending?.changes.map { (code: $0.code, change: $0.change) } ?? []
+            let levels = try await client.stockReport(reference: reference, changes: changes)
+            try store.withLock { try $0.applyHostStock(levels, reported: pending) }
             return true
         } catch {
             logger.warning("stock not synchronised: the local view is stale", metadata: ["error": "\(error)"])
