@@ -187,7 +187,7 @@ import Uplink
             == [SettlementTotals(saleCount: 1, saleAmount: 8_000, refundCount: 1, refundAmount: 8_000, currencyCode: "156")])
     }
 
-    @Test func hostDownRefusesAndATimeoutReverses() async throws {
+    @Test func noAnswerReversesTheRefund() async throws {
         let rig = try SettlementTests.Rig(sales: 0, fault: .noAnswer)
         defer { rig.close() }
         let refunds = Self.service(rig)
@@ -201,12 +201,30 @@ import Uplink
         #expect(timedOut.kind == .refund && timedOut.status == .failed)
         #expect(try rig.journal.withLock { try $0.unsentCounts().reversals } == 1)
         #expect(try #require(refunds.refundableSales(reference: rrn).first).refundable == 5_000)
-        // The host gone: nothing leaves, "refund needs the host".
+        // The host answers again: the uploader delivers the 0400, the host marks the refund reversed and the whole
+        // sale is refundable there again.
+        rig.server.setFault(.none)
+        _ = await rig.uploader.drain()
+        #expect(try rig.journal.withLock { try $0.unsentCounts().reversals } == 0)
+        let booked = try rig.ledger.entries().filter { $0.kind == "authorization" && $0.amount == 1_000 }
+        #expect(booked.count == 1 && booked.allSatisfy(\.reversed), "the timed-out refund, reversed at the host")
+        #expect(await refunds.run(.refund, sale: sale, amount: 5_000, session: session) == Self.approved)
+        #expect(printed.documents.withLock { $0.count } == 2, "only the approved refund printed")
+    }
+
+    @Test func hostUnreachableRefusesWithoutAReversal() async throws {
+        let rig = try SettlementTests.Rig(sales: 0)
+        defer { rig.close() }
         rig.server.shutdown()
-        #expect(await refunds.run(.refund, sale: sale, amount: 1_000, session: session) == Self.declined(.refundNeedsHost))
+        let refunds = Self.service(rig)
+        let (rrn, _) = try Self.onlineSale(rig, amount: 3_000, txnRef: 0x7A_0009, book: false)
+        let printed = Printed()
+        let sale = try #require(refunds.refundableSales(reference: rrn).first)
+        #expect(await refunds.run(.refund, sale: sale, amount: 1_000, session: Self.session(printed: printed)) == Self.declined(.refundNeedsHost))
         let notSent = try #require(try rig.journal.withLock { try $0.records(limit: 1).first })
         #expect(notSent.kind == .refund && notSent.status == .declined)
-        #expect(try rig.journal.withLock { try $0.unsentCounts().reversals } == 1, "no reversal for what never left")
+        #expect(try rig.journal.withLock { try $0.unsentCounts().reversals } == 0, "no reversal for what never left")
+        #expect(try #require(refunds.refundableSales(reference: rrn).first).refundable == 3_000)
         #expect(printed.documents.withLock { $0.isEmpty })
     }
 
