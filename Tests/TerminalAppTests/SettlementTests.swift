@@ -176,7 +176,7 @@ import Codecs
         _ = await rig.uploader.drain()
         let listed = voids.refundableSales(limit: 9)
         #expect(listed.map(\.amount) == [1200, 1100, 1000], "newest first")
-        #expect(listed.allSatisfy { $0.voidable && $0.refundable == 0 && $0.maskedReference == "476173******0119" })
+        #expect(listed.allSatisfy { $0.voidable && $0.refundable == $0.amount && $0.maskedReference == "476173******0119" })
         let printed = Mutex<[PrintDocument]>([])
         let session = PaymentSession(show: { _ in }, inputs: AsyncStream { $0.finish() }, print: { doc in printed.withLock { $0.append(doc) } })
         let result = await voids.run(.void, sale: listed[1], amount: listed[1].amount, session: session)

@@ -106,10 +106,10 @@ public final class AcquirerLedger {
     }
 
     /// The net charge of the books: approved authorisations and advices (QR payments too) not reversed, less QR
-    /// refunds, in minor units.
+    /// refunds and card refunds (booked with the reason "refund of …"), in minor units.
     public func netCharged() throws -> Int {
         let rows = try database.query(
-            "SELECT coalesce(sum(amount_minor), 0) - (SELECT coalesce(sum(amount_minor), 0) FROM qr_refunds) FROM entries WHERE kind IN ('authorization', 'advice') AND response_code IN ('00', 'Y1', 'Y3') AND reversed = 0")
+            "SELECT coalesce(sum(CASE WHEN reason LIKE 'refund of %' THEN -amount_minor ELSE amount_minor END), 0) - (SELECT coalesce(sum(amount_minor), 0) FROM qr_refunds) FROM entries WHERE kind IN ('authorization', 'advice') AND response_code IN ('00', 'Y1', 'Y3') AND reversed = 0")
         if case .integer(let n)? = rows.first?.first { return Int(n) }
         return 0
     }

@@ -204,6 +204,7 @@ extension AcquirerServer {
             }
             if let qr = qrGateway.respond(to: message, ledger: ledger) { return qr }  // QR payments (§4.10)
             if let settlement = settlementAnswer(to: message) { return settlement }
+            if let refund = cardRefundAnswer(to: message) { return refund }  // card refunds (§4.2)
             if let answer = TerminalManagementHost.answer(message, host: server.terminalManagement) { return answer }
             let key = (try? PrivateTaggedData(encoded: message.text(62) ?? ""))?[.idempotencyKey] ?? "stan-\(message.text(11) ?? "")"
             // 0200 and 0201, 0220 and 0221, 0400 and 0401 share a class: the repeat digit is dropped.

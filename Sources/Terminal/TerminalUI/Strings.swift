@@ -88,6 +88,9 @@ public enum UIString: Sendable, Equatable {
     /// What is left to refund, the amount already formatted.
     case refundLeft(String)
     case qrVoidSameDayOnly
+    // Card refund by original reference (merchant menu → 退货, docs/merchant-operations.md)
+    case refundReferenceTitle, refundReferenceHint, refundOriginalNotFound, refundNothingLeft, refundNeedsHost
+    case refundOverLimit, refundOriginalVoided, refundCardMismatch, refundNoAnswer
     // Merchant menu, settlement and reports (docs/merchant-operations.md)
     case menuMerchant, merchantTitle, merchantPasswordTitle, merchantPasswordHint, merchantNoPassword
     /// Wrong merchant password; how many tries are left before the lockout.
@@ -229,6 +232,15 @@ public enum UIString: Sendable, Equatable {
         case .refundAmountTitle: "请输入退款金额"
         case .refundLeft(let amount): "可退 \(amount)"
         case .qrVoidSameDayOnly: "仅限当日撤销"
+        case .refundReferenceTitle: "退货 请输入原参考号"
+        case .refundReferenceHint: "直接按确认键列出交易"
+        case .refundOriginalNotFound: "原交易不存在"
+        case .refundNothingLeft: "原交易已全额退货"
+        case .refundNeedsHost: "退货需联机，请稍后重试"
+        case .refundOverLimit: "退货金额超过可退金额"
+        case .refundOriginalVoided: "原交易已撤销或冲正"
+        case .refundCardMismatch: "卡号与原交易不符"
+        case .refundNoAnswer: "主机无应答，退货将冲正"
         case .menuMerchant: "商户管理"
         case .merchantTitle: "商户管理"
         case .merchantPasswordTitle: "请输入商户密码"
@@ -370,6 +382,15 @@ public enum UIString: Sendable, Equatable {
         case .refundAmountTitle: "Refund amount"
         case .refundLeft(let amount): "Left \(amount)"
         case .qrVoidSameDayOnly: "Void: same day only"
+        case .refundReferenceTitle: "Refund: original ref."
+        case .refundReferenceHint: "ENTER alone lists sales"
+        case .refundOriginalNotFound: "Original not found"
+        case .refundNothingLeft: "Refunded in full already"
+        case .refundNeedsHost: "Refund needs the host"
+        case .refundOverLimit: "Over what is left"
+        case .refundOriginalVoided: "Original voided/reversed"
+        case .refundCardMismatch: "Not the original card"
+        case .refundNoAnswer: "No answer: refund reversed"
         case .menuMerchant: "Merchant"
         case .merchantTitle: "Merchant menu"
         case .merchantPasswordTitle: "Merchant password"

@@ -87,6 +87,8 @@ public enum Receipts {
         public var localTime: String
         /// A copy printed again from the journal.
         public var reprint: Bool
+        /// A refund's or void's original sale: its retrieval reference number (the reference on the sale's receipt).
+        public var originalReference: String? = nil
 
         public init(
             kind: Store.TransactionKind, rail: Rail, amountMinor: Int, currency: Currency, stan: Int, batch: Int, localTime: String,
@@ -162,6 +164,7 @@ public enum Receipts {
         if let order = transaction.maskedOrderID { elements.append(line(l.order, order)) }
         if let code = transaction.authorizationCode, !code.isEmpty { elements.append(line(l.authorization, code)) }
         if let rrn = transaction.retrievalReference, !rrn.isEmpty { elements.append(line(l.reference, rrn)) }
+        if let original = transaction.originalReference, !original.isEmpty { elements.append(line(l.originalReference, original)) }
         let amount = transaction.currency.display(minorUnits: transaction.kind == .sale ? transaction.amountMinor : -transaction.amountMinor, language: language)
         elements += [.text(l.amount + ":"), .text(amount, alignment: .right, emphasis: true, doubleSize: true)]
         if let balance = transaction.balanceAfterMinor {
@@ -284,6 +287,7 @@ public enum Receipts {
         var order: String { t("订单号", "ORDER") }
         var authorization: String { t("授权码", "AUTH CODE") }
         var reference: String { t("参考号", "REF NO") }
+        var originalReference: String { t("原参考号", "ORIG REF NO") }
         var amount: String { t("金额", "AMOUNT") }
         var balance: String { t("余额", "BALANCE") }
         var signature: String { "持卡人签名 CARDHOLDER SIGNATURE:" }

@@ -189,6 +189,8 @@ public final class TerminalController: Sendable {
                             // Answered at once, so keys typed ahead reach the list.
                             let sales = dependencies.refunds?.refundableSales(limit: flow.configuration.refundListLength) ?? []
                             _ = flow.handle(.refundableSales(sales))
+                        case .findRefundableSale(let reference):
+                            _ = flow.handle(.refundableSales(dependencies.refunds?.refundableSales(reference: reference) ?? []))
                         case .verifyMerchantPassword(let digits):
                             _ = flow.handle(.merchantVerdict(dependencies.merchant?.verifyPassword(digits) ?? .notSet))
                         case .runMerchantTask(let task):

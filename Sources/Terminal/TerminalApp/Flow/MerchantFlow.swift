@@ -89,9 +89,12 @@ extension TerminalFlow {
 
     private mutating func chooseMerchantItem(_ index: Int) -> [Action] {
         switch Self.merchantItems[index] {
-        case .merchantVoid, .merchantRefund:
+        case .merchantVoid:
             go(.refundLoading, timeout: nil)
             return [.listRefundableSales]
+        case .merchantRefund:
+            go(.refundReference(digits: ""))
+            return []
         case .merchantReprint:
             go(.merchant(.working(.reprintLast)), timeout: nil)
             return [.runMerchantTask(.reprintLast)]

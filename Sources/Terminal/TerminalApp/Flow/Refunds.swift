@@ -15,6 +15,11 @@ extension TerminalFlow {
         public var refundable: Int
         /// Whether the sale can still be voided (the same business day, nothing refunded yet).
         public var voidable: Bool
+        /// The host's retrieval reference number of the sale (field 37, printed on its receipt), what the merchant keys
+        /// to find it; empty when the sale has none (QR sales are found by the list).
+        public var retrievalReference: String = ""
+        /// The sale's local date as the list shows it (`MMDD`), or empty.
+        public var date: String = ""
 
         public init(reference: String, label: Screen.Text, maskedReference: String, amount: Int, refundable: Int, voidable: Bool) {
             self.reference = reference

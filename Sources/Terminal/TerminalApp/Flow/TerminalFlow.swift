@@ -115,6 +115,9 @@ public struct TerminalFlow: Sendable {
         /// List the recent sales that can be refunded or voided (at most ``Configuration/refundListLength``); answer
         /// with ``Input/refundableSales(_:)``.
         case listRefundableSales
+        /// Find the sales whose retrieval reference number is `reference` (CardRefundFlow.swift); answer with
+        /// ``Input/refundableSales(_:)``.
+        case findRefundableSale(reference: String)
         /// Refund `amount` of `sale` or void it, online; answered, like a payment, with
         /// ``Input/paymentFinished(_:)`` (the refund's screens come as ``Input/railScreen(_:)``).
         case startRefund(RefundableSale, kind: RefundKind, amount: Int)
@@ -158,6 +161,10 @@ public struct TerminalFlow: Sendable {
         /// Void or refund of the chosen sale.
         case refundKind(RefundableSale, selected: Int)
         case refundAmount(RefundableSale, amount: Int, overLimit: Bool)
+        /// The merchant keys the original reference of the sale to refund (CardRefundFlow.swift).
+        case refundReference(digits: String)
+        /// The sale with that reference is being looked up.
+        case refundSearching(reference: String)
         /// The merchant menu (Flow/MerchantFlow.swift).
         case merchant(MerchantState)
         /// The catalogue is being read; then the item sale screen.
@@ -216,8 +223,10 @@ public struct TerminalFlow: Sendable {
             return .processing(.init(message: .ui(.printing)))
         case .shuttingDown:
             return .shuttingDown
-        case .refundLoading:
+        case .refundLoading, .refundSearching:
             return .processing(.init())
+        case .refundReference(let digits):
+            return refundReferenceScreen(digits)
         case .refundList(let sales, let selected):
             return .menu(.init(title: .ui(.refundTitle), items: sales.map { .raw(describe($0)) }, selected: selected))
         case .refundKind(let sale, let selected):
@@ -239,8 +248,9 @@ public struct TerminalFlow: Sendable {
     }
 
     /// A sale in the refund list: wallet, amount, masked reference.
-    private func describe(_ sale: RefundableSale) -> String {
+    func describe(_ sale: RefundableSale) -> String {
         sale.label.resolve(language) + " " + configuration.currency.display(minorUnits: sale.amount, language: language) + " " + sale.maskedReference
+            + (sale.date.isEmpty ? "" : " " + sale.date) + (sale.retrievalReference.isEmpty ? "" : " " + sale.retrievalReference)
     }
 
     /// What can be done with a sale: a void only while ``RefundableSale/voidable``, a refund while something is left.
@@ -287,6 +297,7 @@ public struct TerminalFlow: Sendable {
             go(.info(.init(title: .ui(.printerTest), lines: [.ui(line)])), timeout: configuration.resultTimeout)
             return []
         case .refundableSales(let sales):
+            if case .refundSearching = state { return refundSearchAnswer(sales) }
             guard state == .refundLoading else { return [] }
             let shown = Array(sales.prefix(configuration.refundListLength))
             if shown.isEmpty {
@@ -416,9 +427,11 @@ public struct TerminalFlow: Sendable {
         case .outcome, .info:
             if key == .enter || key == .cancel || key == .clear { go(.idle) }
             return []
-        case .refundLoading:
+        case .refundLoading, .refundSearching:
             if key == .cancel { go(.idle) }
             return []
+        case .refundReference(let digits):
+            return refundReferenceKey(key, digits: digits)
         case .refundList(let sales, let selected):
             let count = sales.count
             switch key {

@@ -4,11 +4,12 @@ public import Store
 public import TerminalUI
 import Uplink
 
-/// Voids of card sales of the open batch (docs/host-interface.md §5: an 0200 with processing code `220000`, field 61
-/// naming the sale, the sale's amount), for the merchant menu's void entry. The card need not be present: the PAN
-/// comes from the sale's sealed record. Like any online request the void is journalled with its reversal armed
-/// before it leaves; no answer makes the reversal due (the uploader sends the 0400 of the void). Card refunds are
-/// not offered (refundable 0).
+/// Voids and refunds of card sales for the merchant menu (docs/host-interface.md §5): a void is an 0200 `220000` of a
+/// sale of the open batch, the sale's amount; a refund an 0200 `200000` of part or all of what is left of a sale of
+/// any batch. Both carry field 61 naming the sale (§3.3). The card need not be present: the PAN comes from the sale's
+/// sealed record (card-not-present; presenting the card again is not asked for). Like any online request the void or
+/// refund is journalled with its reversal armed before it leaves; no answer makes the reversal due (the uploader sends
+/// its 0400, §10). Nothing is done offline: an unreachable host refuses the refund.
 public final class CardVoidService: RefundService {
     let journal: Locked<TransactionJournal>
     let link: HostAcquirerLink
@@ -20,6 +21,9 @@ public final class CardVoidService: RefundService {
 
     /// The prefix of the references this service lists (``TerminalFlow/RefundableSale/reference``).
     public static let referencePrefix = "card:"
+
+    /// How many journal records (newest first) the list and the search by reference look through.
+    static let searchDepth = 2000
 
     public init(
         journal: Locked<TransactionJournal>, link: HostAcquirerLink, configuration: StoreAndForwardUploader.Configuration,
@@ -34,38 +38,79 @@ public final class CardVoidService: RefundService {
         self.logger = logger
     }
 
-    /// Card sales of the open batch, newest first, that are approved, not voided, and known to the host (an offline
-    /// approval only once its advice was acknowledged).
+    /// Card sales of any batch, newest first, that are approved, not voided, and known to the host (an offline
+    /// approval only once its advice was acknowledged): voidable while in the open batch with nothing refunded,
+    /// refundable while anything is left.
     public func refundableSales(limit: Int) -> [TerminalFlow.RefundableSale] {
-        let records = (try? journal.withLock { journal -> [TransactionRecord] in
-            try journal.approvedRecords(batch: try journal.openBatch())
-        }) ?? []
-        let voided = Set(records.filter { $0.kind == .void }.compactMap(\.originalTxnRef))
-        return records.reversed().filter { record in
-            [.emvContact, .emvContactless].contains(record.rail) && record.kind == .sale && !voided.contains(record.id.txnRef)
-                && ![.queued, .sent].contains(record.uploadState)
-        }.prefix(limit).map { record in
-            TerminalFlow.RefundableSale(
+        Array(cardSales().filter { $0.voidable || $0.refundable > 0 }.prefix(limit))
+    }
+
+    /// The card sales whose retrieval reference number (field 37 of the sale's answer, on its receipt) is
+    /// `reference`, whatever is left of them (a sale refunded in full is found and has nothing refundable).
+    public func refundableSales(reference: String) -> [TerminalFlow.RefundableSale] {
+        guard !reference.isEmpty else { return [] }
+        return cardSales().filter { $0.retrievalReference == reference }
+    }
+
+    /// What was refunded of each sale: approved refunds naming it (a refund whose reversal is due is not approved).
+    static func refunded(_ records: [TransactionRecord]) -> [String: Int64] {
+        var refunded: [String: Int64] = [:]
+        for record in records where record.kind == .refund && record.status == .approved {
+            if let original = record.originalTxnRef { refunded[original, default: 0] += record.amountMinor }
+        }
+        return refunded
+    }
+
+    private func cardSales() -> [TerminalFlow.RefundableSale] {
+        let (records, openBatch) = (try? journal.withLock { journal -> ([TransactionRecord], Int) in
+            (try journal.records(limit: Self.searchDepth), try journal.openBatch())
+        }) ?? ([], 0)
+        let voided = Set(records.filter { $0.kind == .void && $0.status == .approved }.compactMap(\.originalTxnRef))
+        let refunded = Self.refunded(records)
+        return records.filter { record in
+            [.emvContact, .emvContactless].contains(record.rail) && record.kind == .sale
+                && [.approved, .offlineApproved].contains(record.status) && !voided.contains(record.id.txnRef)
+                && ![.queued, .sent].contains(record.uploadState) && !record.tampered
+        }.map { record in
+            let left = record.amountMinor - (refunded[record.id.txnRef] ?? 0)
+            var sale = TerminalFlow.RefundableSale(
                 reference: Self.referencePrefix + record.id.txnRef, label: .raw(record.applicationLabel ?? "CARD"),
-                maskedReference: record.maskedPAN.map { Receipts.masked($0) } ?? "", amount: Int(record.amountMinor), refundable: 0,
-                voidable: true)
+                maskedReference: record.maskedPAN.map { Receipts.masked($0) } ?? "", amount: Int(record.amountMinor),
+                refundable: Int(max(0, left)), voidable: record.id.batch == openBatch && left == record.amountMinor)
+            sale.retrievalReference = record.retrievalReferenceNumber ?? ""
+            sale.date = StoreAndForwardUploader.hostDateTime(record.createdAt + configuration.utcOffsetSeconds).dateField
+            return sale
         }
     }
+
+    /// Why a refund was refused before anything was sent.
+    enum Refusal: Error { case voided, overLimit }
 
     public func run(
         _ kind: TerminalFlow.RefundKind, sale: TerminalFlow.RefundableSale, amount: Int, session: PaymentSession
     ) async -> TerminalFlow.PaymentResult {
-        guard kind == .void, sale.reference.hasPrefix(Self.referencePrefix) else { return .notAvailable }
+        guard sale.reference.hasPrefix(Self.referencePrefix) else { return .notAvailable }
         let txnRef = String(sale.reference.dropFirst(Self.referencePrefix.count))
         session.show(.processing(.init()))
         let message: ISO8583.Message
         let id: TransactionID
+        let original: TransactionRecord
         do {
-            (id, message) = try journal.withLock { journal -> (TransactionID, ISO8583.Message) in
+            (id, message, original) = try journal.withLock { journal -> (TransactionID, ISO8583.Message, TransactionRecord) in
                 let original = try journal.record(txnRef: txnRef)
+                if kind == .refund {
+                    // Checked here against the journal as it is now (the list may be stale); the host checks again.
+                    let records = try journal.records(limit: Self.searchDepth)
+                    if records.contains(where: { $0.kind == .void && $0.status == .approved && $0.originalTxnRef == txnRef }) {
+                        throw Refusal.voided
+                    }
+                    let left = original.amountMinor - (Self.refunded(records)[txnRef] ?? 0)
+                    guard amount > 0, Int64(amount) <= left else { throw Refusal.overLimit }
+                }
                 let card = try journal.cardData(original.id)
                 let id = try journal.prepareOnline(TransactionDraft(
-                    rail: original.rail, kind: .void, amountMinor: original.amountMinor, currency: original.currency,
+                    rail: original.rail, kind: kind == .void ? .void : .refund,
+                    amountMinor: kind == .void ? original.amountMinor : Int64(amount), currency: original.currency,
                     entryMode: original.entryMode, card: Store.CardData(pan: card.pan), aid: original.aid,
                     applicationLabel: original.applicationLabel, originalTxnRef: original.id.txnRef))
                 let record = try journal.record(id)
@@ -75,13 +120,18 @@ public final class CardVoidService: RefundService {
                 request.original = OriginalTransaction(
                     batchNumber: original.id.batch, stan: original.id.stan, localDate: local.dateField,
                     retrievalReference: original.retrievalReferenceNumber ?? "", authorizationCode: original.authorizationCode ?? "")
-                return (id, try HostMessages.request(request))
+                return (id, try HostMessages.request(request), original)
             }
+        } catch Refusal.voided {
+            return .declined(lines: [.ui(.refundOriginalVoided)])
+        } catch Refusal.overLimit {
+            return .declined(lines: [.ui(.refundOverLimit)])
         } catch {
-            logger.error("void not started", metadata: ["error": "\(error)"])
+            logger.error("\(kind.rawValue) not started", metadata: ["error": "\(error)"])
             return .declined(lines: [.ui(.notAvailable)])
         }
         let answer: Store.HostResponse
+        var notSent = false
         switch await link.deliver(message, willSend: {}) {
         case .answered(let response):
             let code = response.responseCode.rawValue
@@ -89,24 +139,41 @@ public final class CardVoidService: RefundService {
                 ? .approved(authorizationCode: response.authorizationCode ?? "000000", responseCode: code, retrievalReferenceNumber: response.retrievalReference)
                 : .declined(responseCode: code, retrievalReferenceNumber: response.retrievalReference)
         case .notSent:
+            // Nothing left the terminal: declined here, no reversal (there is nothing to undo).
+            notSent = true
             answer = .declined(responseCode: "91", retrievalReferenceNumber: nil)
         case .unanswered:
             answer = .noResponse
         }
         do {
             let record = try journal.withLock { try $0.recordHostResponse(id, answer) }
-            logger.info("void", metadata: ["ref": "\(id.txnRef)", "status": "\(record.status.rawValue)", "code": "\(record.responseCode ?? "-")"])
-            let transaction = Receipts.Transaction(record: record, card: nil, currency: currency, localTime: MerchantOperations.localTime(record.createdAt), reprint: false)
+            logger.info("\(kind.rawValue)", metadata: ["ref": "\(id.txnRef)", "status": "\(record.status.rawValue)", "code": "\(record.responseCode ?? "-")"])
+            var transaction = Receipts.Transaction(record: record, card: nil, currency: currency, localTime: MerchantOperations.localTime(record.createdAt), reprint: false)
+            transaction.originalReference = original.retrievalReferenceNumber
             if record.status == .approved {
                 for copy in Receipts.Copy.allCases {
                     session.print(Receipts.receipt(transaction, header: header, copy: copy, language: session.language))
                 }
                 return .approved(lines: [.raw(sale.maskedReference)])
             }
-            return .declined(lines: [.raw(record.responseCode ?? "--")])
+            guard kind == .refund else { return .declined(lines: [.raw(record.responseCode ?? "--")]) }
+            if notSent { return .declined(lines: [.ui(.refundNeedsHost)]) }
+            if record.status == .failed { return .declined(lines: [.ui(.refundNoAnswer)]) }
+            return .declined(lines: [Self.refusal(record.responseCode ?? "--")])
         } catch {
-            logger.error("void not recorded", metadata: ["error": "\(error)"])
+            logger.error("\(kind.rawValue) not recorded", metadata: ["error": "\(error)"])
             return .declined(lines: [.ui(.notAvailable)])
+        }
+    }
+
+    /// The screen line for a host's refusal of a refund (docs/host-interface.md §4.2, card refunds).
+    static func refusal(_ code: String) -> Screen.Text {
+        switch code {
+        case HostResponseCode.originalNotFound.rawValue: .ui(.refundOriginalNotFound)
+        case HostResponseCode.invalidAmount.rawValue: .ui(.refundOverLimit)
+        case HostResponseCode.invalidTransaction.rawValue: .ui(.refundOriginalVoided)
+        case HostResponseCode.invalidCardNumber.rawValue: .ui(.refundCardMismatch)
+        default: .raw(code)
         }
     }
 }
@@ -124,6 +191,10 @@ public struct CombinedRefundService: RefundService {
 
     public func refundableSales(limit: Int) -> [TerminalFlow.RefundableSale] {
         Array((card.refundableSales(limit: limit) + (other?.refundableSales(limit: limit) ?? [])).prefix(limit))
+    }
+
+    public func refundableSales(reference: String) -> [TerminalFlow.RefundableSale] {
+        card.refundableSales(reference: reference) + (other?.refundableSales(reference: reference) ?? [])
     }
 
     public func run(
