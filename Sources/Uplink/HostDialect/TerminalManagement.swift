@@ -31,6 +31,9 @@ public enum TerminalManagement {
         case catalogue = "C"
         /// `U` a signed update package (docs/update-package.md).
         case update = "U"
+        /// `K` a new DUKPT initial key: an ANSI X9.143 / TR-31 key block (usage `B1`) wrapped under the terminal's key
+        /// block protection key; its version is the block's key version number (docs/host-interface.md §13.5).
+        case key = "K"
     }
 
     /// One entry of the directory (field 63 of the 0810 answering `821`): `kind,name,version,size,sha256`.
@@ -125,6 +128,9 @@ public enum TerminalManagement {
         case invalid = "F1"
         /// `W1` waiting: the terminal will apply it later (a transaction in flight, a metered link).
         case deferred = "W1"
+        /// `K1` refused: a key block whose attributes do not make it a DUKPT initial key for this terminal (key usage,
+        /// algorithm, mode of use, exportability), or a terminal without a key block protection key.
+        case keyRefused = "K1"
     }
 
     // MARK: Messages

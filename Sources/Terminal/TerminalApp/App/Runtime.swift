@@ -130,7 +130,7 @@ public enum TerminalRuntime {
         let uplink = HostUplinkWiring.start(profile: profile, payments: payments, clock: clock, logger: logger)
         defer { uplink.stop() }
         let management = TerminalManagementWiring.start(
-            profile: profile, payments: payments, store: store, state: state,
+            profile: profile, payments: payments, store: store, keys: keys, state: state,
             connectivity: { uplink.connectivity?.state ?? .online(via: .wifi, metered: false, interface: "unknown") }, clock: clock,
             version: options.version, environment: options.environment, logger: logger)
         // With the connectivity monitor the TCP probe of the acquirer is not needed (and would cost on a metered link).

@@ -196,6 +196,36 @@ public struct TerminalManagementClient: Sendable {
         return .complete(path: final)
     }
 
+    /// Fetches a small object (a key block: at most `limit` bytes) into memory, chunk by chunk with the same checks as
+    /// ``download(_:into:store:chunkSize:now:progress:)``, but with nothing written to disk and no progress saved (a
+    /// key block is one or a few chunks; a cut fetch starts again). Returns `nil` when the bytes do not have the
+    /// offered SHA-256.
+    /// - Throws: ``TerminalManagementError`` (`link`, `corruptChunk`; `storage` for an object over `limit`).
+    func fetch(_ offer: TerminalManagement.Offer, limit: Int, chunkSize: Int = TerminalManagement.maximumChunk) async throws -> SecretBytes? {
+        guard offer.size > 0, offer.size <= limit else { throw TerminalManagementError(.storage, "\(offer.name) is \(offer.size) bytes, over \(limit)") }
+        var collected = SecretBytes([])
+        let chunk = max(1, min(chunkSize, TerminalManagement.maximumChunk))
+        while collected.count < offer.size {
+            let done = collected.count
+            let wanted = min(chunk, offer.size - done)
+            var bytes: [UInt8]?
+            for _ in 0..<3 {
+                let answer = try await exchange(.fileTransfer, text: TerminalManagement.chunkRequest(name: offer.name, offset: done, length: wanted))
+                guard let header = try? TerminalManagement.ChunkHeader(encoded: answer.text(63) ?? ""), let data = answer.bytes(72),
+                    header.name == offer.name, header.offset == done, header.total == offer.size, !data.isEmpty, data.count <= wanted,
+                    CRC32.checksum(data) == header.crc32
+                else { continue }
+                bytes = data
+                break
+            }
+            guard var bytes else { throw TerminalManagementError(.corruptChunk, "chunk at \(done) of \(offer.name) failed its checks three times") }
+            collected = collected.appending(SecretBytes(bytes))
+            for i in bytes.indices { bytes[i] = 0 }
+        }
+        let digest = try SHA256.hash(collected)
+        return digest == offer.sha256 ? collected : nil
+    }
+
     private func storage<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch { throw TerminalManagementError(.storage, "\(error)") }
     }

@@ -100,6 +100,8 @@ public final class TerminalManagementService: Sendable {
     let now: @Sendable () -> Int64
     let restart: @Sendable () throws -> Void
     let logger: Logger
+    /// The key store, for key downloads (`nil`: keys offered by the host are not taken).
+    let keys: Locked<KeyStore>?
     private let statusBox = Mutex(Status())
     private let running = Mutex(false)
     private let saleCounter = Mutex(0)
@@ -108,8 +110,10 @@ public final class TerminalManagementService: Sendable {
     public init(
         configuration: Configuration, client: TerminalManagementClient, store: Locked<TerminalStore>, journal: Locked<TransactionJournal>,
         parameters: ActiveParameterSet, connectivity: @escaping @Sendable () -> ConnectivityState, today: @escaping @Sendable () -> EMVDate,
-        now: @escaping @Sendable () -> Int64, restart: @escaping @Sendable () throws -> Void = {}, logger: Logger
+        now: @escaping @Sendable () -> Int64, restart: @escaping @Sendable () throws -> Void = {}, keys: Locked<KeyStore>? = nil,
+        logger: Logger
     ) {
+        self.keys = keys
         self.configuration = configuration
         self.client = client
         self.store = store
@@ -174,6 +178,11 @@ public final class TerminalManagementService: Sendable {
                     configuration.firmwareVersion < version
                 else { continue }
                 report.objects[offer.name] = await takeUpdate(offer)
+            case .key:
+                guard let keys, let version = Int(offer.version),
+                    version > keys.withLock({ $0.keyVersion(TerminalKeys.pinKey) })
+                else { continue }
+                report.objects[offer.name] = await takeKey(offer, keys: keys)
             }
         }
         report.stockSynced = await synchronizeStock()
@@ -380,6 +389,61 @@ public final class TerminalManagementService: Sendable {
         return UpdatePreflight.check(storePath: configuration.storePath, root: root)
     }
 
+    // MARK: Key download
+
+    /// A new DUKPT initial key (docs/host-interface.md §13.5): the TR-31 block is checked and the PIN key replaced by
+    /// ``KeyStore/replaceDUKPT(_:keyBlock:protectionKey:)`` between transactions (``ActiveParameterSet/betweenTransactions(_:)``:
+    /// no chip transaction starts meanwhile). The key block is fetched into memory only and never logged.
+    func takeKey(_ offer: TerminalManagement.Offer, keys: Locked<KeyStore>) async -> Outcome {
+        let fetched: SecretBytes?
+        do {
+            // In memory only: the key block never lands in the state directory (TR-31 length field: at most 9999).
+            fetched = try await client.fetch(offer, limit: 9999, chunkSize: configuration.chunkSize)
+        } catch let error as TerminalManagementError where error.code == .storage {
+            return await refuse(offer, .invalid, error.reason)
+        } catch {
+            logger.warning("key download interrupted", metadata: ["object": "\(offer.name)", "error": "\(error)"])
+            return .interrupted("\(error)")
+        }
+        guard let fetched else { return await refuse(offer, .hashMismatch, "the download does not have the offered SHA-256") }
+        // The key block is ciphertext under the KBPK, yet it is still never logged or echoed.
+        let block = fetched.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        let attempt: Result<KeyStore.DUKPTKeyDownload, KeyStoreError>? = parameters.betweenTransactions {
+            keys.withLock { store in
+                do {
+                    return .success(try store.replaceDUKPT(TerminalKeys.pinKey, keyBlock: block, protectionKey: TerminalKeys.keyBlockProtectionKey))
+                } catch let error as KeyStoreError {
+                    return .failure(error)
+                } catch {
+                    return .failure(KeyStoreError(.io, "\(error)"))
+                }
+            }
+        }
+        switch attempt {
+        case nil:
+            setStatus("PIN key pending")
+            logger.info("PIN key downloaded; it is loaded between transactions", metadata: ["object": "\(offer.name)"])
+            return .waiting("a transaction is in flight")
+        case .failure(let error)?:
+            return await refuse(offer, .invalid, "the key store could not take the key: \(error.reason)")
+        case .success(.refused(let refusal, let reason))?:
+            let result: TerminalManagement.Result =
+                switch refusal {
+                case .notAuthentic: .badSignature
+                case .malformed: .invalid
+                case .wrongAttributes: .keyRefused
+                case .notNewer: .notNewer
+                }
+            return await refuse(offer, result, reason)
+        case .success(.replaced(let version, let serial))?:
+            // The KSN is not secret (it travels in field 53); the key is never logged.
+            logger.info("PIN key replaced", metadata: ["key-version": "\(version)", "initial-ksn": "\(Hex.encode(serial))"])
+            setStatus("PIN key v\(version) loaded")
+            await sendReport(offer, .applied, "DUKPT initial key version \(version) in force, initial KSN \(Hex.encode(serial))")
+            return .applied(version: "\(version)")
+        }
+    }
+
     // MARK: Helpers
 
     /// The object downloaded to a path, or the outcome that stops its turn.
@@ -416,7 +480,14 @@ public final class TerminalManagementService: Sendable {
 
     func refuse(_ offer: TerminalManagement.Offer, _ result: TerminalManagement.Result, _ reason: String) async -> Outcome {
         logger.error("terminal management object refused", metadata: ["object": "\(offer.name)", "result": "\(result.rawValue)", "reason": "\(reason)"])
-        setStatus("\(offer.kind == .parameters ? "Parameters" : offer.kind == .update ? "Update" : "Catalogue") refused: \(reason)")
+        let what =
+            switch offer.kind {
+            case .parameters: "Parameters"
+            case .update: "Update"
+            case .catalogue: "Catalogue"
+            case .key: "PIN key"
+            }
+        setStatus("\(what) refused: \(reason)")
         await sendReport(offer, result, reason)
         return .refused(result, reason)
     }
