@@ -111,7 +111,9 @@ public final class TerminalManagementHost: Sendable {
         var responseCode = HostResponseCode.approved
         switch code {
         case .directory:
-            if let offers = try? offers(), !offers.isEmpty {
+            let terminalID = (message.text(41) ?? "").trimmingCharacters(" ")
+            // A log request is offered until this terminal's upload for it is complete.
+            if let offers = try? offers().filter({ $0.offer.kind != .log || !hasCompleteLog(terminalID: terminalID, name: $0.offer.name) }), !offers.isEmpty {
                 fields[63] = .text(offers.map(\.offer.encoded).joined(separator: ";"))
             }
         case .fileTransfer:
@@ -148,6 +150,8 @@ public final class TerminalManagementHost: Sendable {
             } else {
                 responseCode = HostResponseCode(rawValue: "30") ?? .doNotHonour
             }
+        case .logUpload:
+            (responseCode, fields) = receiveLogChunk(message)
         case .stockReport:
             _ = try? offers()
             let text = message.text(63) ?? ""
@@ -182,7 +186,7 @@ public final class TerminalManagementHost: Sendable {
             guard TerminalManagement.isName(name[...]) else { continue }
             for (kind, prefix, suffix) in [
                 (TerminalManagement.Kind.parameters, "parameters-", ".tpar"), (.catalogue, "catalogue-", ".toml"), (.update, "update-", ".tpkg"),
-                (.key, "pin-key-", ".ksn"), (.key, "pin-key-", ".tr31"),
+                (.key, "pin-key-", ".ksn"), (.key, "pin-key-", ".tr31"), (.log, "log-request-", ""),
             ]
             where name.hasPrefix(prefix) && name.hasSuffix(suffix) {
                 let version = name.dropFirst(prefix.count).dropLast(suffix.count)
@@ -197,6 +201,10 @@ public final class TerminalManagementHost: Sendable {
         for kind in TerminalManagement.Kind.allCases {
             guard let chosen = best[kind] else { continue }
             let path = directory + "/" + chosen.name
+            if kind == .log {
+                offers.append((Self.logOffer(name: chosen.name, version: chosen.version.map(String.init).joined(separator: ".")), path))
+                continue
+            }
             guard let bytes = kind == .key ? keyBlock(chosen.name, path: path) : Self.read(path, offset: 0, count: 1 << 30) else { continue }
             let version = chosen.version.map(String.init).joined(separator: ".")
             offers.append((TerminalManagement.Offer(kind: kind, name: chosen.name, version: version, size: bytes.count, sha256: try SHA256.hash(bytes)), path))

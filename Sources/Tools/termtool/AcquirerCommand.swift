@@ -50,7 +50,7 @@ struct AcquirerCommand: ParsableCommand {
     @Option(name: .customLong("server-name"), help: "A subjectAltName for a newly made server certificate; repeatable.")
     var serverNames: [String] = ["localhost", "127.0.0.1"]
 
-    @Option(name: .customLong("tms-dir"), help: "Serve terminal management objects (parameters-N.tpar, catalogue-N.toml, update-V.tpkg, pin-key-N.ksn or pin-key-N.tr31) from this directory.")
+    @Option(name: .customLong("tms-dir"), help: "Serve terminal management objects (parameters-N.tpar, catalogue-N.toml, update-V.tpkg, pin-key-N.ksn or pin-key-N.tr31, log-request-N) from this directory.")
     var tmsDirectory: String?
 
     @Option(help: "The client certificate's commonName for a newly made PKI (the terminal id).")

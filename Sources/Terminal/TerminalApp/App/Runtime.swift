@@ -98,6 +98,9 @@ public enum TerminalRuntime {
             close(fd)
         }
         defer { if let windowLog { print("terminal: the simulator's log is in \(windowLog)") } }
+        // The recent lines kept for a log upload on the host's request (docs/terminal-management.md).
+        try StateDirectory.makeDirectories(state.path + "/log")
+        LogRing.process.attach(path: state.path + "/log/recent.log")
         let (keyStore, testKeys) = try TerminalKeys.prepare(state, profile: profile, environment: options.environment, random: SystemRandom())
         // Held for the life of the run: the payment rails take their PIN and data keys from it.
         let keys = Locked(keyStore)

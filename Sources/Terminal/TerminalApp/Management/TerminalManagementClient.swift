@@ -76,8 +76,13 @@ public struct TerminalManagementClient: Sendable {
 
     /// One exchange: the answer with code `00`, its STAN and terminal id checked against the request.
     func exchange(_ code: TerminalManagement.Code, text: String?) async throws -> ISO8583.Message {
-        let request = TerminalManagement.request(
-            code, text: text, stan: nextSTAN(), transmission: transmissionTime(), terminalID: terminalID, merchantID: merchantID)
+        try await send(
+            TerminalManagement.request(code, text: text, stan: nextSTAN(), transmission: transmissionTime(), terminalID: terminalID, merchantID: merchantID),
+            code: code)
+    }
+
+    /// Sends a built request; the answer with code `00`, matched as ``exchange(_:text:)`` does.
+    func send(_ request: ISO8583.Message, code: TerminalManagement.Code) async throws -> ISO8583.Message {
         let answer: ISO8583.Message
         do {
             answer = try await transport.networkManagement(request)
@@ -224,6 +229,31 @@ public struct TerminalManagementClient: Sendable {
         }
         let digest = try SHA256.hash(collected)
         return digest == offer.sha256 ? collected : nil
+    }
+
+    /// Uploads `bytes` as `name` with `825` chunks (field 63 `name,offset,total,crc32`, field 72 the chunk) and
+    /// follows the host's acknowledgement (`name,received`): a repeated chunk is acknowledged, not stored twice, and
+    /// after a dropped link the next call goes on from what the host holds. Returns when the host holds all.
+    /// - Throws: ``TerminalManagementError`` (`link`: call again to resume; `corruptChunk`: the host made no progress
+    ///   three times).
+    func upload(name: String, bytes: [UInt8], chunkSize: Int = TerminalManagement.maximumChunk) async throws {
+        let chunk = max(1, min(chunkSize, TerminalManagement.maximumChunk))
+        var offset = 0
+        var stalled = 0
+        while offset < bytes.count || bytes.isEmpty {
+            let piece = Array(bytes[offset..<min(bytes.count, offset + chunk)])
+            let header = TerminalManagement.ChunkHeader(name: name, offset: offset, total: bytes.count, crc32: CRC32.checksum(piece))
+            var message = TerminalManagement.request(.logUpload, text: header.encoded, stan: nextSTAN(), transmission: transmissionTime(), terminalID: terminalID, merchantID: merchantID)
+            message[72] = .binary(piece)
+            let answer = try await send(message, code: .logUpload)
+            guard let ack = try? TerminalManagement.parseUploadAcknowledgement(answer.text(63) ?? ""), ack.name == name, ack.received <= bytes.count else {
+                throw TerminalManagementError(.link, "unreadable upload acknowledgement")
+            }
+            if bytes.isEmpty || ack.received == bytes.count { return }
+            stalled = ack.received > offset ? 0 : stalled + 1
+            guard stalled < 3 else { throw TerminalManagementError(.corruptChunk, "the host took no bytes of \(name) at \(offset) three times") }
+            offset = ack.received
+        }
     }
 
     private func storage<T>(_ body: () throws -> T) throws -> T {

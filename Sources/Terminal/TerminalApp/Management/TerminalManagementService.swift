@@ -102,6 +102,8 @@ public final class TerminalManagementService: Sendable {
     let logger: Logger
     /// The key store, for key downloads (`nil`: keys offered by the host are not taken).
     let keys: Locked<KeyStore>?
+    /// The recent log lines an `L` request uploads.
+    let logRing: LogRing
     private let statusBox = Mutex(Status())
     private let running = Mutex(false)
     private let saleCounter = Mutex(0)
@@ -111,9 +113,10 @@ public final class TerminalManagementService: Sendable {
         configuration: Configuration, client: TerminalManagementClient, store: Locked<TerminalStore>, journal: Locked<TransactionJournal>,
         parameters: ActiveParameterSet, connectivity: @escaping @Sendable () -> ConnectivityState, today: @escaping @Sendable () -> EMVDate,
         now: @escaping @Sendable () -> Int64, restart: @escaping @Sendable () throws -> Void = {}, keys: Locked<KeyStore>? = nil,
-        logger: Logger
+        logRing: LogRing = .process, logger: Logger
     ) {
         self.keys = keys
+        self.logRing = logRing
         self.configuration = configuration
         self.client = client
         self.store = store
@@ -183,6 +186,8 @@ public final class TerminalManagementService: Sendable {
                     version > keys.withLock({ $0.keyVersion(TerminalKeys.pinKey) })
                 else { continue }
                 report.objects[offer.name] = await takeKey(offer, keys: keys)
+            case .log:
+                report.objects[offer.name] = await uploadLog(offer)
             }
         }
         report.stockSynced = await synchronizeStock()
@@ -444,6 +449,37 @@ public final class TerminalManagementService: Sendable {
         }
     }
 
+    // MARK: Log upload
+
+    /// Uploads the recent log lines on the host's request (docs/host-interface.md §13.6): the ring's lines, checked
+    /// again (``LogRing/uploadText(_:)``), the newest `offer.size` bytes at most. The text is frozen in
+    /// `DIRECTORY/NAME.upload` at the first try, so a resumed upload sends the same bytes; it is removed once the host
+    /// holds them all, and the result goes up with `823`.
+    func uploadLog(_ offer: TerminalManagement.Offer) async -> Outcome {
+        let path = configuration.directory + "/" + offer.name + ".upload"
+        _ = mkdir(configuration.directory, 0o700)
+        var text = (try? TerminalManagementClient.readFile(path)) ?? []
+        if access(path, F_OK) != 0 {
+            text = LogRing.uploadText(logRing.contents())
+            if text.count > offer.size {
+                var tail = text.suffix(offer.size)
+                if let newline = tail.firstIndex(of: 0x0A) { tail = tail[(newline + 1)...] }
+                text = Array(tail)
+            }
+            do { try DurableFile.store(path, text) } catch { return await refuse(offer, .invalid, "cannot keep the log to upload: \(error)") }
+        }
+        do {
+            try await client.upload(name: offer.name, bytes: text, chunkSize: configuration.chunkSize)
+        } catch {
+            logger.warning("log upload interrupted; it resumes", metadata: ["request": "\(offer.name)", "error": "\(error)"])
+            return .interrupted("\(error)")
+        }
+        unlink(path)
+        logger.info("log uploaded", metadata: ["request": "\(offer.name)", "bytes": "\(text.count)"])
+        await sendReport(offer, .applied, "uploaded \(text.count) bytes")
+        return .applied(version: offer.version)
+    }
+
     // MARK: Helpers
 
     /// The object downloaded to a path, or the outcome that stops its turn.
@@ -486,6 +522,7 @@ public final class TerminalManagementService: Sendable {
             case .update: "Update"
             case .catalogue: "Catalogue"
             case .key: "PIN key"
+            case .log: "Log upload"
             }
         setStatus("\(what) refused: \(reason)")
         await sendReport(offer, result, reason)
