@@ -342,6 +342,43 @@ import VirtualCards
     }
 }
 
+extension KeyDownloadTests {
+    /// The sim board end to end: its built-in acquirer (TERMINAL_TMS_DIR) offers key version 2, the terminal's
+    /// poller loads it (the board's key store holds the TEST KBPK), the next PIN-online sale goes under the new KSN
+    /// and is approved by the host, which knows (pin-keys.log) that the old key is retired.
+    @Test func simBoardLoadsTheKeyAndSellsUnderIt() throws {
+        let state = try makeTemporaryDirectory("keydl-board")
+        defer { removeTree(state) }
+        let served = state + "/served"
+        _ = mkdir(served, 0o755)
+        try writeTextFile(served + "/pin-key-2.ksn", "FFFF2222223333E00000\n")
+        let environment = ["TERMINAL_TMS_DIR": served, "TERMINAL_TMS_INTERVAL_S": "1"]
+        // The terminal idles until its poller has loaded the key and reported it.
+        let board = try ChipSaleTests.board(in: state)
+        let idle = try InteractiveProcess(
+            [try builtProduct("terminal"), "run", "--board", board, "--headless", "--fixed-clock", "12:00", "--state-dir", state],
+            environment: ["HOME": state].merging(environment) { $1 })
+        var reports = ""
+        for _ in 0..<200 where !reports.contains(" 00 ") {
+            usleep(100_000)
+            reports = (try? readTextFile(served + "/reports.log")) ?? ""
+        }
+        idle.closeInput()
+        #expect(idle.wait(timeout: .seconds(20)) == 0, "\(idle.stderr.suffix(2000))")
+        #expect(!idle.stderr.contains(TerminalManagementHost.testKeyBlockProtectionKey.withUnsafeBytes { Hex.encode(Array($0)) }))
+        #expect(idle.stderr.contains("PIN key replaced"), "\(idle.stderr.suffix(2000))")
+        #expect(reports.contains("pin-key-2.ksn 2 00 DUKPT initial key version 2 in force, initial KSN FFFF2222223333E00000"), "\(reports)")
+        #expect(((try? readTextFile(served + "/pin-keys.log")) ?? "").contains("FFFF2222223333E00000"))
+        let sale = try ChipSaleTests.sale("unionpay-debit", amount: 20_000, steps: ChipSaleTests.pin, state: state, board: board, environment: environment)
+        #expect(sale.outcome.contains("APPROVED"), "\(sale.outcome)")
+        let keys = try KeyStore(.init(
+            directory: state + "/keys", deviceSecretPaths: KeyStore.defaultDeviceSecretPaths + [state + "/keys/device.secret"], mayProvision: false,
+            environment: [:]))
+        let next = try keys.nextKeySerialNumber(TerminalKeys.pinKey)
+        #expect(Hex.encode(Array(next.prefix(7))) == "FFFF2222223333" && next[9] >= 2, "the sale used the new key: \(Hex.encode(next))")
+    }
+}
+
 func readBinary(_ path: String) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw TestKitError("cannot open \(path)") }

@@ -71,7 +71,14 @@ public final class TerminalManagementHost: Sendable {
         return Self.read(entry.path, offset: offset, count: min(length, entry.offer.size - offset))
     }
 
-    func loadedPINKey(_ terminalID: String) -> [UInt8]? { state.withLock { $0.loadedPINKeys[terminalID] } }
+    /// The initial KSN of the key `terminalID` reported loaded: from memory, else from `DIR/pin-keys.log` (so a
+    /// restarted host still knows).
+    func loadedPINKey(_ terminalID: String) -> [UInt8]? {
+        if let known = state.withLock({ $0.loadedPINKeys[terminalID] }) { return known }
+        guard let bytes = Self.read(directory + "/pin-keys.log", offset: 0, count: 1 << 20) else { return nil }
+        let last = String(decoding: bytes, as: UTF8.self).split(separator: "\n").last { $0.hasPrefix(terminalID + " ") }
+        return last.flatMap { Hex.decode(String($0.dropFirst(terminalID.count + 1))) }
+    }
 
     /// The result reports received so far, oldest first.
     public var reports: [Report] { state.withLock { $0.reports } }
@@ -145,6 +152,7 @@ public final class TerminalManagementHost: Sendable {
                 {
                     // From now on this terminal's PINs must be under the key it loaded.
                     state.withLock { $0.loadedPINKeys[entry.terminalID] = ksn }
+                    Self.append(directory + "/pin-keys.log", "\(entry.terminalID) \(Hex.encode(ksn))\n")
                 }
                 Self.append(directory + "/reports.log", "\(entry.terminalID) \(report.name) \(report.version) \(report.result.rawValue) \(report.reason)\n")
             } else {
