@@ -367,6 +367,8 @@ extension KeyDownloadTests {
         #expect(idle.wait(timeout: .seconds(20)) == 0, "\(idle.stderr.suffix(2000))")
         #expect(!idle.stderr.contains(TerminalManagementHost.testKeyBlockProtectionKey.withUnsafeBytes { Hex.encode(Array($0)) }))
         #expect(idle.stderr.contains("PIN key replaced"), "\(idle.stderr.suffix(2000))")
+        // The run keeps its recent lines for a log upload (LogRing, attached by the runtime).
+        #expect(((try? readTextFile(state + "/log/recent.log")) ?? "").contains("PIN key replaced"))
         #expect(reports.contains("pin-key-2.ksn 2 00 DUKPT initial key version 2 in force, initial KSN FFFF2222223333E00000"), "\(reports)")
         #expect(((try? readTextFile(served + "/pin-keys.log")) ?? "").contains("FFFF2222223333E00000"))
         let sale = try ChipSaleTests.sale("unionpay-debit", amount: 20_000, steps: ChipSaleTests.pin, state: state, board: board, environment: environment)
