@@ -11,7 +11,8 @@ import Synchronization
 ///
 /// Lines arrive already redacted by ``RedactingLogHandler``; ``uploadText(_:)`` checks them again before they leave.
 /// Until ``attach(path:capacity:)`` is called (the state directory is known only after logging starts) lines are
-/// dropped. Writes are plain `write(2)` with `O_APPEND`, not synced: a log is not worth an fsync per line.
+/// dropped. Writes are plain `write(2)` on a descriptor kept open with `O_APPEND`, not synced: a log is not worth an
+/// fsync per line.
 public final class LogRing: Sendable {
     /// The process's ring, fed by the handler that ``LoggingBootstrap`` installs.
     public static let process = LogRing()
@@ -23,6 +24,8 @@ public final class LogRing: Sendable {
         var path: String?
         var capacity = LogRing.defaultCapacity
         var size = 0
+        /// The open file (`O_APPEND`), or -1.
+        var descriptor: Int32 = -1
     }
 
     private let state = Mutex(State())
@@ -30,14 +33,22 @@ public final class LogRing: Sendable {
     /// A ring that writes nowhere until attached.
     public init() {}
 
+    deinit {
+        state.withLock { state in
+            if state.descriptor >= 0 { close(state.descriptor) }
+        }
+    }
+
     /// Starts keeping lines in `path` (created 0600; its directory must exist), at most `capacity` bytes.
     public func attach(path: String, capacity: Int = LogRing.defaultCapacity) {
         state.withLock { state in
+            if state.descriptor >= 0 { close(state.descriptor) }
             state.path = path
             state.capacity = max(1024, capacity)
             var st = stat()
             state.size = stat(path, &st) == 0 ? Int(st.st_size) : 0
             if state.size > state.capacity { state.size = Self.trim(path, keep: state.capacity / 2) }
+            state.descriptor = Self.openForAppend(path)
         }
     }
 
@@ -50,10 +61,14 @@ public final class LogRing: Sendable {
             guard let path = state.path else { return }
             var bytes = line
             if bytes.count > state.capacity / 2 { bytes = Array(bytes.prefix(state.capacity / 2 - 1)) + [0x0A] }
-            if state.size + bytes.count > state.capacity { state.size = Self.trim(path, keep: state.capacity / 2) }
-            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            if state.size + bytes.count > state.capacity {
+                state.size = Self.trim(path, keep: state.capacity / 2)
+                // The trimmed file is a new one (renamed over the old): write to it from now on.
+                if state.descriptor >= 0 { close(state.descriptor) }
+                state.descriptor = Self.openForAppend(path)
+            }
+            let fd = state.descriptor
             guard fd >= 0 else { return }
-            defer { close(fd) }
             var written = 0
             while written < bytes.count {
                 let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
@@ -63,6 +78,10 @@ public final class LogRing: Sendable {
             }
             state.size += written
         }
+    }
+
+    private static func openForAppend(_ path: String) -> Int32 {
+        open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
     }
 
     /// The lines kept now, oldest first.
