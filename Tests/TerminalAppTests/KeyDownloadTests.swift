@@ -147,6 +147,34 @@ import VirtualCards
         #expect(!contains(after, Array(Hex.encode([UInt8](repeating: 0x22, count: 16)).utf8)) && !contains(after, [UInt8](repeating: 0x22, count: 16)))
     }
 
+    /// A terminal whose PIN key is AES DUKPT takes a version D block with algorithm `A` and an `IK` block, and refuses
+    /// a TDES one.
+    @Test func aesDUKPTKeyIsReplacedByAnAESBlock() throws {
+        let dir = try makeTemporaryDirectory("keydl-aes")
+        defer { removeTree(dir) }
+        let kbpk = SecretBytes([UInt8](repeating: 0x6B, count: 32))
+        let store = try KeyStore(.init(directory: dir, deviceSecretPaths: [dir + "/device.secret"], mayProvision: true, environment: [:]))
+        try store.storeSecret(TerminalKeys.keyBlockProtectionKey, kbpk, isTestKey: true)
+        func block(_ version: String, _ id: String, algorithm: Character = "A", optional: String = "IK") throws -> String {
+            try TR31.wrap(
+                key: SecretBytes([UInt8](repeating: 0x3C, count: 16)),
+                header: TR31Header(version: .d, keyUsage: "B1", algorithm: algorithm, modeOfUse: "X", keyVersionNumber: version, exportability: "N",
+                    optionalBlocks: [TR31OptionalBlock(id: optional, data: id)]),
+                kbpk: kbpk, random: SystemRandom())
+        }
+        try store.installDUKPT(TerminalKeys.pinKey, keyBlock: try block("01", "0102030405060708"), kbpk: kbpk, isTestKey: true)
+        let outcome = try store.replaceDUKPT(TerminalKeys.pinKey, keyBlock: try block("02", "1112131415161718"), protectionKey: TerminalKeys.keyBlockProtectionKey)
+        #expect(outcome == .replaced(keyVersion: 2, initialKeySerialNumber: Hex.decode("1112131415161718")!))
+        #expect(try Hex.encode(store.nextKeySerialNumber(TerminalKeys.pinKey)).hasPrefix("1112131415161718"))
+        guard case .refused(.wrongAttributes, _) = try store.replaceDUKPT(
+            TerminalKeys.pinKey, keyBlock: try block("03", "FFFF9876543210E00000", algorithm: "T", optional: "KS"), protectionKey: TerminalKeys.keyBlockProtectionKey)
+        else {
+            Issue.record("a TDES block for an AES DUKPT key must be refused")
+            return
+        }
+        #expect(store.keyVersion(TerminalKeys.pinKey) == 2)
+    }
+
     /// Blocks made by psec (PyPI, an implementation nobody here wrote): the good ones load and the key in force is
     /// psec's, the bad ones are refused for the right reason and leave the old key.
     @Test(.enabled(if: ProcessInfoLite.environment("KEY_DOWNLOAD_PYTHON") != nil))
