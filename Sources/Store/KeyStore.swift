@@ -109,13 +109,125 @@ public final class KeyStore {
     // MARK: DUKPT
 
     /// Installs a DUKPT initial key from a TR-31 key block (usage B1) protected by `kbpk`, under `name`.
+    /// The block's key version number (two decimal digits, else 0) is recorded as the version in force.
     public func installDUKPT(_ name: String, keyBlock: String, kbpk: SecretBytes, isTestKey: Bool) throws {
+        let version = try TR31.unwrap(keyBlock, kbpk: kbpk).header.keyVersionNumber
+        try seal(Self.keyVersionEntry(name), kind: .secret, isTestKey: isTestKey, plaintext: SecretBytes(Array((Int(version).map { _ in version } ?? "00").utf8)))
         switch try TR31.unwrapDUKPTInitialKey(keyBlock, kbpk: kbpk) {
         case .tdes(let initialKey, let ksn):
             try storeTDES(name, TDESDUKPTOriginator(initialKey: initialKey, initialKeySerialNumber: ksn), isTestKey: isTestKey)
         case .aes(let initialKey, let id):
             try storeAES(name, AESDUKPTOriginator(initialKey: initialKey, initialKeyID: id), isTestKey: isTestKey)
         }
+    }
+
+    /// What ``replaceDUKPT(_:keyBlock:protectionKey:)`` did: a domain outcome, never thrown.
+    public enum DUKPTKeyDownload: Sendable, Equatable {
+        /// The new initial key is in force (sealed and synced); the old one is gone.
+        case replaced(keyVersion: Int, initialKeySerialNumber: [UInt8])
+        /// Refused; the old key stays in force. The reason never carries key bytes.
+        case refused(Refusal, String)
+    }
+
+    /// Why a downloaded DUKPT initial key was refused.
+    public enum Refusal: Sendable, Equatable {
+        /// The key block's MAC does not verify under this terminal's KBPK (another KBPK, or a changed block).
+        case notAuthentic
+        /// Not a key block, truncated, a bad length, a missing or bad `KS`/`IK` optional block, a bad key length.
+        case malformed
+        /// Key usage, algorithm, mode of use or exportability is not that of this terminal's DUKPT initial key, or the
+        /// terminal has no KBPK.
+        case wrongAttributes
+        /// The key version number is not higher than the one in force.
+        case notNewer
+    }
+
+    /// The name of the entry that keeps the key version number of the DUKPT key `name` (two decimal digits).
+    public static func keyVersionEntry(_ name: String) -> String { name + ".key-version" }
+
+    /// The key version number (TR-31 header field, clause A.5.6) of the DUKPT key `name` in force: 0 when it was
+    /// installed without one.
+    public func keyVersion(_ name: String) -> Int {
+        guard entries[Self.keyVersionEntry(name)] != nil, let bytes = try? secret(Self.keyVersionEntry(name)) else { return 0 }
+        return bytes.withUnsafeBytes { raw in Int(String(decoding: raw, as: UTF8.self)) ?? 0 }
+    }
+
+    /// Replaces the DUKPT initial key `name` with the one in a downloaded TR-31 key block (ANSI X9.143), wrapped under
+    /// the key block protection key stored as `protectionKey`.
+    ///
+    /// Checks, before anything changes: the block's MAC under the KBPK (``TR31/unwrap(_:kbpk:)``), key usage `B1`
+    /// (initial DUKPT key: a `B0` BDK or a `P0` PIN key is refused), the algorithm of the key in force (`T` for TDES
+    /// DUKPT, `A` for AES DUKPT), mode of use `X` (key derivation), exportability `N` (non-exportable), a key version
+    /// number of two decimal digits higher than the one in force (keys never go backwards), and the `KS` (TDES) or
+    /// `IK` (AES) optional block. Then the new state and its version go to disk in **one** write of the key store
+    /// (``DurableFile``: temporary file, fsync, rename, directory fsync), so a power cut leaves the old key or the
+    /// new one in force, never neither; the old state's clear bytes are zeroed as their ``SecretBytes`` go.
+    /// - Throws: ``KeyStoreError`` only when the store cannot be read or written (`.io`, `.corrupt`, `.missing`).
+    public func replaceDUKPT(_ name: String, keyBlock: String, protectionKey: String) throws -> DUKPTKeyDownload {
+        guard let current = entries[name], current.kind != .secret else { throw KeyStoreError(.missing, "no DUKPT key '\(name)'") }
+        guard entries[protectionKey] != nil else {
+            return .refused(.wrongAttributes, "this terminal has no key block protection key ('\(protectionKey)')")
+        }
+        let kbpk = try secret(protectionKey)
+        let header: TR31Header
+        do {
+            header = try TR31.unwrap(keyBlock, kbpk: kbpk).header
+        } catch let error as CryptoError {
+            switch error.code {
+            case .authenticationFailure: return .refused(.notAuthentic, "the key block's MAC does not verify under this terminal's KBPK")
+            case .unsupported: return .refused(.wrongAttributes, "key block version \(keyBlock.prefix(1)) is not supported (B or D only)")
+            default: return .refused(.malformed, "not a usable key block: \(error.reason)")
+            }
+        }
+        let algorithm: Character = current.kind == .tdesDUKPT ? "T" : "A"
+        guard header.keyUsage == "B1" else {
+            return .refused(.wrongAttributes, "key usage \(header.keyUsage) is not B1 (initial DUKPT key)")
+        }
+        guard header.algorithm == algorithm else {
+            return .refused(.wrongAttributes, "algorithm \(header.algorithm) is not that of the key in force (\(algorithm))")
+        }
+        guard header.modeOfUse == "X" else {
+            return .refused(.wrongAttributes, "mode of use \(header.modeOfUse) is not X (key derivation)")
+        }
+        guard header.exportability == "N" else {
+            return .refused(.wrongAttributes, "exportability \(header.exportability) is not N: an initial key never leaves the terminal")
+        }
+        let inForce = keyVersion(name)
+        guard header.keyVersionNumber.utf8.count == 2, header.keyVersionNumber.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let version = Int(header.keyVersionNumber)
+        else {
+            return .refused(.malformed, "key version number \(header.keyVersionNumber) is not two decimal digits")
+        }
+        guard version > inForce else {
+            return .refused(.notNewer, "key version \(version) is not higher than \(inForce), the one in force")
+        }
+        let initial: TR31.DUKPTInitialKey
+        do {
+            initial = try TR31.unwrapDUKPTInitialKey(keyBlock, kbpk: kbpk)
+        } catch let error as CryptoError {
+            return .refused(.malformed, "not a usable DUKPT initial key: \(error.reason)")
+        }
+        let isTestKey = current.isTestKey
+        let serial: [UInt8]
+        let state: SecretBytes
+        let kind: Kind
+        switch initial {
+        case .tdes(let initialKey, let ksn):
+            (state, kind, serial) = (Self.tdesState(try TDESDUKPTOriginator(initialKey: initialKey, initialKeySerialNumber: ksn)), .tdesDUKPT, ksn.bytes)
+        case .aes(let initialKey, let id):
+            (state, kind, serial) = (Self.aesState(try AESDUKPTOriginator(initialKey: initialKey, initialKeyID: id)), .aesDUKPT, id)
+        }
+        // Both entries, then one write: the version and the key change together or not at all.
+        let previous = (entries, order)
+        do {
+            try seal(name, kind: kind, isTestKey: isTestKey, plaintext: state)
+            try seal(Self.keyVersionEntry(name), kind: .secret, isTestKey: isTestKey, plaintext: SecretBytes(Array(header.keyVersionNumber.utf8)))
+            try save()
+        } catch {
+            (entries, order) = previous
+            throw error
+        }
+        return .replaced(keyVersion: version, initialKeySerialNumber: serial)
     }
 
     /// Installs a TDES DUKPT originator directly (the simulator's test key).
@@ -167,12 +279,16 @@ public final class KeyStore {
     }
 
     private func storeTDES(_ name: String, _ originator: TDESDUKPTOriginator, isTestKey: Bool) throws {
+        try put(name, kind: .tdesDUKPT, isTestKey: isTestKey, plaintext: Self.tdesState(originator))
+    }
+
+    private static func tdesState(_ originator: TDESDUKPTOriginator) -> SecretBytes {
         let snapshot = originator.snapshot
         var state = SecretBytes(snapshot.keySerialNumber.bytes)
         for register in snapshot.futureKeys {
             state = state.appending(SecretBytes([register == nil ? 0 : 1])).appending(register ?? SecretBytes(zeros: 16))
         }
-        try put(name, kind: .tdesDUKPT, isTestKey: isTestKey, plaintext: state)
+        return state
     }
 
     private func aesOriginator(_ name: String) throws -> AESDUKPTOriginator {
@@ -194,13 +310,17 @@ public final class KeyStore {
     }
 
     private func storeAES(_ name: String, _ originator: AESDUKPTOriginator, isTestKey: Bool) throws {
+        try put(name, kind: .aesDUKPT, isTestKey: isTestKey, plaintext: Self.aesState(originator))
+    }
+
+    private static func aesState(_ originator: AESDUKPTOriginator) -> SecretBytes {
         let snapshot = originator.snapshot
         let keyLength = snapshot.registers.compactMap { $0?.count }.first ?? 16
         var state = SecretBytes(snapshot.keySerialNumber.bytes + [typeCode(snapshot.keyType)])
         for register in snapshot.registers {
             state = state.appending(SecretBytes([register == nil ? 0 : 1])).appending(register ?? SecretBytes(zeros: keyLength))
         }
-        try put(name, kind: .aesDUKPT, isTestKey: isTestKey, plaintext: state)
+        return state
     }
 
     // MARK: Sealing and the file
@@ -210,6 +330,12 @@ public final class KeyStore {
     }
 
     private func put(_ name: String, kind: Kind, isTestKey: Bool, plaintext: SecretBytes) throws {
+        try seal(name, kind: kind, isTestKey: isTestKey, plaintext: plaintext)
+        try save()
+    }
+
+    /// Seals an entry in memory; ``save()`` writes it.
+    private func seal(_ name: String, kind: Kind, isTestKey: Bool, plaintext: SecretBytes) throws {
         guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw KeyStoreError(.invalidName, "a key name is printable ASCII without spaces")
         }
@@ -217,7 +343,6 @@ public final class KeyStore {
         let box = try AES.GCM.seal(plaintext, key: kek, nonce: nonce, authenticating: associatedData(name, kind, isTestKey))
         if entries[name] == nil { order.append(name) }
         entries[name] = Entry(kind: kind, isTestKey: isTestKey, nonce: nonce, box: box)
-        try save()
     }
 
     private func unseal(_ name: String, kind: Kind) throws -> SecretBytes {

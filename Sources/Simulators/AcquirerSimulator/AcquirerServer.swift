@@ -235,7 +235,7 @@ extension AcquirerServer {
                 let decision = issuer.authorize(.init(
                     transactionReference: key, pan: pan ?? "", panSequenceNumber: message.text(23).flatMap { Int($0) },
                     amount: amount, iccData: message.bytes(55) ?? [], pinBlock: message.bytes(52),
-                    keySerialNumber: message.bytes(53)))
+                    keySerialNumber: server.terminalManagement.map { $0.pinKeySerialNumber(message.bytes(53), terminalID: message.text(41)) } ?? message.bytes(53)))
                 code = HostResponseCode(rawValue: decision.responseCode) ?? .doNotHonour
                 reason = decision.reason
                 authorizationCode = decision.authorizationCode

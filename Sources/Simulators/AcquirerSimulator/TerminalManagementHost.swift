@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 public import Codecs
-import PaymentCrypto
+public import PaymentCrypto
 import Synchronization
 public import Uplink
 
@@ -37,11 +37,47 @@ public final class TerminalManagementHost: Sendable {
         var stockCatalogueVersion = -1
         /// Stock reports already applied, by reference (a repeat is answered, not applied twice).
         var appliedStockReports: Set<String> = []
+        /// Key blocks made from `pin-key-N.ksn` files: name → (file text, block).
+        var keyBlocks: [String: (source: String, block: [UInt8])] = [:]
+        /// The initial KSN of the downloaded PIN key each terminal reported loaded (`823` `00`).
+        var loadedPINKeys: [String: [UInt8]] = [:]
     }
 
-    /// Serves `directory`.
-    public init(directory: String) {
+    /// The TEST BDK that `pin-key-N.ksn` keys are derived from (the issuer's), and the KBPK they are wrapped under.
+    let pinBaseDerivationKey: SecretBytes?
+    let keyBlockProtectionKey: SecretBytes?
+
+    /// Serves `directory`. With `pinBaseDerivationKey` and `keyBlockProtectionKey`, `pin-key-N.ksn` files offer new
+    /// DUKPT initial keys derived from that BDK (TerminalManagementHost+Keys.swift).
+    public init(directory: String, pinBaseDerivationKey: SecretBytes? = nil, keyBlockProtectionKey: SecretBytes? = nil) {
         self.directory = directory
+        self.pinBaseDerivationKey = pinBaseDerivationKey
+        self.keyBlockProtectionKey = keyBlockProtectionKey
+    }
+
+    func cachedKeyBlock(name: String, source: String) -> [UInt8]? {
+        state.withLock { state in state.keyBlocks[name].flatMap { $0.source == source ? $0.block : nil } }
+    }
+
+    func rememberKeyBlock(name: String, source: String, block: [UInt8]) {
+        state.withLock { $0.keyBlocks[name] = (source, block) }
+    }
+
+    /// Up to `length` bytes of an offered object from `offset` (a key block as made, other objects from their file).
+    func chunk(_ entry: (offer: TerminalManagement.Offer, path: String), offset: Int, length: Int) -> [UInt8]? {
+        if entry.offer.kind == .key {
+            return keyBlock(entry.offer.name, path: entry.path).map { Array($0.dropFirst(offset).prefix(length)) }
+        }
+        return Self.read(entry.path, offset: offset, count: min(length, entry.offer.size - offset))
+    }
+
+    /// The initial KSN of the key `terminalID` reported loaded: from memory, else from `DIR/pin-keys.log` (so a
+    /// restarted host still knows).
+    func loadedPINKey(_ terminalID: String) -> [UInt8]? {
+        if let known = state.withLock({ $0.loadedPINKeys[terminalID] }) { return known }
+        guard let bytes = Self.read(directory + "/pin-keys.log", offset: 0, count: 1 << 20) else { return nil }
+        let last = String(decoding: bytes, as: UTF8.self).split(separator: "\n").last { $0.hasPrefix(terminalID + " ") }
+        return last.flatMap { Hex.decode(String($0.dropFirst(terminalID.count + 1))) }
     }
 
     /// The result reports received so far, oldest first.
@@ -82,7 +118,9 @@ public final class TerminalManagementHost: Sendable {
         var responseCode = HostResponseCode.approved
         switch code {
         case .directory:
-            if let offers = try? offers(), !offers.isEmpty {
+            let terminalID = (message.text(41) ?? "").trimmingCharacters(" ")
+            // A log request is offered until this terminal's upload for it is complete.
+            if let offers = try? offers().filter({ $0.offer.kind != .log || !hasCompleteLog(terminalID: terminalID, name: $0.offer.name) }), !offers.isEmpty {
                 fields[63] = .text(offers.map(\.offer.encoded).joined(separator: ";"))
             }
         case .fileTransfer:
@@ -91,7 +129,7 @@ public final class TerminalManagementHost: Sendable {
             {
                 if request.offset >= entry.offer.size {
                     responseCode = HostResponseCode(rawValue: "12") ?? .doNotHonour
-                } else if let bytes = Self.read(entry.path, offset: request.offset, count: min(request.length, entry.offer.size - request.offset)) {
+                } else if let bytes = chunk(entry, offset: request.offset, length: request.length) {
                     fields[63] = .text(TerminalManagement.ChunkHeader(
                         name: request.name, offset: request.offset, total: entry.offer.size, crc32: CRC32.checksum(bytes)).encoded)
                     fields[72] = .binary(bytes)
@@ -108,10 +146,20 @@ public final class TerminalManagementHost: Sendable {
                     terminalID: (message.text(41) ?? "").trimmingTrailingSpaces, name: report.name, version: report.version,
                     result: report.result, reason: report.reason)
                 state.withLock { $0.reports.append(entry) }
+                if report.result == .applied, report.name.hasPrefix("pin-key-"),
+                    let block = (try? offers())?.first(where: { $0.offer.name == report.name }).flatMap({ keyBlock($0.offer.name, path: $0.path) }),
+                    let ksn = Self.initialKeySerialNumber(ofKeyBlock: block)
+                {
+                    // From now on this terminal's PINs must be under the key it loaded.
+                    state.withLock { $0.loadedPINKeys[entry.terminalID] = ksn }
+                    Self.append(directory + "/pin-keys.log", "\(entry.terminalID) \(Hex.encode(ksn))\n")
+                }
                 Self.append(directory + "/reports.log", "\(entry.terminalID) \(report.name) \(report.version) \(report.result.rawValue) \(report.reason)\n")
             } else {
                 responseCode = HostResponseCode(rawValue: "30") ?? .doNotHonour
             }
+        case .logUpload:
+            (responseCode, fields) = receiveLogChunk(message)
         case .stockReport:
             _ = try? offers()
             let text = message.text(63) ?? ""
@@ -144,7 +192,10 @@ public final class TerminalManagementHost: Sendable {
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             guard TerminalManagement.isName(name[...]) else { continue }
-            for (kind, prefix, suffix) in [(TerminalManagement.Kind.parameters, "parameters-", ".tpar"), (.catalogue, "catalogue-", ".toml"), (.update, "update-", ".tpkg")]
+            for (kind, prefix, suffix) in [
+                (TerminalManagement.Kind.parameters, "parameters-", ".tpar"), (.catalogue, "catalogue-", ".toml"), (.update, "update-", ".tpkg"),
+                (.key, "pin-key-", ".ksn"), (.key, "pin-key-", ".tr31"), (.log, "log-request-", ""),
+            ]
             where name.hasPrefix(prefix) && name.hasSuffix(suffix) {
                 let version = name.dropFirst(prefix.count).dropLast(suffix.count)
                 let parts = version.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
@@ -158,7 +209,11 @@ public final class TerminalManagementHost: Sendable {
         for kind in TerminalManagement.Kind.allCases {
             guard let chosen = best[kind] else { continue }
             let path = directory + "/" + chosen.name
-            guard let bytes = Self.read(path, offset: 0, count: 1 << 30) else { continue }
+            if kind == .log {
+                offers.append((Self.logOffer(name: chosen.name, version: chosen.version.map(String.init).joined(separator: ".")), path))
+                continue
+            }
+            guard let bytes = kind == .key ? keyBlock(chosen.name, path: path) : Self.read(path, offset: 0, count: 1 << 30) else { continue }
             let version = chosen.version.map(String.init).joined(separator: ".")
             offers.append((TerminalManagement.Offer(kind: kind, name: chosen.name, version: version, size: bytes.count, sha256: try SHA256.hash(bytes)), path))
             if kind == .catalogue, let catalogue = try? ItemCatalogue(parsing: bytes) {

@@ -50,7 +50,7 @@ struct AcquirerCommand: ParsableCommand {
     @Option(name: .customLong("server-name"), help: "A subjectAltName for a newly made server certificate; repeatable.")
     var serverNames: [String] = ["localhost", "127.0.0.1"]
 
-    @Option(name: .customLong("tms-dir"), help: "Serve terminal management objects (parameters-N.tpar, catalogue-N.toml, update-V.tpkg) from this directory.")
+    @Option(name: .customLong("tms-dir"), help: "Serve terminal management objects (parameters-N.tpar, catalogue-N.toml, update-V.tpkg, pin-key-N.ksn or pin-key-N.tr31, log-request-N) from this directory.")
     var tmsDirectory: String?
 
     @Option(help: "The client certificate's commonName for a newly made PKI (the terminal id).")
@@ -95,7 +95,9 @@ struct AcquirerCommand: ParsableCommand {
         var configuration = AcquirerServer.Configuration(
             identity: identity, clientCAPEM: try TLSFiles.read(pkiDirectory + "/ca.pem"),
             fault: AcquirerServer.Fault(rawValue: fault) ?? .none, answerDelay: .milliseconds(answerDelayMilliseconds))
-        configuration.terminalManagement = tmsDirectory.map { TerminalManagementHost(directory: $0) }
+        configuration.terminalManagement = tmsDirectory.map {
+            TerminalManagementHost(directory: $0, pinBaseDerivationKey: SecretBytes(hexEncoded: Self.testBDK), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey)
+        }
         let server = try AcquirerServer(
             configuration: configuration,
             issuer: issuer, ledger: books, host: address, port: port)

@@ -59,6 +59,8 @@ struct Keys: ParsableCommand {
             let store = try location.open(mayProvision: true)
             try store.storeSecret("data-key", SecretBytes(try SystemRandom().bytes(32)), isTestKey: test)
             try store.installDUKPT("pin", keyBlock: pinKeyBlock, kbpk: kbpkKey, isTestKey: test)
+            // Kept (sealed) for the keys the host downloads later, wrapped under the same KBPK.
+            try store.storeSecret("kbpk", kbpkKey, isTestKey: test)
             try List.print(store)
         }
     }

@@ -18,6 +18,8 @@ public enum TerminalManagement {
         case resultReport = "823"
         /// `824` stock report: the items sold since the last report (the host answers with its stock levels).
         case stockReport = "824"
+        /// `825` log upload: one chunk of the terminal's recent log (the host answers with the bytes it holds).
+        case logUpload = "825"
     }
 
     /// The most bytes one chunk carries (field 72 is b..999).
@@ -31,6 +33,12 @@ public enum TerminalManagement {
         case catalogue = "C"
         /// `U` a signed update package (docs/update-package.md).
         case update = "U"
+        /// `K` a new DUKPT initial key: an ANSI X9.143 / TR-31 key block (usage `B1`) wrapped under the terminal's key
+        /// block protection key; its version is the block's key version number (docs/host-interface.md §13.5).
+        case key = "K"
+        /// `L` a request for the terminal's recent log: version = the request number, size = the most bytes wanted,
+        /// SHA-256 all zeros; the terminal uploads with `825` (docs/host-interface.md §13.6).
+        case log = "L"
     }
 
     /// One entry of the directory (field 63 of the 0810 answering `821`): `kind,name,version,size,sha256`.
@@ -125,6 +133,9 @@ public enum TerminalManagement {
         case invalid = "F1"
         /// `W1` waiting: the terminal will apply it later (a transaction in flight, a metered link).
         case deferred = "W1"
+        /// `K1` refused: a key block whose attributes do not make it a DUKPT initial key for this terminal (key usage,
+        /// algorithm, mode of use, exportability), or a terminal without a key block protection key.
+        case keyRefused = "K1"
     }
 
     // MARK: Messages
@@ -191,6 +202,20 @@ public enum TerminalManagement {
             }
             return (String(parts[0]), count)
         }
+    }
+
+    /// The answer to an `825` chunk (field 63 of the 0810): `name,received` — the bytes of the upload the host holds,
+    /// from offset 0 without a gap; the terminal goes on from there.
+    public static func uploadAcknowledgement(name: String, received: Int) -> String { "\(name),\(received)" }
+
+    /// Reads an `825` answer.
+    /// - Throws: ``ISO8583Error/Code/invalidFieldContent`` (field 63).
+    public static func parseUploadAcknowledgement(_ text: String) throws -> (name: String, received: Int) {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, isName(parts[0]), parts[1].count <= 12, HostFormat.isDigits(String(parts[1])), let received = Int(parts[1]) else {
+            throw ISO8583Error(.invalidFieldContent, field: 63, reason: "an upload acknowledgement is name,received")
+        }
+        return (String(parts[0]), received)
     }
 
     /// 1…32 characters of `[A-Za-z0-9._-]`.

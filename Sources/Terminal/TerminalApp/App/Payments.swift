@@ -108,7 +108,8 @@ struct Payments {
                     fault: AcquirerServer.Fault(rawValue: environment["TERMINAL_ACQUIRER_FAULT"] ?? "none") ?? .none,
                     lateAnswerDelay: .milliseconds(Int64(environment["TERMINAL_ACQUIRER_LATE_MS"].flatMap { Int($0) } ?? 20_000)))
                 // Terminal management objects the simulated host offers (docs/terminal-management.md).
-                serverConfiguration.terminalManagement = environment["TERMINAL_TMS_DIR"].flatMap { $0.isEmpty ? nil : TerminalManagementHost(directory: $0) }
+                serverConfiguration.terminalManagement = environment["TERMINAL_TMS_DIR"].flatMap { $0.isEmpty ? nil : TerminalManagementHost(
+                    directory: $0, pinBaseDerivationKey: SecretBytes(hexEncoded: TerminalKeys.testBDK), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey) }
                 server = try AcquirerServer(configuration: serverConfiguration, issuer: issuer, ledger: ledger, qrGateway: qrGateway)
             } catch {
                 throw RuntimeError(.device, "cannot start the acquirer simulator: \(error)")

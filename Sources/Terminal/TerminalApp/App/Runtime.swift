@@ -99,6 +99,9 @@ public enum TerminalRuntime {
             close(fd)
         }
         defer { if let windowLog { print("terminal: the simulator's log is in \(windowLog)") } }
+        // The recent lines kept for a log upload on the host's request (docs/terminal-management.md).
+        try StateDirectory.makeDirectories(state.path + "/log")
+        LogRing.process.attach(path: state.path + "/log/recent.log")
         let (keyStore, testKeys) = try TerminalKeys.prepare(state, profile: profile, environment: options.environment, random: SystemRandom())
         // Held for the life of the run: the payment rails take their PIN and data keys from it.
         let keys = Locked(keyStore)
@@ -137,7 +140,7 @@ public enum TerminalRuntime {
         let uplink = HostUplinkWiring.start(profile: profile, payments: payments, clock: clock, logger: logger)
         defer { uplink.stop() }
         let management = TerminalManagementWiring.start(
-            profile: profile, payments: payments, store: store, state: state,
+            profile: profile, payments: payments, store: store, keys: keys, state: state,
             connectivity: { uplink.connectivity?.state ?? .online(via: .wifi, metered: false, interface: "unknown") }, clock: clock,
             version: options.version, environment: options.environment, logger: logger)
         // With the connectivity monitor the TCP probe of the acquirer is not needed (and would cost on a metered link).

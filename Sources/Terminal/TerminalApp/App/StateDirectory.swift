@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 public import PaymentCrypto
+import AcquirerSimulator
 import PrepaidPurse
 public import Store
 import Codecs
@@ -47,6 +48,8 @@ public enum TerminalKeys {
     public static let dataKey = "data-key"
     /// The DUKPT key that encrypts online PINs.
     public static let pinKey = "pin"
+    /// The key block protection key (KBPK) the host wraps downloaded keys under (TR-31; injected at the factory).
+    public static let keyBlockProtectionKey = "kbpk"
     /// The prepaid purse master keys of the software SAM (MPK, MLK, MTK; docs/prepaid.md §3).
     public static let prepaidMasterKeys = ["prepaid-mpk", "prepaid-mlk", "prepaid-mtk"]
 
@@ -72,6 +75,10 @@ public enum TerminalKeys {
                 let bdk = SecretBytes(hexEncoded: testBDK)!  // a valid hex literal
                 let ksn = try TDESDUKPT.KeySerialNumber(Hex.decode(testKSN)!)
                 try store.installTDESDUKPT(pinKey, initialKey: TDESDUKPT.initialKey(baseDerivationKey: bdk, keySerialNumber: ksn), keySerialNumber: ksn, isTestKey: true)
+            }
+            if !store.names.contains(keyBlockProtectionKey) {
+                // The simulated host's TEST KBPK, so its key downloads open here (docs/terminal-management.md).
+                try store.storeSecret(keyBlockProtectionKey, TerminalManagementHost.testKeyBlockProtectionKey, isTestKey: true)
             }
             // The purse scheme's TEST ONLY master keys (PurseMasterKeys.testOnly(), committed in the repository).
             let purse = PurseMasterKeys.testOnly()

@@ -30,7 +30,7 @@ struct TerminalManagementWiring {
     }
 
     static func start(
-        profile: BoardProfile, payments: Payments, store: Locked<TerminalStore>, state: StateDirectory,
+        profile: BoardProfile, payments: Payments, store: Locked<TerminalStore>, keys: Locked<KeyStore>, state: StateDirectory,
         connectivity: @escaping @Sendable () -> ConnectivityState, clock: any TerminalClock, version: String,
         environment: [String: String], logger: Logger
     ) -> TerminalManagementWiring {
@@ -69,7 +69,7 @@ struct TerminalManagementWiring {
                 let status = system("systemctl restart --no-block terminal.service")
                 guard status == 0 else { throw UpdaterError(.restartFailed, "systemctl restart exited with \(status)") }
             },
-            logger: logger)
+            keys: keys, logger: logger)
         service.restoreParameterSet()
         let interval = Int(environment["TERMINAL_TMS_INTERVAL_S"] ?? "") ?? 900
         guard interval > 0 else { return TerminalManagementWiring(service: service, services: []) }

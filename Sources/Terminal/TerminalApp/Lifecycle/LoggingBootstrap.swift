@@ -24,7 +24,7 @@ public enum LoggingBootstrap {
         let sink = LogSink.standardError(environment: environment)
         LoggingSystem.bootstrap(
             { label, provider in
-                RedactingLogHandler(label: label, sink: sink, logLevel: level, metadataProvider: provider)
+                RedactingLogHandler(label: label, sink: sink, logLevel: level, metadataProvider: provider, ring: LogRing.process)
             },
             metadataProvider: metadataProvider)
         return true

@@ -93,17 +93,21 @@ public struct RedactingLogHandler: LogHandler {
     /// Task-local metadata source, merged between handler and record metadata.
     public var metadataProvider: Logger.MetadataProvider?
     private let sink: LogSink
+    /// Where a copy of every line is kept for a log upload (``LogRing``), if anywhere.
+    private let ring: LogRing?
 
     /// - Parameters:
     ///   - label: the logger label.
     ///   - sink: where lines go.
     ///   - logLevel: the minimum level.
     ///   - metadataProvider: an optional metadata provider.
+    ///   - ring: keeps a copy of each line (timestamped) for a log upload.
     public init(
-        label: String, sink: LogSink, logLevel: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil
+        label: String, sink: LogSink, logLevel: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil, ring: LogRing? = nil
     ) {
         self.label = label
         self.sink = sink
+        self.ring = ring
         self.logLevel = logLevel
         self.metadataProvider = metadataProvider
     }
@@ -132,6 +136,10 @@ public struct RedactingLogHandler: LogHandler {
             level: event.level, label: label, message: event.message.description, metadata: merged,
             format: sink.format, timestamp: sink.format == .timestamped ? LogTimestamp.now() : nil)
         sink.write(Array(line.utf8))
+        if let ring {
+            // The journal's lines carry no time (the journal stamps them); the ring's do.
+            ring.append(Array((sink.format == .journal ? LogTimestamp.now().iso8601 + " " + line : line).utf8))
+        }
     }
 
     /// The syslog priority journald reads from the `<N>` prefix (sd-daemon(3): `SD_CRIT` 2, `SD_ERR` 3,

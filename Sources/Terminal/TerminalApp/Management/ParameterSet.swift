@@ -153,6 +153,13 @@ public final class ActiveParameterSet: Sendable {
         if let switched { onSwitch(switched) }
     }
 
+    /// Runs `body` when no transaction is in flight, inside the critical section that ``beginTransaction()`` takes, so
+    /// no transaction starts while it runs (a downloaded PIN key is switched this way); `nil` when one is in flight.
+    /// `body` must be short and must not begin or end a transaction.
+    public func betweenTransactions<R: Sendable>(_ body: () throws -> R) rethrows -> R? {
+        try state.withLock { state in state.inFlight == 0 ? try body() : nil }
+    }
+
     /// Brings `set` into force now (no transaction in flight: returns `true`) or when the transactions in flight
     /// have ended (returns `false`).
     @discardableResult

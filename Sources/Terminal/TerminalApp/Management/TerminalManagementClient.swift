@@ -76,8 +76,13 @@ public struct TerminalManagementClient: Sendable {
 
     /// One exchange: the answer with code `00`, its STAN and terminal id checked against the request.
     func exchange(_ code: TerminalManagement.Code, text: String?) async throws -> ISO8583.Message {
-        let request = TerminalManagement.request(
-            code, text: text, stan: nextSTAN(), transmission: transmissionTime(), terminalID: terminalID, merchantID: merchantID)
+        try await send(
+            TerminalManagement.request(code, text: text, stan: nextSTAN(), transmission: transmissionTime(), terminalID: terminalID, merchantID: merchantID),
+            code: code)
+    }
+
+    /// Sends a built request; the answer with code `00`, matched as ``exchange(_:text:)`` does.
+    func send(_ request: ISO8583.Message, code: TerminalManagement.Code) async throws -> ISO8583.Message {
         let answer: ISO8583.Message
         do {
             answer = try await transport.networkManagement(request)
@@ -200,6 +205,61 @@ public struct TerminalManagementClient: Sendable {
             close(dirfd)
         }
         return .complete(path: final)
+    }
+
+    /// Fetches a small object (a key block: at most `limit` bytes) into memory, chunk by chunk with the same checks as
+    /// ``download(_:into:store:chunkSize:now:progress:)``, but with nothing written to disk and no progress saved (a
+    /// key block is one or a few chunks; a cut fetch starts again). Returns `nil` when the bytes do not have the
+    /// offered SHA-256.
+    /// - Throws: ``TerminalManagementError`` (`link`, `corruptChunk`; `storage` for an object over `limit`).
+    func fetch(_ offer: TerminalManagement.Offer, limit: Int, chunkSize: Int = TerminalManagement.maximumChunk) async throws -> SecretBytes? {
+        guard offer.size > 0, offer.size <= limit else { throw TerminalManagementError(.storage, "\(offer.name) is \(offer.size) bytes, over \(limit)") }
+        var collected = SecretBytes([])
+        let chunk = max(1, min(chunkSize, TerminalManagement.maximumChunk))
+        while collected.count < offer.size {
+            let done = collected.count
+            let wanted = min(chunk, offer.size - done)
+            var bytes: [UInt8]?
+            for _ in 0..<3 {
+                let answer = try await exchange(.fileTransfer, text: TerminalManagement.chunkRequest(name: offer.name, offset: done, length: wanted))
+                guard let header = try? TerminalManagement.ChunkHeader(encoded: answer.text(63) ?? ""), let data = answer.bytes(72),
+                    header.name == offer.name, header.offset == done, header.total == offer.size, !data.isEmpty, data.count <= wanted,
+                    CRC32.checksum(data) == header.crc32
+                else { continue }
+                bytes = data
+                break
+            }
+            guard var bytes else { throw TerminalManagementError(.corruptChunk, "chunk at \(done) of \(offer.name) failed its checks three times") }
+            collected = collected.appending(SecretBytes(bytes))
+            for i in bytes.indices { bytes[i] = 0 }
+        }
+        let digest = try SHA256.hash(collected)
+        return digest == offer.sha256 ? collected : nil
+    }
+
+    /// Uploads `bytes` as `name` with `825` chunks (field 63 `name,offset,total,crc32`, field 72 the chunk) and
+    /// follows the host's acknowledgement (`name,received`): a repeated chunk is acknowledged, not stored twice, and
+    /// after a dropped link the next call goes on from what the host holds. Returns when the host holds all.
+    /// - Throws: ``TerminalManagementError`` (`link`: call again to resume; `corruptChunk`: the host made no progress
+    ///   three times).
+    func upload(name: String, bytes: [UInt8], chunkSize: Int = TerminalManagement.maximumChunk) async throws {
+        let chunk = max(1, min(chunkSize, TerminalManagement.maximumChunk))
+        var offset = 0
+        var stalled = 0
+        while offset < bytes.count || bytes.isEmpty {
+            let piece = Array(bytes[offset..<min(bytes.count, offset + chunk)])
+            let header = TerminalManagement.ChunkHeader(name: name, offset: offset, total: bytes.count, crc32: CRC32.checksum(piece))
+            var message = TerminalManagement.request(.logUpload, text: header.encoded, stan: nextSTAN(), transmission: transmissionTime(), terminalID: terminalID, merchantID: merchantID)
+            message[72] = .binary(piece)
+            let answer = try await send(message, code: .logUpload)
+            guard let ack = try? TerminalManagement.parseUploadAcknowledgement(answer.text(63) ?? ""), ack.name == name, ack.received <= bytes.count else {
+                throw TerminalManagementError(.link, "unreadable upload acknowledgement")
+            }
+            if bytes.isEmpty || ack.received == bytes.count { return }
+            stalled = ack.received > offset ? 0 : stalled + 1
+            guard stalled < 3 else { throw TerminalManagementError(.corruptChunk, "the host took no bytes of \(name) at \(offset) three times") }
+            offset = ack.received
+        }
     }
 
     private func storage<T>(_ body: () throws -> T) throws -> T {

@@ -100,6 +100,10 @@ public final class TerminalManagementService: Sendable {
     let now: @Sendable () -> Int64
     let restart: @Sendable () throws -> Void
     let logger: Logger
+    /// The key store, for key downloads (`nil`: keys offered by the host are not taken).
+    let keys: Locked<KeyStore>?
+    /// The recent log lines an `L` request uploads.
+    let logRing: LogRing
     private let statusBox = Mutex(Status())
     private let running = Mutex(false)
     private let saleCounter = Mutex(0)
@@ -108,8 +112,11 @@ public final class TerminalManagementService: Sendable {
     public init(
         configuration: Configuration, client: TerminalManagementClient, store: Locked<TerminalStore>, journal: Locked<TransactionJournal>,
         parameters: ActiveParameterSet, connectivity: @escaping @Sendable () -> ConnectivityState, today: @escaping @Sendable () -> EMVDate,
-        now: @escaping @Sendable () -> Int64, restart: @escaping @Sendable () throws -> Void = {}, logger: Logger
+        now: @escaping @Sendable () -> Int64, restart: @escaping @Sendable () throws -> Void = {}, keys: Locked<KeyStore>? = nil,
+        logRing: LogRing = .process, logger: Logger
     ) {
+        self.keys = keys
+        self.logRing = logRing
         self.configuration = configuration
         self.client = client
         self.store = store
@@ -174,6 +181,13 @@ public final class TerminalManagementService: Sendable {
                     configuration.firmwareVersion < version
                 else { continue }
                 report.objects[offer.name] = await takeUpdate(offer)
+            case .key:
+                guard let keys, let version = Int(offer.version),
+                    version > keys.withLock({ $0.keyVersion(TerminalKeys.pinKey) })
+                else { continue }
+                report.objects[offer.name] = await takeKey(offer, keys: keys)
+            case .log:
+                report.objects[offer.name] = await uploadLog(offer)
             }
         }
         report.stockSynced = await synchronizeStock()
@@ -394,6 +408,92 @@ public final class TerminalManagementService: Sendable {
         return UpdatePreflight.check(storePath: configuration.storePath, root: root)
     }
 
+    // MARK: Key download
+
+    /// A new DUKPT initial key (docs/host-interface.md §13.5): the TR-31 block is checked and the PIN key replaced by
+    /// ``KeyStore/replaceDUKPT(_:keyBlock:protectionKey:)`` between transactions (``ActiveParameterSet/betweenTransactions(_:)``:
+    /// no chip transaction starts meanwhile). The key block is fetched into memory only and never logged.
+    func takeKey(_ offer: TerminalManagement.Offer, keys: Locked<KeyStore>) async -> Outcome {
+        let fetched: SecretBytes?
+        do {
+            // In memory only: the key block never lands in the state directory (TR-31 length field: at most 9999).
+            fetched = try await client.fetch(offer, limit: 9999, chunkSize: configuration.chunkSize)
+        } catch let error as TerminalManagementError where error.code == .storage {
+            return await refuse(offer, .invalid, error.reason)
+        } catch {
+            logger.warning("key download interrupted", metadata: ["object": "\(offer.name)", "error": "\(error)"])
+            return .interrupted("\(error)")
+        }
+        guard let fetched else { return await refuse(offer, .hashMismatch, "the download does not have the offered SHA-256") }
+        // The key block is ciphertext under the KBPK, yet it is still never logged or echoed.
+        let block = fetched.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        let attempt: Result<KeyStore.DUKPTKeyDownload, KeyStoreError>? = parameters.betweenTransactions {
+            keys.withLock { store in
+                do {
+                    return .success(try store.replaceDUKPT(TerminalKeys.pinKey, keyBlock: block, protectionKey: TerminalKeys.keyBlockProtectionKey))
+                } catch let error as KeyStoreError {
+                    return .failure(error)
+                } catch {
+                    return .failure(KeyStoreError(.io, "\(error)"))
+                }
+            }
+        }
+        switch attempt {
+        case nil:
+            setStatus("PIN key pending")
+            logger.info("PIN key downloaded; it is loaded between transactions", metadata: ["object": "\(offer.name)"])
+            return .waiting("a transaction is in flight")
+        case .failure(let error)?:
+            return await refuse(offer, .invalid, "the key store could not take the key: \(error.reason)")
+        case .success(.refused(let refusal, let reason))?:
+            let result: TerminalManagement.Result =
+                switch refusal {
+                case .notAuthentic: .badSignature
+                case .malformed: .invalid
+                case .wrongAttributes: .keyRefused
+                case .notNewer: .notNewer
+                }
+            return await refuse(offer, result, reason)
+        case .success(.replaced(let version, let serial))?:
+            // The KSN is not secret (it travels in field 53); the key is never logged.
+            logger.info("PIN key replaced", metadata: ["key-version": "\(version)", "initial-ksn": "\(Hex.encode(serial))"])
+            setStatus("PIN key v\(version) loaded")
+            await sendReport(offer, .applied, "DUKPT initial key version \(version) in force, initial KSN \(Hex.encode(serial))")
+            return .applied(version: "\(version)")
+        }
+    }
+
+    // MARK: Log upload
+
+    /// Uploads the recent log lines on the host's request (docs/host-interface.md §13.6): the ring's lines, checked
+    /// again (``LogRing/uploadText(_:)``), the newest `offer.size` bytes at most. The text is frozen in
+    /// `DIRECTORY/NAME.upload` at the first try, so a resumed upload sends the same bytes; it is removed once the host
+    /// holds them all, and the result goes up with `823`.
+    func uploadLog(_ offer: TerminalManagement.Offer) async -> Outcome {
+        let path = configuration.directory + "/" + offer.name + ".upload"
+        _ = mkdir(configuration.directory, 0o700)
+        var text = (try? TerminalManagementClient.readFile(path)) ?? []
+        if access(path, F_OK) != 0 {
+            text = LogRing.uploadText(logRing.contents())
+            if text.count > offer.size {
+                var tail = text.suffix(offer.size)
+                if let newline = tail.firstIndex(of: 0x0A) { tail = tail[(newline + 1)...] }
+                text = Array(tail)
+            }
+            do { try DurableFile.store(path, text) } catch { return await refuse(offer, .invalid, "cannot keep the log to upload: \(error)") }
+        }
+        do {
+            try await client.upload(name: offer.name, bytes: text, chunkSize: configuration.chunkSize)
+        } catch {
+            logger.warning("log upload interrupted; it resumes", metadata: ["request": "\(offer.name)", "error": "\(error)"])
+            return .interrupted("\(error)")
+        }
+        unlink(path)
+        logger.info("log uploaded", metadata: ["request": "\(offer.name)", "bytes": "\(text.count)"])
+        await sendReport(offer, .applied, "uploaded \(text.count) bytes")
+        return .applied(version: offer.version)
+    }
+
     // MARK: Helpers
 
     /// The object downloaded to a path, or the outcome that stops its turn.
@@ -430,7 +530,15 @@ public final class TerminalManagementService: Sendable {
 
     func refuse(_ offer: TerminalManagement.Offer, _ result: TerminalManagement.Result, _ reason: String) async -> Outcome {
         logger.error("terminal management object refused", metadata: ["object": "\(offer.name)", "result": "\(result.rawValue)", "reason": "\(reason)"])
-        setStatus("\(offer.kind == .parameters ? "Parameters" : offer.kind == .update ? "Update" : "Catalogue") refused: \(reason)")
+        let what =
+            switch offer.kind {
+            case .parameters: "Parameters"
+            case .update: "Update"
+            case .catalogue: "Catalogue"
+            case .key: "PIN key"
+            case .log: "Log upload"
+            }
+        setStatus("\(what) refused: \(reason)")
         await sendReport(offer, result, reason)
         return .refused(result, reason)
     }
