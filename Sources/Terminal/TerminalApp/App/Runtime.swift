@@ -155,11 +155,26 @@ public enum TerminalRuntime {
         let merchant = MerchantOperations.wire(profile: profile, payments: payments, uploader: uplink.uploader, spooler: spooler, clock: clock, logger: logger)
         configuration.merchantMenu = merchant != nil
         configuration.prepaidMenu = payments.prepaid != nil
-        // A downloaded parameter set's merchant name replaces the board's (from the next start; docs/terminal-management.md).
+        // A downloaded parameter set's merchant name replaces the board's (and later ones at once; docs/terminal-management.md).
         if let name = payments.activeParameters?.current.settings?.merchantName { configuration.merchantName = name }
         configuration.itemSaleMenu = management.service != nil
         // The merchant's own choice of language wins over the parameter set's, which wins over the board's.
+        configuration.merchantChoseLanguage = savedLanguage != nil
         var flow = TerminalFlow(configuration: configuration, language: savedLanguage ?? payments.activeParameters?.current.settings?.language ?? language)
+        // A parameter set that comes into force later changes the idle screen's merchant name and the language at once.
+        payments.activeParameters?.observeSwitches { set in
+            guard let settings = set.settings else { return }
+            bus.send(.flow(.parametersChanged(merchantName: settings.merchantName, language: settings.language)))
+        }
+        let locations = UpdateLocations(profile: profile, state: state, environment: options.environment)
+        let panels = ManagementPanels(
+            configuration: .init(
+                version: options.version, board: profile.name, currency: profile.merchant.currency, updateRoot: locations.root,
+                keyringPath: locations.keyringPath, mediaPath: locations.mediaPath, storePath: state.storePath,
+                restarts: profile.kind != .simulator),
+            parameters: payments.activeParameters, management: management.service,
+            time: { unix in unix.map(ManagementPanels.localTime) ?? clock.localDateTime().text },
+            restart: TerminalManagementWiring.restartService(simulator: profile.kind == .simulator))
         _ = flow.handle(.tick(now: clock.monotonicMilliseconds()))
         _ = flow.handle(.status(currentStatus()))
 
@@ -179,7 +194,7 @@ public enum TerminalRuntime {
                 clock: clock,
                 print: { document, completion in spooler.print(document, completion: completion) },
                 refunds: refunds, merchant: merchant,
-                management: management.service, prepaid: payments.prepaid),
+                management: management.service, prepaid: payments.prepaid, panels: panels),
             logger: logger)
 
         let notifier = SystemdNotifier(environment: options.environment)
