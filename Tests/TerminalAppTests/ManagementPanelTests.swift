@@ -182,4 +182,30 @@ import Updater
         let receipts = (try? runProcess(["/bin/sh", "-c", "cat \"$0\"/receipts/* 2>/dev/null", state]))?.stdout ?? ""
         #expect(receipts.contains("Evening Store") && !receipts.contains("Demo Shop"), "\(receipts)")
     }
+
+    /// The sim board with `TERMINAL_UPDATE_ROOT` (a test root) and `TERMINAL_UPDATE_MEDIA`: the merchant menu's
+    /// Update installs the signed package through the running terminal (no restart on the simulator).
+    @Test func simBoardInstallsFromTheMediaPathIntoATestRoot() throws {
+        let directory = try makeTemporaryDirectory("panels-usb")
+        defer { removeTree(directory) }
+        let root = directory + "/root", state = directory + "/state"
+        _ = mkdir(root, 0o755)
+        _ = mkdir(state, 0o700)
+        let release = try Ed25519.PrivateKey()
+        try writeTextFile(root + "/keyring.toml", try Keyring(keys: [("release", .ed25519(try release.publicKey()))]).rendered())
+        write(directory + "/terminal.tpkg", try TerminalManagementTests.updatePackage(version: "9.9.9", key: release))
+        let input = "MENU\n4\n1\n2\n3\n4\n5\n6\nENTER\n7\nWAIT 300\nENTER\nWAIT 2000\nENTER\nWAIT 300\nCANCEL\nCANCEL\n"
+        let result = try runProcess(
+            [try builtProduct("terminal"), "run", "--board", repositoryRoot() + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30",
+             "--state-dir", state],
+            stdin: Array(input.utf8),
+            environment: ["HOME": state, "TERMINAL_UPDATE_ROOT": root, "TERMINAL_UPDATE_MEDIA": directory + "/terminal.tpkg"],
+            timeout: .seconds(90))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("确认键: 从U盘安装"), "\(result.stdout)")
+        #expect(result.stdout.contains("已安装 9.9.9，重启后生效"), "\(result.stdout)")
+        #expect(result.stdout.contains("待确认 9.9.9"), "\(result.stdout)")
+        let updater = try Installer(root: root, board: "sim", keyring: try Installer.readKeyring(root + "/keyring.toml")).status()
+        #expect(updater.pendingVersion == (try FirmwareVersion(parsing: "9.9.9")), "\(updater.rendered())")
+    }
 }

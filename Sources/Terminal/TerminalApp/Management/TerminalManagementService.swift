@@ -135,6 +135,10 @@ public final class TerminalManagementService: Sendable {
         self.now = now
         self.restart = restart
         self.logger = logger
+        // Every set that comes into force, at once or when the transaction in flight ends, brings its settings.
+        parameters.observeSwitches { [journal, store] set in
+            if let settings = set.settings { Self.applySettings(settings, journal: journal, store: store) }
+        }
     }
 
     /// The status line for the idle screen.
@@ -156,7 +160,6 @@ public final class TerminalManagementService: Sendable {
             let set = try? ParameterSet(verified, today: today())
         else { return }
         parameters.apply(set)
-        if let settings = set.settings { applySettings(settings) }
         logger.info("parameter set restored", metadata: ["version": "\(set.version)"])
     }
 
@@ -261,9 +264,6 @@ public final class TerminalManagementService: Sendable {
             return await refuse(offer, .notNewer, "the journal refused version \(verified.version): \(error)")
         }
         let now = parameters.apply(set)
-        if let settings = set.settings {
-            if now { applySettings(settings) }
-        }
         logger.info(
             "parameter set \(now ? "applied" : "staged until the transaction in flight ends")",
             metadata: ["version": "\(verified.version)", "signer": "\(verified.keyName)"])
@@ -272,8 +272,9 @@ public final class TerminalManagementService: Sendable {
         return now ? .applied(version: "\(verified.version)") : .staged(version: "\(verified.version)")
     }
 
-    /// The terminal settings that live outside the rails: the offline caps of the journal.
-    func applySettings(_ settings: TerminalSettingsParameters) {
+    /// The terminal settings that live outside the rails: the offline caps of the journal, the merchant name and the
+    /// metered-download permission. Runs each time a set comes into force (``ActiveParameterSet/observeSwitches(_:)``).
+    static func applySettings(_ settings: TerminalSettingsParameters, journal: Locked<TransactionJournal>, store: Locked<TerminalStore>) {
         journal.withLock { $0.policy = settings.applied(to: $0.policy) }
         try? store.withLock { try $0.setSetting("tms.merchant-name", settings.merchantName) }
         try? store.withLock { try $0.setSetting("tms.allow-metered-downloads", settings.allowMeteredDownloads ? "1" : "0") }
