@@ -93,7 +93,7 @@ public struct TerminalFlow: Sendable {
         case merchantFinished([Screen.Text])
         /// The answer to ``Action/listCatalogue``: the items and whether the stock view is stale.
         case catalogue([SaleItem], stale: Bool)
-        /// The answer to ``Action/readPanel(_:)`` (ManagementPanels.swift).
+        /// The answer to ``Action/readPanel(_:)`` (Flow/PanelFlow.swift).
         case panelLines(Panel, [Screen.Text])
         /// A panel's action ended (``Action/runPanelAction(_:)``): the lines to show.
         case panelFinished(Panel, [Screen.Text])
@@ -178,7 +178,7 @@ public struct TerminalFlow: Sendable {
         case itemSale(ItemSaleFlow)
         /// The prepaid sub-menu (PrepaidMenu.swift).
         case prepaid(PrepaidMenu)
-        /// Settings → Parameters, merchant menu → Update (ManagementPanels.swift).
+        /// Settings → Parameters, merchant menu → Update (PanelFlow.swift).
         case panel(PanelState)
     }
 
