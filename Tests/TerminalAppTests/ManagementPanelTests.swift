@@ -148,6 +148,19 @@ import Updater
         // "Check for downloads now" runs a round: nothing newer is offered.
         await press(&f, panels, .enter)
         #expect(shown(f).contains("Result: nothing new"), "\(shown(f))")
+
+        // A set that arrives during a transaction reaches the screen when the transaction ends, not before.
+        _ = f.handle(.key(.cancel))
+        _ = f.handle(.key(.cancel))
+        _ = f.handle(.key(.cancel))
+        _ = rig.parameters.beginTransaction()
+        try rig.publish("parameters-4.tpar", try rig.parameterSet(version: 4, merchant: "Night Store"))
+        _ = await panels.management?.synchronize()
+        #expect(inputs.withLock { $0.count } == 1, "nothing switched under the transaction")
+        rig.parameters.endTransaction()
+        for input in inputs.withLock({ $0 }).dropFirst() { _ = f.handle(input) }
+        if case .idle(let night) = f.screen { #expect(night.merchantName == "Night Store") } else { Issue.record("not idle: \(f.screen)") }
+        #expect(rig.journal.withLock { $0.policy.floorLimitMinor } == 2000, "its offline limit came with it")
     }
 
     /// The running terminal: the set arrives after the start and the idle screen, the language and the next
