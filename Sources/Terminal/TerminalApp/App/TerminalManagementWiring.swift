@@ -113,7 +113,8 @@ struct UpdateLocations {
     let root: String?
     /// `TERMINAL_UPDATE_KEYRING`, else `ROOT/keyring.toml`, else `STATE/keyring.toml`.
     let keyringPath: String
-    /// `TERMINAL_UPDATE_MEDIA`, else `/media/usb/terminal.tpkg` on hardware boards; none on the simulator.
+    /// `TERMINAL_UPDATE_MEDIA`, else the profile's `storage.update_media`, else `/media/usb/terminal.tpkg` on hardware
+    /// boards; none on the simulator.
     let mediaPath: String?
 
     init(profile: BoardProfile, state: StateDirectory, environment: [String: String]) {
@@ -121,6 +122,6 @@ struct UpdateLocations {
         let simulator = profile.kind == .simulator
         root = value("TERMINAL_UPDATE_ROOT") ?? (simulator ? nil : "/opt/terminal")
         keyringPath = value("TERMINAL_UPDATE_KEYRING") ?? root.map { $0 + "/keyring.toml" } ?? state.path + "/keyring.toml"
-        mediaPath = value("TERMINAL_UPDATE_MEDIA") ?? (simulator ? nil : "/media/usb/terminal.tpkg")
+        mediaPath = value("TERMINAL_UPDATE_MEDIA") ?? profile.storage.updateMedia ?? (simulator ? nil : "/media/usb/terminal.tpkg")
     }
 }
