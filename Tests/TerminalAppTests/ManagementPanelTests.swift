@@ -109,6 +109,20 @@ import Updater
         // A second install while that one waits for its restart is refused.
         await press(&f, panels, .enter)
         #expect(shown(f).prefix(2) == ["Update", "Rejected: update-in-progress"], "\(shown(f))")
+
+        // An update the host offers: waiting for Wi-Fi on a metered link, then downloaded (100%) and held back by a
+        // transaction in flight.
+        try rig.publish("update-1.2.0.tpkg", try TerminalManagementTests.updatePackage(version: "1.2.0", key: rig.release))
+        rig.connectivity.withLock { $0 = .online(via: .cellular, metered: true, interface: "wwan0") }
+        _ = await panels.management?.synchronize()
+        let waiting = panels.lines(.update, language: .en).map { $0.resolve(.en) }
+        #expect(waiting.suffix(2) == ["update-1.2.0.tpkg 0%", "Update waits for Wi-Fi"], "\(waiting)")
+        rig.connectivity.withLock { $0 = .online(via: .wifi, interface: "wlan0") }
+        _ = rig.parameters.beginTransaction()
+        _ = await panels.management?.synchronize()
+        rig.parameters.endTransaction()
+        let held = panels.lines(.update, language: .en).map { $0.resolve(.en) }
+        #expect(held.suffix(2) == ["update-1.2.0.tpkg 100%", "Update pending"], "\(held)")
     }
 
     @Test func parameterSetAppliedWhileIdleRetitlesTheIdleScreenAndSwitchesTheLanguage() async throws {

@@ -162,9 +162,11 @@ public final class ManagementPanels: ManagementPanelService {
         } else {
             lines.append(.ui(.updateNotAvailable))
         }
-        if let offered = management?.status.offeredUpdate {
+        if let status = management?.status, let offered = status.offeredUpdate {
             let percent = offered.size > 0 ? offered.downloaded * 100 / offered.size : 100
             lines.append(.raw("\(offered.name) \(percent)%"))
+            // Why it waits or how it ended ("Update waits for Wi-Fi", "Update refused: ..."), from the idle line.
+            if status.line.hasPrefix("Update") { lines.append(.raw(status.line)) }
         }
         return lines
     }
