@@ -77,6 +77,12 @@ import Testing
         _ = try BoardProfile.parse(Self.base, file: "t.toml")
     }
 
+    @Test func updateMediaIsOptional() throws {
+        #expect(try BoardProfile.parse(Self.base, file: "t.toml").storage.updateMedia == nil)
+        let text = Self.replacing(#"state_dir = "/var/lib/terminal""#, "state_dir = \"/var/lib/terminal\"\nupdate_media = \"/mnt/stick/u.tpkg\"")
+        #expect(try BoardProfile.parse(text, file: "t.toml").storage.updateMedia == "/mnt/stick/u.tpkg")
+    }
+
     static func error(_ text: String) -> BoardProfileError? {
         do {
             _ = try BoardProfile.parse(text, file: "board/t/board.toml")
@@ -121,6 +127,7 @@ import Testing
         Case(name: "terminal ID of spaces", old: "terminal_id = \"T0000001\"", new: "terminal_id = \"        \"", field: "payments.terminal_id", line: 32),
         Case(name: "merchant ID of 16 characters", old: "merchant_id = \"104110070110009\"", new: "merchant_id = \"1234567890123456\"", field: "payments.merchant_id", line: 33),
         Case(name: "merchant ID starting with a space", old: "merchant_id = \"104110070110009\"", new: "merchant_id = \" 12345\"", field: "payments.merchant_id", line: 33),
+        Case(name: "relative update media", old: #"state_dir = "/var/lib/terminal""#, new: "state_dir = \"/var/lib/terminal\"\nupdate_media = \"usb/t.tpkg\"", field: "storage.update_media", line: 30),
         Case(name: "unknown currency", old: #"currency = "CNY""#, new: #"currency = "XYZ""#, field: "merchant.currency", line: 8),
         Case(name: "Chinese on a character LCD", old: "kind = \"framebuffer\"\ndevice = \"/dev/fb0\"", new: "kind = \"serial-lcd\"\ndevice = \"/dev/ttyS1\"\ncolumns = 20\nrows = 4", field: "board.language", line: 4),
     ])

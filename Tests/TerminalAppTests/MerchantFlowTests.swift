@@ -42,7 +42,7 @@ import Testing
             Issue.record("no merchant menu: \(f.screen)")
             return
         }
-        #expect(menu.items.map { $0.resolve(.en) } == ["Void", "Refund", "Reprint last", "X report", "Settlement", "Settings"])
+        #expect(menu.items.map { $0.resolve(.en) } == ["Void", "Refund", "Reprint last", "X report", "Settlement", "Settings", "Update"])
         #expect(press(&f, .digit5) == [.runMerchantTask(.settle)])
         _ = f.handle(.tick(now: 10_000_000))
         #expect(!f.isIdle, "settlement has no deadline")

@@ -21,10 +21,18 @@ import Testing
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
         // Main menu: 1 sale, 2 settings, 3 refund (the sim's QR refunds), 4 merchant, 5 prepaid card.
+        // Issue and top-up ask for the merchant password (the sim board's TEST ONLY 123456); the balance does not.
         let script = """
             MENU
             5
             1
+            1
+            2
+            3
+            4
+            5
+            6
+            ENTER
             5
             0
             0
@@ -36,6 +44,13 @@ import Testing
             MENU
             5
             2
+            1
+            2
+            3
+            4
+            5
+            6
+            ENTER
             2
             0
             0
@@ -72,6 +87,7 @@ import Testing
         let (result, frames) = try Self.run(script, state: state)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(frames.contains { $0.contains("预付卡") && $0.contains("发卡") }, "\(result.stdout)")
+        #expect(frames.contains { $0.contains("请输入商户密码") && $0.contains("******") }, "\(result.stdout)")
         #expect(frames.contains { $0.contains("Issued") && $0.contains("Balance 50.00") }, "\(result.stdout)")
         #expect(frames.contains { $0.contains("Top-up 20.00") && $0.contains("Balance 70.00") }, "\(result.stdout)")
         #expect(frames.contains { $0.contains("Balance 57.50") }, "\(result.stdout)")
@@ -82,8 +98,9 @@ import Testing
     @Test func topUpPaidByChipCard() throws {
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
-        // 20.00 on visa-credit (offline PIN 1234), then the prepaid card is loaded.
-        let script = "MENU\n5\n3\n2\n0\n0\n0\nENTER\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\n"
+        // The merchant password (TEST ONLY 123456), 20.00 on visa-credit (offline PIN 1234), then the prepaid card is
+        // loaded.
+        let script = "MENU\n5\n3\n1\n2\n3\n4\n5\n6\nENTER\n2\n0\n0\n0\nENTER\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\n"
             + "INSERT prepaid-good\nWAIT 1000\nENTER\n"
         let (result, frames) = try Self.run(script, state: state)
         #expect(result.status == 0, "stderr: \(result.stderr)")

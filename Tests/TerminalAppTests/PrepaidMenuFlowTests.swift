@@ -20,6 +20,13 @@ import Testing
         keys.flatMap { f.handle(.key($0)) }
     }
 
+    /// The merchant password for an operation that moves value (the sim's TEST ONLY 123456), accepted.
+    func unlock(_ f: inout TerminalFlow) {
+        _ = press(&f, .digit1, .digit2, .digit3, .digit4, .digit5)
+        #expect(press(&f, .digit6, .enter) == [.verifyMerchantPassword(Array("123456".utf8))])
+        _ = f.handle(.merchantVerdict(.accepted))
+    }
+
     func menuItems(_ f: TerminalFlow) -> [Screen.Text] {
         if case .menu(let menu) = f.screen { return menu.items }
         return []
@@ -39,6 +46,7 @@ import Testing
     @Test func topUpAsksAmountThenCardThenStarts() {
         var f = flow()
         _ = press(&f, .menu, .digit3, .digit2)
+        unlock(&f)
         _ = press(&f, .enter)
         if case .amountEntry = f.screen {} else { Issue.record("a top-up of nothing is refused: \(f.screen)") }
         _ = press(&f, .digit2, .doubleZero, .digit0, .enter)
@@ -57,7 +65,9 @@ import Testing
 
     @Test func issueMayHaveNoDepositAndBalanceAsksNoAmount() {
         var f = flow()
-        _ = press(&f, .menu, .digit3, .digit1, .enter)
+        _ = press(&f, .menu, .digit3, .digit1)
+        unlock(&f)
+        _ = press(&f, .enter)
         let issue = f.handle(.presentation(.inserted(name: "prepaid-blank")))
         #expect(issue == [.startPrepaid(.issue, amount: 0, presentation: .inserted(name: "prepaid-blank"))])
         _ = f.handle(.paymentFinished(.approved(lines: [])))
@@ -73,7 +83,9 @@ import Testing
 
     @Test func topUpByCardAsksForTheBankCardFirst() {
         var f = flow()
-        _ = press(&f, .menu, .digit3, .digit3, .digit5, .doubleZero, .enter)
+        _ = press(&f, .menu, .digit3, .digit3)
+        unlock(&f)
+        _ = press(&f, .digit5, .doubleZero, .enter)
         guard case .present(let present) = f.screen else {
             Issue.record("no card prompt")
             return
@@ -81,5 +93,48 @@ import Testing
         #expect(present.method == .card)
         #expect(f.handle(.presentation(.inserted(name: "visa-credit")))
             == [.startPrepaid(.topUpByCard, amount: 500, presentation: .inserted(name: "visa-credit"))])
+    }
+
+    @Test func operationsThatMoveValueAskForTheMerchantPasswordOncePerVisit() {
+        var f = flow()
+        _ = press(&f, .menu, .digit3, .digit2)
+        guard case .info(let info) = f.screen else {
+            Issue.record("a top-up opens on the password: \(f.screen)")
+            return
+        }
+        #expect(info.title == .ui(.merchantPasswordTitle))
+        #expect(press(&f, .digit9, .enter) == [.verifyMerchantPassword(Array("9".utf8))])
+        _ = f.handle(.merchantVerdict(.rejected(attemptsLeft: 4)))
+        guard case .info(let again) = f.screen else {
+            Issue.record("the password again: \(f.screen)")
+            return
+        }
+        #expect(again.lines.map { $0.resolve(.en) } == ["", "Wrong password, 4 tries left"])
+        #expect(f.handle(.presentation(.inserted(name: "prepaid-good"))).isEmpty, "no card is taken before the password")
+        _ = f.handle(.merchantVerdict(.accepted))  // not checking: ignored
+        guard case .info = f.screen else {
+            Issue.record("a verdict nobody asked for changes nothing: \(f.screen)")
+            return
+        }
+        unlock(&f)
+        if case .amountEntry = f.screen {} else { Issue.record("the amount after the password: \(f.screen)") }
+        // Within the same visit, the other operations do not ask again; the balance never asks.
+        _ = press(&f, .cancel, .digit5)
+        if case .amountEntry = f.screen {} else { Issue.record("refund unlocked by the same visit: \(f.screen)") }
+        _ = press(&f, .cancel, .cancel)
+        // A new visit asks again; the balance inquiry stays open.
+        _ = press(&f, .digit3, .digit4)
+        if case .present = f.screen {} else { Issue.record("balance asks no password: \(f.screen)") }
+        _ = press(&f, .cancel, .digit1)
+        if case .info(let locked) = f.screen { #expect(locked.title == .ui(.merchantPasswordTitle)) } else {
+            Issue.record("a new visit asks again: \(f.screen)")
+        }
+        _ = press(&f, .digit1, .enter)
+        _ = f.handle(.merchantVerdict(.lockedOut(secondsLeft: 300)))
+        if case .info(let out) = f.screen {
+            #expect(out.lines.map { $0.resolve(.en) } == ["", "Locked, try again in 300 s"])
+        } else {
+            Issue.record("lockout shown: \(f.screen)")
+        }
     }
 }

@@ -145,6 +145,7 @@ import VirtualCards
         rig.parameters.endTransaction()
         #expect(rig.parameters.current.version == 2, "the set comes into force when the last transaction ends")
         #expect(rig.parameters.current.settings?.merchantName == "Afternoon Store")
+        #expect(rig.journal.withLock { $0.policy.floorLimitMinor } == 3000, "a staged set's settings come with it")
         #expect(try rig.journal.withLock { try $0.parameters(TerminalManagementService.parameterSetName)?.version } == 2)
 
         // Reported back, and not downloaded again.

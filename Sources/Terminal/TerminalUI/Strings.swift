@@ -107,6 +107,40 @@ public enum UIString: Sendable, Equatable {
     case settleReversalsUnsent(Int)
     /// Settlement refused: offline transactions unsent.
     case settleAdvicesUnsent(Int)
+    // Settings → Parameters and merchant menu → Update (docs/terminal-management.md "On the terminal")
+    case settingsParameters, merchantUpdate
+    /// The parameter set in force: its signed version, or the board's own files.
+    case parametersVersion(Int)
+    case parametersDefaults
+    case parametersMerchant(String)
+    /// The offline floor limit (the amount as shown).
+    case parametersFloorLimit(String)
+    /// The caps on unsent offline sales: amount (as shown) and count.
+    case parametersUnsentCaps(String, Int)
+    case parametersMetered(Bool)
+    /// When the set came into force (local time).
+    case parametersApplied(String)
+    /// The last terminal management round (local time), or never.
+    case managementLastCheck(String)
+    case managementNeverChecked
+    /// The last round's result (ASCII, from the management service).
+    case managementResult(String)
+    case managementOff
+    case managementCheckHint, managementChecking
+    /// The firmware running now.
+    case updateRunning(String)
+    /// The committed version in the update root.
+    case updateCommitted(String)
+    /// An update in flight: its version and the updater's phase.
+    case updatePending(String, String)
+    case updateNotAvailable
+    case updateInstallHint, updateInstalling
+    /// Installed and switched: the version, and whether the terminal restarts now.
+    case updateInstalled(String, restarting: Bool)
+    /// Refused: the installer's reason (ASCII).
+    case updateRejected(String)
+    /// No package at the configured path.
+    case updateNoPackage(String)
 
     /// The text in `language`.
     public func text(_ language: Language) -> String {
@@ -263,6 +297,30 @@ public enum UIString: Sendable, Equatable {
         case .settleBatch(let closed, let next): "批次\(closed)已结，新批次\(next)"
         case .settleReversalsUnsent(let n): "有\(n)笔冲正未上送，不能结算"
         case .settleAdvicesUnsent(let n): "有\(n)笔交易未上送，不能结算"
+        case .settingsParameters: "参数"
+        case .merchantUpdate: "更新"
+        case .parametersVersion(let n): "参数版本 v\(n)"
+        case .parametersDefaults: "参数: 默认(未下载)"
+        case .parametersMerchant(let name): "商户名: \(name)"
+        case .parametersFloorLimit(let amount): "脱机限额 \(amount)"
+        case .parametersUnsentCaps(let amount, let n): "未上送上限 \(amount) \(n)笔"
+        case .parametersMetered(let allowed): allowed ? "移动网络下载: 允许" : "移动网络下载: 禁止"
+        case .parametersApplied(let time): "生效于 \(time)"
+        case .managementLastCheck(let time): "上次检查 \(time)"
+        case .managementNeverChecked: "尚未检查下载"
+        case .managementResult(let result): "结果: \(result)"
+        case .managementOff: "未启用终端管理"
+        case .managementCheckHint: "确认键: 立即检查下载"
+        case .managementChecking: "正在检查下载"
+        case .updateRunning(let version): "当前版本 \(version)"
+        case .updateCommitted(let version): "已确认版本 \(version)"
+        case .updatePending(let version, let phase): "待确认 \(version) (\(phase))"
+        case .updateNotAvailable: "本机不支持更新"
+        case .updateInstallHint: "确认键: 从U盘安装"
+        case .updateInstalling: "正在安装更新"
+        case .updateInstalled(let version, let restarting): restarting ? "已安装 \(version)，正在重启" : "已安装 \(version)，重启后生效"
+        case .updateRejected(let reason): "已拒绝: \(reason)"
+        case .updateNoPackage(let path): "未找到更新包 \(path)"
         }
     }
 
@@ -413,6 +471,30 @@ public enum UIString: Sendable, Equatable {
         case .settleBatch(let closed, let next): "Batch \(closed) closed, now \(next)"
         case .settleReversalsUnsent(let n): "\(n) reversals unsent: cannot settle"
         case .settleAdvicesUnsent(let n): "\(n) transactions unsent: cannot settle"
+        case .settingsParameters: "Parameters"
+        case .merchantUpdate: "Update"
+        case .parametersVersion(let n): "Parameters v\(n)"
+        case .parametersDefaults: "Parameters: defaults"
+        case .parametersMerchant(let name): "Merchant: \(name)"
+        case .parametersFloorLimit(let amount): "Offline limit \(amount)"
+        case .parametersUnsentCaps(let amount, let n): "Unsent cap \(amount) / \(n)"
+        case .parametersMetered(let allowed): allowed ? "Metered downloads: yes" : "Metered downloads: no"
+        case .parametersApplied(let time): "Applied \(time)"
+        case .managementLastCheck(let time): "Last check \(time)"
+        case .managementNeverChecked: "Not checked yet"
+        case .managementResult(let result): "Result: \(result)"
+        case .managementOff: "Terminal management off"
+        case .managementCheckHint: "ENTER: check downloads now"
+        case .managementChecking: "Checking for downloads"
+        case .updateRunning(let version): "Running \(version)"
+        case .updateCommitted(let version): "Committed \(version)"
+        case .updatePending(let version, let phase): "Pending \(version) (\(phase))"
+        case .updateNotAvailable: "Not available on this board"
+        case .updateInstallHint: "ENTER: install from USB"
+        case .updateInstalling: "Installing update"
+        case .updateInstalled(let version, let restarting): restarting ? "Installed \(version): restarting" : "Installed \(version): runs after restart"
+        case .updateRejected(let reason): "Rejected: \(reason)"
+        case .updateNoPackage(let path): "No package at \(path)"
         }
     }
 }

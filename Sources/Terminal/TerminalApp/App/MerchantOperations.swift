@@ -29,15 +29,26 @@ public final class MerchantOperations: MerchantService {
     let clock: any TerminalClock
     let print: @Sendable (PrintDocument) async -> TerminalFlow.PrintResult
     let logger: Logger
+    /// The parameter set's merchant name in force now, which replaces `header`'s (`nil`: none).
+    let merchantName: @Sendable () -> String?
+
+    /// The receipt header with the merchant name in force.
+    var liveHeader: Receipts.Header {
+        var header = header
+        if let name = merchantName() { header.merchantName = name }
+        return header
+    }
 
     /// - Parameters:
     ///   - settlement: `nil` when the terminal has no acquirer link (settlement then fails with a message).
     ///   - print: prints a document and says how it went.
+    ///   - merchantName: the merchant name of the parameter set in force, read at each print (`nil`: `header`'s).
     public init(
         password: MerchantPassword, journal: Locked<TransactionJournal>, settlement: SettlementService?, header: Receipts.Header,
         currency: Currency, clock: any TerminalClock, print: @escaping @Sendable (PrintDocument) async -> TerminalFlow.PrintResult,
-        logger: Logger
+        logger: Logger, merchantName: @escaping @Sendable () -> String? = { nil }
     ) {
+        self.merchantName = merchantName
         self.password = password
         self.journal = journal
         self.settlement = settlement
@@ -91,13 +102,13 @@ public final class MerchantOperations: MerchantService {
         }
         guard let (record, card) = found ?? nil else { return [.ui(.reprintNone)] }
         let transaction = Receipts.Transaction(record: record, card: card, currency: currency, localTime: Self.localTime(record.createdAt))
-        let result = await print(Receipts.receipt(transaction, header: header, copy: .merchant, language: language))
+        let result = await print(Receipts.receipt(transaction, header: liveHeader, copy: .merchant, language: language))
         return [printed(result)]
     }
 
     func xReport(language: Language) async -> [Screen.Text] {
         guard let totals = try? journal.withLock({ try $0.totals() }) else { return [.ui(.printerFault)] }
-        let result = await print(Receipts.xReport(totals, header: header, time: clock.localDateTime().text, language: language))
+        let result = await print(Receipts.xReport(totals, header: liveHeader, time: clock.localDateTime().text, language: language))
         let count = totals.lines.reduce(0) { $0 + $1.count }
         return [.raw("#\(totals.batch): \(count)"), printed(result)]
     }
@@ -111,7 +122,7 @@ public final class MerchantOperations: MerchantService {
             logger.warning("settlement failed", metadata: ["reason": "\(why)"])
             return [.ui(.settleFailed)]
         case .settled(let report):
-            let result = await print(Receipts.zReport(report, header: header, time: clock.localDateTime().text, language: language))
+            let result = await print(Receipts.zReport(report, header: liveHeader, time: clock.localDateTime().text, language: language))
             var lines: [Screen.Text] = [.ui(report.balanced ? .settleBalanced : .settleNotBalanced)]
             if report.uploaded > 0 { lines.append(.ui(.settleUploaded(report.uploaded))) }
             lines += [.ui(.settleBatch(closed: report.batch, next: report.nextBatch)), printed(result)]
@@ -158,7 +169,7 @@ extension MerchantOperations {
             header: Receipts.Header(merchantName: profile.merchant.name, terminalID: payments.terminalID, merchantID: payments.merchantID),
             currency: profile.merchant.currency, clock: clock,
             print: { document in await withCheckedContinuation { done in spooler.print(document) { done.resume(returning: $0) } } },
-            logger: logger)
+            logger: logger, merchantName: { payments.activeParameters?.current.settings?.merchantName })
     }
 
     /// The merchant menu's refund and void list: card voids on the acquirer link (when there is one) before the QR

@@ -24,12 +24,16 @@ public struct PaymentSession: Sendable {
     public let print: @Sendable (PrintDocument) -> Void
     /// The UI language when the run started: the receipts' labels follow it (their headers are bilingual).
     public let language: Language
+    /// The merchant name on the idle screen when the run started (a parameter set's, live): receipts print it.
+    /// `nil`: the rail's configured name.
+    public let merchantName: String?
 
     public init(
         show: @escaping @Sendable (Screen) -> Void, inputs: AsyncStream<TerminalFlow.RailInput>,
-        print: @escaping @Sendable (PrintDocument) -> Void = { _ in }, language: Language = .zhCN
+        print: @escaping @Sendable (PrintDocument) -> Void = { _ in }, language: Language = .zhCN, merchantName: String? = nil
     ) {
         self.language = language
+        self.merchantName = merchantName
         self.show = show
         self.inputs = inputs
         self.print = print

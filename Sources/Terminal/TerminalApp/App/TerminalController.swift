@@ -53,14 +53,17 @@ public final class TerminalController: Sendable {
         public var restockAfterVoid: (@Sendable () async -> Void)?
         /// Prepaid card operations from the merchant menu (`nil`: no prepaid sub-menu).
         public var prepaid: PrepaidService?
+        /// The Parameters and Update screens (`nil`: they show "not available").
+        public var panels: (any ManagementPanelService)?
 
         public init(
             display: @escaping @Sendable (CharacterGrid) throws -> Void, gridSize: (columns: Int, rows: Int), rails: RailRegistry,
             saveLanguage: @escaping @Sendable (Language) -> Void, beat: @escaping @Sendable () -> Void, clock: any TerminalClock,
             print: @escaping @Sendable (PrintDocument, @escaping @Sendable (TerminalFlow.PrintResult) -> Void) -> Void = { $1(.noPrinter) },
             refunds: (any RefundService)? = nil, merchant: (any MerchantService)? = nil, management: TerminalManagementService? = nil,
-            prepaid: PrepaidService? = nil
+            prepaid: PrepaidService? = nil, panels: (any ManagementPanelService)? = nil
         ) {
+            self.panels = panels
             self.merchant = merchant
             self.prepaid = prepaid
             if let management {
@@ -127,7 +130,7 @@ public final class TerminalController: Sendable {
                         printer(document) { result in
                             if result != .printed { log.warning("receipt not printed", metadata: ["result": "\(result)"]) }
                         }
-                    }, language: flow.language)
+                    }, language: flow.language, merchantName: flow.configuration.merchantName)
                 return (session, inputsIn)
             }
             show()
@@ -200,6 +203,17 @@ public final class TerminalController: Sendable {
                             payments.addTask {
                                 let lines = await merchant?.run(task, language: language) ?? [.ui(.notAvailable)]
                                 bus.send(.flow(.merchantFinished(lines)))
+                            }
+                        case .readPanel(let panel):
+                            let lines = dependencies.panels?.lines(panel, language: flow.language) ?? [.ui(.notAvailable)]
+                            _ = flow.handle(.panelLines(panel, lines))
+                        case .runPanelAction(let panel):
+                            let bus = self.bus
+                            let language = flow.language
+                            let panels = dependencies.panels
+                            payments.addTask {
+                                let lines = await panels?.run(panel, language: language) ?? [.ui(.notAvailable)]
+                                bus.send(.flow(.panelFinished(panel, lines)))
                             }
                         case .startRefund(let sale, let kind, let amount):
                             guard let refunds = dependencies.refunds else {

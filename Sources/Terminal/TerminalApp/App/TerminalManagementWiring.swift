@@ -24,11 +24,6 @@ struct TerminalManagementWiring {
     let service: TerminalManagementService?
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
-    /// The update root: `TERMINAL_UPDATE_ROOT`, else `/opt/terminal` on hardware boards and none on the simulator.
-    static func updateRoot(profile: BoardProfile, environment: [String: String]) -> String? {
-        environment["TERMINAL_UPDATE_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? (profile.kind == .simulator ? nil : "/opt/terminal")
-    }
-
     static func start(
         profile: BoardProfile, payments: Payments, store: Locked<TerminalStore>, keys: Locked<KeyStore>, state: StateDirectory,
         connectivity: @escaping @Sendable () -> ConnectivityState, clock: any TerminalClock, version: String,
@@ -38,9 +33,9 @@ struct TerminalManagementWiring {
             return TerminalManagementWiring(service: nil, services: [])
         }
         let simulator = profile.kind == .simulator
-        let updateRoot = updateRoot(profile: profile, environment: environment)
-        let keyringPath = environment["TERMINAL_UPDATE_KEYRING"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? updateRoot.map { $0 + "/keyring.toml" } ?? state.path + "/keyring.toml"
+        let locations = UpdateLocations(profile: profile, state: state, environment: environment)
+        let updateRoot = locations.root
+        let keyringPath = locations.keyringPath
         let keyring = try? Installer.readKeyring(keyringPath)
         if keyring == nil {
             // Expected on the simulator (no keyring unless one is provisioned); a fault on a hardware board.
@@ -64,17 +59,22 @@ struct TerminalManagementWiring {
                 return EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 1, day: 1)!  // a valid constant date
             },
             now: { clock.unixTime() },
-            restart: {
-                guard !simulator else { return }
-                let status = system("systemctl restart --no-block terminal.service")
-                guard status == 0 else { throw UpdaterError(.restartFailed, "systemctl restart exited with \(status)") }
-            },
+            restart: restartService(simulator: simulator),
             keys: keys, logger: logger)
         service.restoreParameterSet()
         let interval = Int(environment["TERMINAL_TMS_INTERVAL_S"] ?? "") ?? 900
         guard interval > 0 else { return TerminalManagementWiring(service: service, services: []) }
         let poller = TerminalManagementPoller(service: service, interval: .seconds(interval), connectivity: connectivity)
         return TerminalManagementWiring(service: service, services: [.init(service: poller, successTerminationBehavior: .ignore)])
+    }
+
+    /// Restarts the terminal's unit after an update switched slots (not on the simulator).
+    static func restartService(simulator: Bool) -> @Sendable () throws -> Void {
+        {
+            guard !simulator else { return }
+            let status = system("systemctl restart --no-block terminal.service")
+            guard status == 0 else { throw UpdaterError(.restartFailed, "systemctl restart exited with \(status)") }
+        }
     }
 
     /// Field 7's date and time, UTC.
@@ -103,5 +103,25 @@ struct TerminalManagementPoller: Service {
                 return
             }
         }
+    }
+}
+
+/// Where updates go, what verifies them and where "install from USB" looks, for terminal management and the update
+/// screen alike.
+struct UpdateLocations {
+    /// `TERMINAL_UPDATE_ROOT`, else `/opt/terminal` on hardware boards; none on the simulator.
+    let root: String?
+    /// `TERMINAL_UPDATE_KEYRING`, else `ROOT/keyring.toml`, else `STATE/keyring.toml`.
+    let keyringPath: String
+    /// `TERMINAL_UPDATE_MEDIA`, else the profile's `storage.update_media`, else `/media/usb/terminal.tpkg` on hardware
+    /// boards; none on the simulator.
+    let mediaPath: String?
+
+    init(profile: BoardProfile, state: StateDirectory, environment: [String: String]) {
+        func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let simulator = profile.kind == .simulator
+        root = value("TERMINAL_UPDATE_ROOT") ?? (simulator ? nil : "/opt/terminal")
+        keyringPath = value("TERMINAL_UPDATE_KEYRING") ?? root.map { $0 + "/keyring.toml" } ?? state.path + "/keyring.toml"
+        mediaPath = value("TERMINAL_UPDATE_MEDIA") ?? profile.storage.updateMedia ?? (simulator ? nil : "/media/usb/terminal.tpkg")
     }
 }

@@ -90,6 +90,9 @@ public struct BoardProfile: Sendable, Equatable {
     public struct Storage: Sendable, Equatable {
         /// Where the store and keys live. `~` and `$XDG_STATE_HOME` are expanded for simulator boards only.
         public var stateDirectory: String
+        /// The update package the merchant menu's "install from USB" takes (`TERMINAL_UPDATE_MEDIA` overrides it;
+        /// `/media/usb/terminal.tpkg` on hardware boards when neither is set).
+        public var updateMedia: String? = nil
     }
 
     public struct Payments: Sendable, Equatable {

@@ -380,12 +380,16 @@ private struct ProfileReader {
     }
 
     func storage(_ s: Section) throws(BoardProfileError) -> BoardProfile.Storage {
-        try only(s, ["state_dir"])
+        try only(s, ["state_dir", "update_media"])
         let dir = try string(s, "state_dir")
         guard dir.hasPrefix("/") || dir.hasPrefix("~/") || dir.hasPrefix("$XDG_STATE_HOME/") else {
             throw fail("storage.state_dir", s.table["state_dir"]?.line, "expected an absolute path, found \"\(dir)\"")
         }
-        return .init(stateDirectory: dir)
+        let media = try optionalString(s, "update_media")
+        if let media, !media.hasPrefix("/") {
+            throw fail("storage.update_media", s.table["update_media"]?.line, "expected an absolute path, found \"\(media)\"")
+        }
+        return .init(stateDirectory: dir, updateMedia: media)
     }
 
     func payments(_ s: Section) throws(BoardProfileError) -> BoardProfile.Payments {

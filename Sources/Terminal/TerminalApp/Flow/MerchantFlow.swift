@@ -29,7 +29,7 @@ extension TerminalFlow {
     }
 
     /// The merchant menu's entries, in order.
-    static let merchantItems: [UIString] = [.merchantVoid, .merchantRefund, .merchantReprint, .merchantXReport, .merchantSettle, .menuSettings]
+    static let merchantItems: [UIString] = [.merchantVoid, .merchantRefund, .merchantReprint, .merchantXReport, .merchantSettle, .menuSettings, .merchantUpdate]
 
     /// The longest merchant password.
     static let merchantPasswordLength = 12
@@ -104,6 +104,8 @@ extension TerminalFlow {
         case .merchantSettle:
             go(.merchant(.working(.settle)), timeout: nil)
             return [.runMerchantTask(.settle)]
+        case .merchantUpdate:
+            return openPanel(.update)
         default:
             go(.menu(.settings, selected: 0))
             return []
@@ -131,6 +133,9 @@ extension TerminalFlow {
             case .settle: .settleTitle
             }
             go(.merchant(.result(.init(title: .ui(title), lines: lines))), timeout: configuration.resultTimeout)
+        case (.merchantVerdict(let verdict), .prepaid(let menu)):
+            // The prepaid operations that move value ask for the merchant password (PrepaidMenu.swift).
+            go(.prepaid(menu.answered(verdict)))
         default:
             break
         }

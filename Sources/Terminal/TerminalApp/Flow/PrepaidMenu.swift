@@ -18,14 +18,23 @@ extension TerminalFlow {
 
     /// The prepaid sub-menu ("预付卡"): choose an operation, enter its amount, present the card. A pure value; the
     /// flow forwards keys and presentations to it and starts the operation it asks for.
+    ///
+    /// Every operation that moves value (issue with a deposit, top-up, top-up by card, refund) asks for the merchant
+    /// password first, once per visit of the sub-menu; the balance inquiry stays open.
     struct PrepaidMenu: Sendable, Equatable {
         enum Stage: Sendable, Equatable {
             case choose(selected: Int)
+            /// The merchant password for `operation`: the digits typed so far (shown as `*`) and a notice.
+            case password(PrepaidOperation, digits: [UInt8], notice: Screen.Text?)
+            /// The driver checks the password (``TerminalFlow/Action/verifyMerchantPassword(_:)``).
+            case checking(PrepaidOperation)
             case amount(PrepaidOperation, amount: Int, overLimit: Bool)
             case present(PrepaidOperation, amount: Int)
         }
 
         var stage: Stage = .choose(selected: 0)
+        /// The merchant password was accepted during this visit.
+        var unlocked = false
 
         /// What a key or presentation leads to.
         enum Step: Sendable, Equatable {
@@ -35,6 +44,8 @@ extension TerminalFlow {
             case exit
             /// Run the operation with the card presented.
             case start(PrepaidOperation, amount: Int, presentation: Presentation)
+            /// Check these password digits (ASCII), staying at `next` (the checking stage) for the verdict.
+            case verify(PrepaidMenu, digits: [UInt8])
         }
 
         static let operations = PrepaidOperation.allCases
@@ -55,16 +66,37 @@ extension TerminalFlow {
             case .present(let operation, let amount):
                 return .present(.init(amount: amount, currency: configuration.currency,
                                       method: operation == .topUpByCard ? .card : .prepaid))
+            case .password(_, let digits, let notice):
+                return .info(.init(
+                    title: .ui(.merchantPasswordTitle),
+                    lines: [.raw(String(repeating: "*", count: digits.count)), notice ?? .ui(.merchantPasswordHint)]))
+            case .checking:
+                return .processing(.init())
             }
         }
 
         func handle(_ key: Key, maximumAmount: Int) -> Step {
             switch stage {
+            case .password(let operation, let digits, let notice):
+                switch key {
+                case .cancel:
+                    return .stay(with(.choose(selected: Self.operations.firstIndex(of: operation) ?? 0)))
+                case .clear:
+                    return .stay(with(.password(operation, digits: Array(digits.dropLast()), notice: notice)))
+                case .enter:
+                    guard !digits.isEmpty else { return .stay(self) }
+                    return .verify(with(.checking(operation)), digits: digits)
+                default:
+                    guard let digit = key.digit, digits.count < TerminalFlow.merchantPasswordLength else { return .stay(self) }
+                    return .stay(with(.password(operation, digits: digits + [UInt8(0x30 + digit)], notice: notice)))
+                }
+            case .checking:
+                return .stay(self)
             case .choose(let selected):
                 let count = Self.operations.count
                 switch key {
-                case .up: return .stay(.init(stage: .choose(selected: (selected + count - 1) % count)))
-                case .down: return .stay(.init(stage: .choose(selected: (selected + 1) % count)))
+                case .up: return .stay(with(.choose(selected: (selected + count - 1) % count)))
+                case .down: return .stay(with(.choose(selected: (selected + 1) % count)))
                 case .cancel: return .exit
                 case .enter: return chosen(Self.operations[selected])
                 default:
@@ -83,25 +115,25 @@ extension TerminalFlow {
                     return value
                 }
                 switch key {
-                case .cancel: return .stay(.init(stage: .choose(selected: Self.operations.firstIndex(of: operation) ?? 0)))
-                case .clear: return .stay(.init(stage: .amount(operation, amount: amount / 10, overLimit: false)))
+                case .cancel: return .stay(with(.choose(selected: Self.operations.firstIndex(of: operation) ?? 0)))
+                case .clear: return .stay(with(.amount(operation, amount: amount / 10, overLimit: false)))
                 case .enter:
                     // An issue may have no opening deposit; a top-up needs an amount.
                     guard amount > 0 || operation == .issue else { return .stay(self) }
-                    return .stay(.init(stage: .present(operation, amount: amount)))
+                    return .stay(with(.present(operation, amount: amount)))
                 case .doubleZero:
                     let next = shifted([0, 0])
-                    return .stay(.init(stage: .amount(operation, amount: next ?? amount, overLimit: next == nil)))
+                    return .stay(with(.amount(operation, amount: next ?? amount, overLimit: next == nil)))
                 default:
                     guard let digit = key.digit else { return .stay(self) }
                     let next = shifted([digit])
-                    return .stay(.init(stage: .amount(operation, amount: next ?? amount, overLimit: next == nil)))
+                    return .stay(with(.amount(operation, amount: next ?? amount, overLimit: next == nil)))
                 }
             case .present(let operation, let amount):
                 if key == .cancel {
                     return operation == .balance
-                        ? .stay(.init(stage: .choose(selected: 3)))
-                        : .stay(.init(stage: .amount(operation, amount: amount, overLimit: false)))
+                        ? .stay(with(.choose(selected: 3)))
+                        : .stay(with(.amount(operation, amount: amount, overLimit: false)))
                 }
                 return .stay(self)
             }
@@ -114,9 +146,33 @@ extension TerminalFlow {
         }
 
         private func chosen(_ operation: PrepaidOperation) -> Step {
-            operation == .balance
-                ? .stay(.init(stage: .present(.balance, amount: 0)))
-                : .stay(.init(stage: .amount(operation, amount: 0, overLimit: false)))
+            if operation == .balance { return .stay(with(.present(.balance, amount: 0))) }
+            guard unlocked else { return .stay(with(.password(operation, digits: [], notice: nil))) }
+            return .stay(with(.amount(operation, amount: 0, overLimit: false)))
+        }
+
+        /// This menu (with its unlock) at another stage.
+        private func with(_ stage: Stage) -> PrepaidMenu {
+            var next = self
+            next.stage = stage
+            return next
+        }
+
+        /// The merchant password's verdict while checking: the operation's amount entry, or the password again with
+        /// why.
+        func answered(_ verdict: MerchantPassword.Verdict) -> PrepaidMenu {
+            guard case .checking(let operation) = stage else { return self }
+            let notice: UIString
+            switch verdict {
+            case .accepted:
+                var next = with(.amount(operation, amount: 0, overLimit: false))
+                next.unlocked = true
+                return next
+            case .rejected(let left): notice = .merchantPasswordWrong(left)
+            case .lockedOut(let seconds): notice = .merchantLocked(Int(seconds))
+            case .notSet: notice = .merchantNoPassword
+            }
+            return with(.password(operation, digits: [], notice: .ui(notice)))
         }
     }
 }

@@ -28,6 +28,8 @@ public struct TerminalFlow: Sendable {
         public var itemSaleMenu = false
         /// The main menu offers "预付卡 Prepaid card" (issue, top-up, balance; the driver has a ``PrepaidService``).
         public var prepaidMenu = false
+        /// The merchant chose the UI language in settings: a parameter set's language does not replace it.
+        public var merchantChoseLanguage = false
 
         public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
             self.merchantName = merchantName
@@ -91,6 +93,13 @@ public struct TerminalFlow: Sendable {
         case merchantFinished([Screen.Text])
         /// The answer to ``Action/listCatalogue``: the items and whether the stock view is stale.
         case catalogue([SaleItem], stale: Bool)
+        /// The answer to ``Action/readPanel(_:)`` (Flow/PanelFlow.swift).
+        case panelLines(Panel, [Screen.Text])
+        /// A panel's action ended (``Action/runPanelAction(_:)``): the lines to show.
+        case panelFinished(Panel, [Screen.Text])
+        /// A parameter set came into force: its merchant name and language (`nil`: the set carries none) take effect
+        /// now; the language only when the merchant did not choose one.
+        case parametersChanged(merchantName: String?, language: Language?)
     }
 
     /// What a running rail hears while it owns the screen.
@@ -131,6 +140,10 @@ public struct TerminalFlow: Sendable {
         case recordItemSale([ItemSaleFlow.BasketLine])
         /// Run a prepaid card operation (PrepaidMenu.swift); its result comes back as ``Input/paymentFinished(_:)``.
         case startPrepaid(PrepaidOperation, amount: Int, presentation: Presentation)
+        /// Read what a panel shows; answer with ``Input/panelLines(_:_:)``.
+        case readPanel(Panel)
+        /// Run a panel's action; answer with ``Input/panelFinished(_:_:)``.
+        case runPanelAction(Panel)
     }
 
     /// How a print job ended.
@@ -172,15 +185,17 @@ public struct TerminalFlow: Sendable {
         case itemSale(ItemSaleFlow)
         /// The prepaid sub-menu (PrepaidMenu.swift).
         case prepaid(PrepaidMenu)
+        /// Settings → Parameters, merchant menu → Update (PanelFlow.swift).
+        case panel(PanelState)
     }
 
     /// The basket of the item sale being paid, recorded against stock when the payment is approved.
     private var basket: [ItemSaleFlow.BasketLine]?
 
-    public let configuration: Configuration
-    public private(set) var language: Language
+    public internal(set) var configuration: Configuration
+    public internal(set) var language: Language
     public private(set) var status = Status()
-    private(set) var state: State = .idle
+    var state: State = .idle
     private var now: Int64 = 0
     private var deadline: Int64?
 
@@ -244,6 +259,8 @@ public struct TerminalFlow: Sendable {
                 notice: overLimit ? .ui(.amountLimit) : .ui(.refundLeft(left))))
         case .prepaid(let menu):
             return menu.screen(configuration)
+        case .panel(let panel):
+            return panelScreen(panel)
         }
     }
 
@@ -269,7 +286,7 @@ public struct TerminalFlow: Sendable {
                 + (configuration.prepaidMenu ? [.ui(.prepaidTitle)] : [])
                 + (configuration.itemSaleMenu ? [Self.itemSaleEntry(language)] : [])
         case .settings:
-            [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout)]
+            [.raw(UIString.settingsLanguage.text(language) + ": " + UIString.languageName(language).text(language)), .ui(.settingsNetwork), .ui(.printerTest), .ui(.settingsAbout), .ui(.settingsParameters)]
         }
     }
 
@@ -283,7 +300,7 @@ public struct TerminalFlow: Sendable {
             return []
         case .status(let s):
             status = s
-            return []
+            return panelInput(input)
         case .shutdown:
             if !isPaying { go(.shuttingDown) }
             return []
@@ -308,6 +325,8 @@ public struct TerminalFlow: Sendable {
             return []
         case .merchantVerdict, .merchantFinished:
             return merchantInput(input)
+        case .panelLines, .panelFinished, .parametersChanged:
+            return panelInput(input)
         case .catalogue(let items, let stale):
             guard state == .itemLoading else { return [] }
             guard !items.isEmpty else {
@@ -354,7 +373,7 @@ public struct TerminalFlow: Sendable {
         default: break
         }
         switch next {
-        case .idle, .shuttingDown, .paying, .printing, .merchant(.checking), .merchant(.working): deadline = nil
+        case .idle, .shuttingDown, .paying, .printing, .merchant(.checking), .merchant(.working), .panel(.working): deadline = nil
         default: deadline = now + ((timeout ?? nil) ?? configuration.inputTimeout)
         }
     }
@@ -470,11 +489,16 @@ public struct TerminalFlow: Sendable {
             return refundAmountKey(key, sale: sale, amount: amount)
         case .merchant(let merchant):
             return merchantKey(key, merchant)
+        case .panel(let panel):
+            return panelKey(key, panel)
         case .prepaid(let menu):
             switch menu.handle(key, maximumAmount: configuration.maximumAmount) {
             case .stay(let next): go(.prepaid(next))
             case .exit: go(.menu(.main, selected: menuItems(.main).firstIndex(of: .ui(.prepaidTitle)) ?? 0))
             case .start: break
+            case .verify(let next, let digits):
+                go(.prepaid(next))
+                return [.verifyMerchantPassword(digits)]
             }
             return []
         }
@@ -570,6 +594,7 @@ public struct TerminalFlow: Sendable {
         case (.settings, 0):
             let all = Language.allCases
             language = all[(all.firstIndex(of: language)! + 1) % all.count]  // language is always one of allCases
+            configuration.merchantChoseLanguage = true
             go(.menu(.settings, selected: 0))
             return [.saveLanguage(language)]
         case (.settings, 1):
@@ -589,6 +614,8 @@ public struct TerminalFlow: Sendable {
         case (.settings, 2):
             go(.printing, timeout: nil)
             return [.printTestPage]
+        case (.settings, 4):
+            return openPanel(.parameters)
         case (.settings, _):
             go(.info(.init(title: .ui(.settingsAbout), lines: [
                 .raw(UIString.version.text(language) + ": " + configuration.version),

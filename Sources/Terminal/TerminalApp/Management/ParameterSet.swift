@@ -117,11 +117,23 @@ public final class ActiveParameterSet: Sendable {
 
     private let state: Mutex<State>
     private let onSwitch: @Sendable (ParameterSet) -> Void
+    private let observers = Mutex<[@Sendable (ParameterSet) -> Void]>([])
 
     /// Starts with `initial`; `onSwitch` runs (inside the switch, keep it short) each time a set comes into force.
     public init(_ initial: ParameterSet, onSwitch: @escaping @Sendable (ParameterSet) -> Void = { _ in }) {
         state = Mutex(State(current: initial))
         self.onSwitch = onSwitch
+    }
+
+    /// Adds a handler that runs after each switch, outside the lock (the terminal's screen takes the merchant name
+    /// and language of the set from it: docs/terminal-management.md).
+    public func observeSwitches(_ handler: @escaping @Sendable (ParameterSet) -> Void) {
+        observers.withLock { $0.append(handler) }
+    }
+
+    private func switched(to set: ParameterSet) {
+        onSwitch(set)
+        for observer in observers.withLock({ $0 }) { observer(set) }
     }
 
     /// The set in force now.
@@ -150,7 +162,7 @@ public final class ActiveParameterSet: Sendable {
             state.staged = nil
             return staged
         }
-        if let switched { onSwitch(switched) }
+        if let switched { self.switched(to: switched) }
     }
 
     /// Runs `body` when no transaction is in flight, inside the critical section that ``beginTransaction()`` takes, so
@@ -173,7 +185,7 @@ public final class ActiveParameterSet: Sendable {
             state.staged = set
             return false
         }
-        if now { onSwitch(set) }
+        if now { switched(to: set) }
         return now
     }
 }

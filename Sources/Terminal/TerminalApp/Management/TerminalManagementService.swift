@@ -88,6 +88,21 @@ public final class TerminalManagementService: Sendable {
         /// "Downloading update-1.2.0.tpkg 45%" while a download runs, the last result or refusal, or empty (ASCII: the
         /// display fonts carry the UI strings' glyphs only).
         public var line: String = ""
+        /// When the last round asked the host (seconds since 1970); `nil` before the first.
+        public var lastCheck: Int64?
+        /// What the last round came to (ASCII): "nothing new", "host unreachable", or each object's outcome.
+        public var lastRound = ""
+        /// The update the host offers that is newer than the running firmware, and how much of it is downloaded.
+        public var offeredUpdate: OfferedUpdate?
+    }
+
+    /// An update offered by the host, for the update screen.
+    public struct OfferedUpdate: Sendable, Equatable {
+        public var name: String
+        public var version: String
+        /// Bytes downloaded so far (the resumable part file's length after the last chunk).
+        public var downloaded: Int
+        public var size: Int
     }
 
     let configuration: Configuration
@@ -127,6 +142,10 @@ public final class TerminalManagementService: Sendable {
         self.now = now
         self.restart = restart
         self.logger = logger
+        // Every set that comes into force, at once or when the transaction in flight ends, brings its settings.
+        parameters.observeSwitches { [journal, store] set in
+            if let settings = set.settings { Self.applySettings(settings, journal: journal, store: store) }
+        }
     }
 
     /// The status line for the idle screen.
@@ -148,7 +167,6 @@ public final class TerminalManagementService: Sendable {
             let set = try? ParameterSet(verified, today: today())
         else { return }
         parameters.apply(set)
-        if let settings = set.settings { applySettings(settings) }
         logger.info("parameter set restored", metadata: ["version": "\(set.version)"])
     }
 
@@ -166,6 +184,8 @@ public final class TerminalManagementService: Sendable {
             logger.warning("terminal management: the host could not be asked", metadata: ["error": "\(error)"])
             report.failure = "\(error)"
             try? store.withLock { try $0.setStockStale(true) }
+            let checked = now()
+            statusBox.withLock { $0.lastCheck = checked; $0.lastRound = "host unreachable" }
             return report
         }
         for offer in offers {
@@ -180,6 +200,11 @@ public final class TerminalManagementService: Sendable {
                 guard configuration.updateRoot != nil, let version = try? FirmwareVersion(parsing: offer.version),
                     configuration.firmwareVersion < version
                 else { continue }
+                statusBox.withLock { status in
+                    if status.offeredUpdate?.name != offer.name {
+                        status.offeredUpdate = OfferedUpdate(name: offer.name, version: offer.version, downloaded: 0, size: offer.size)
+                    }
+                }
                 report.objects[offer.name] = await takeUpdate(offer)
             case .key:
                 guard let keys, let version = Int(offer.version),
@@ -191,7 +216,23 @@ public final class TerminalManagementService: Sendable {
             }
         }
         report.stockSynced = await synchronizeStock()
+        let checked = now()
+        let summary = report.objects.isEmpty
+            ? "nothing new"
+            : report.objects.sorted { $0.key < $1.key }.map { "\($0.key) \(Self.describe($0.value))" }.joined(separator: ", ")
+        statusBox.withLock { $0.lastCheck = checked; $0.lastRound = summary }
         return report
+    }
+
+    /// An outcome in a few ASCII words, for the screen.
+    static func describe(_ outcome: Outcome) -> String {
+        switch outcome {
+        case .applied(let version): "applied v\(version)"
+        case .staged(let version): "v\(version) pending"
+        case .refused(let result, _): "refused \(result.rawValue)"
+        case .waiting: "waiting"
+        case .interrupted: "interrupted"
+        }
     }
 
     // MARK: Parameters
@@ -237,9 +278,6 @@ public final class TerminalManagementService: Sendable {
             return await refuse(offer, .notNewer, "the journal refused version \(verified.version): \(error)")
         }
         let now = parameters.apply(set)
-        if let settings = set.settings {
-            if now { applySettings(settings) }
-        }
         logger.info(
             "parameter set \(now ? "applied" : "staged until the transaction in flight ends")",
             metadata: ["version": "\(verified.version)", "signer": "\(verified.keyName)"])
@@ -248,8 +286,9 @@ public final class TerminalManagementService: Sendable {
         return now ? .applied(version: "\(verified.version)") : .staged(version: "\(verified.version)")
     }
 
-    /// The terminal settings that live outside the rails: the offline caps of the journal.
-    func applySettings(_ settings: TerminalSettingsParameters) {
+    /// The terminal settings that live outside the rails: the offline caps of the journal, the merchant name and the
+    /// metered-download permission. Runs each time a set comes into force (``ActiveParameterSet/observeSwitches(_:)``).
+    static func applySettings(_ settings: TerminalSettingsParameters, journal: Locked<TransactionJournal>, store: Locked<TerminalStore>) {
         journal.withLock { $0.policy = settings.applied(to: $0.policy) }
         try? store.withLock { try $0.setSetting("tms.merchant-name", settings.merchantName) }
         try? store.withLock { try $0.setSetting("tms.allow-metered-downloads", settings.allowMeteredDownloads ? "1" : "0") }
@@ -382,6 +421,7 @@ public final class TerminalManagementService: Sendable {
         unlink(path)
         switch outcome {
         case .switched(let version, let slot):
+            statusBox.withLock { $0.offeredUpdate = nil }
             logger.info("update installed", metadata: ["version": "\(version)", "slot": "\(slot)"])
             setStatus("Update \(version) installed")
             await sendReport(offer, .applied, "installed in slot \(slot); commits once healthy")
@@ -507,6 +547,11 @@ public final class TerminalManagementService: Sendable {
             ) { done, total in
                 let percent = total > 0 ? done * 100 / total : 100
                 self.setStatus("Downloading \(name) \(percent)%")
+                if offer.kind == .update {
+                    self.statusBox.withLock { status in
+                        if status.offeredUpdate?.name == name { status.offeredUpdate?.downloaded = done }
+                    }
+                }
             }
         } catch {
             logger.warning("download interrupted; it resumes", metadata: ["object": "\(name)", "error": "\(error)"])

@@ -381,7 +381,9 @@ public struct ContactlessRail: PaymentRail {
             if let code = host?.authorizationCode { lines.append(.ui(.authCode(code))) }
             if signature { lines.append(.ui(.signatureRequired)) }
             session.print(
-                receipt(ticket, amount: amount, outcome: outcome, host: host, offline: status == .offlineApproved))
+                receipt(
+                    ticket, amount: amount, outcome: outcome, host: host, offline: status == .offlineApproved,
+                    merchantName: session.merchantName))
             return .approved(lines: lines)
         case .declined, .reversed, .failed:
             if let code = host?.responseCode, !code.isEmpty { lines.append(.ui(.responseCode(code))) }
@@ -402,11 +404,12 @@ public struct ContactlessRail: PaymentRail {
     }
 
     func receipt(
-        _ ticket: RailTicket, amount: Int, outcome: ContactlessOutcome, host: AuthorizationResponse?, offline: Bool
+        _ ticket: RailTicket, amount: Int, outcome: ContactlessOutcome, host: AuthorizationResponse?, offline: Bool,
+        merchantName: String? = nil
     ) -> PrintDocument {
         let terminal = configuration.parameters.terminal.terminal
         var elements: [PrintDocument.Element] = [
-            .text(configuration.merchantName, alignment: .center, emphasis: true),
+            .text(merchantName ?? configuration.merchantName, alignment: .center, emphasis: true),
             .text("签购单 SALE RECEIPT", alignment: .center),
             .text("终端 TID: \(terminal.terminalIdentification)"),
             .text("商户 MID: \(terminal.merchantIdentifier)"),

@@ -476,7 +476,7 @@ final class ChipTransaction {
             applicationLabel: data?.label, chip: chip, retrievalReference: hostResponse?.retrievalReference,
             authorizationCode: hostResponse?.authorizationCode, signatureRequired: outcome.signatureRequired)
         let header = Receipts.Header(
-            merchantName: config.merchantName, terminalID: config.parameters.terminal.terminalIdentification,
+            merchantName: session.merchantName ?? config.merchantName, terminalID: config.parameters.terminal.terminalIdentification,
             merchantID: config.parameters.terminal.merchantIdentifier)
         return Receipts.receipt(transaction, header: header, copy: copy, language: session.language)
     }
