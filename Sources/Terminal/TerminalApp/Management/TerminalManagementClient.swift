@@ -167,17 +167,7 @@ public struct TerminalManagementClient: Sendable {
         progress(done, offer.size)
         while done < offer.size {
             let wanted = min(chunk, offer.size - done)
-            var bytes: [UInt8]?
-            for _ in 0..<3 {
-                let answer = try await exchange(.fileTransfer, text: TerminalManagement.chunkRequest(name: offer.name, offset: done, length: wanted))
-                guard let header = try? TerminalManagement.ChunkHeader(encoded: answer.text(63) ?? ""), let data = answer.bytes(72),
-                    header.name == offer.name, header.offset == done, header.total == offer.size, !data.isEmpty, data.count <= wanted,
-                    CRC32.checksum(data) == header.crc32
-                else { continue }
-                bytes = data
-                break
-            }
-            guard let bytes else { throw TerminalManagementError(.corruptChunk, "chunk at \(done) of \(offer.name) failed its checks three times") }
+            let bytes = try await receiveChunk(of: offer, at: done, length: wanted)
             var written = 0
             while written < bytes.count {
                 let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, bytes.count - written, off_t(done + written)) }
@@ -207,6 +197,21 @@ public struct TerminalManagementClient: Sendable {
         return .complete(path: final)
     }
 
+    /// One chunk of `offer` (`822`), checked against its request (name, offset, total, at most `length` bytes) and its
+    /// CRC-32; asked for again up to three times.
+    /// - Throws: ``TerminalManagementError`` (`link`; `corruptChunk` after three failed checks).
+    private func receiveChunk(of offer: TerminalManagement.Offer, at offset: Int, length: Int) async throws -> [UInt8] {
+        for _ in 0..<3 {
+            let answer = try await exchange(.fileTransfer, text: TerminalManagement.chunkRequest(name: offer.name, offset: offset, length: length))
+            guard let header = try? TerminalManagement.ChunkHeader(encoded: answer.text(63) ?? ""), let data = answer.bytes(72),
+                header.name == offer.name, header.offset == offset, header.total == offer.size, !data.isEmpty, data.count <= length,
+                CRC32.checksum(data) == header.crc32
+            else { continue }
+            return data
+        }
+        throw TerminalManagementError(.corruptChunk, "chunk at \(offset) of \(offer.name) failed its checks three times")
+    }
+
     /// Fetches a small object (a key block: at most `limit` bytes) into memory, chunk by chunk with the same checks as
     /// ``download(_:into:store:chunkSize:now:progress:)``, but with nothing written to disk and no progress saved (a
     /// key block is one or a few chunks; a cut fetch starts again). Returns `nil` when the bytes do not have the
@@ -219,17 +224,7 @@ public struct TerminalManagementClient: Sendable {
         while collected.count < offer.size {
             let done = collected.count
             let wanted = min(chunk, offer.size - done)
-            var bytes: [UInt8]?
-            for _ in 0..<3 {
-                let answer = try await exchange(.fileTransfer, text: TerminalManagement.chunkRequest(name: offer.name, offset: done, length: wanted))
-                guard let header = try? TerminalManagement.ChunkHeader(encoded: answer.text(63) ?? ""), let data = answer.bytes(72),
-                    header.name == offer.name, header.offset == done, header.total == offer.size, !data.isEmpty, data.count <= wanted,
-                    CRC32.checksum(data) == header.crc32
-                else { continue }
-                bytes = data
-                break
-            }
-            guard var bytes else { throw TerminalManagementError(.corruptChunk, "chunk at \(done) of \(offer.name) failed its checks three times") }
+            var bytes = try await receiveChunk(of: offer, at: done, length: wanted)
             collected = collected.appending(SecretBytes(bytes))
             for i in bytes.indices { bytes[i] = 0 }
         }
