@@ -587,6 +587,7 @@ def ab_update(vm, res, display, args, work, payload, cfg):
     empty root, then the drop-in and a start that arms and passes the health check); the update to 0.2.0
     (slot b) through `terminal update install` and its `systemctl restart --no-block`; the broken 0.3.0, which the
     dynamic loader refuses at start, rolled back by the next start's `update boot`."""
+    t_stage = time.monotonic()
     names = build_update_packages(args, res, work, payload)
     if names is None:
         return
@@ -730,6 +731,7 @@ def ab_update(vm, res, display, args, work, payload, cfg):
               indent(lcd_text(display.snapshot()[mark:])))
     res.figure(f"A/B rollback on the board: `install` of the broken 0.3.0 -> back on 0.2.0 (active, rolled back) "
                f"{rollback_s:.1f} s, of which RestartSec=2")
+    res.figure(f"A/B stage total {time.monotonic() - t_stage:.1f} s (packages built and fetched, first install, update, rollback)")
 
 
 def journal_cursor(vm):
