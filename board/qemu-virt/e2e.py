@@ -488,6 +488,11 @@ def matrix_keypad(vm, res, display):
 
 AB_ROOT = "/opt/terminal"
 AB_VERSIONS = ("0.1.0", "0.2.0", "0.3.0")  # first install (the binary's own --version), the update, the broken one
+# A release that refuses the board's configuration at start with EX_CONFIG (78), as the firmware does for a profile
+# it cannot use: the unit's RestartPreventExitStatus=78 must not keep it from being rolled back.
+EX_CONFIG_VERSION = "0.4.0"
+EX_CONFIG_FIRMWARE = (b"#!/bin/sh\n# qemu-virt e2e: a release that refuses the board's configuration at start (EX_CONFIG)\n"
+                      b"echo 'terminal 0.4.0: cannot run the terminal: board profile qemu-virt needs format 2' >&2\nexit 78\n")
 
 
 def host_run(argv, res, what):
@@ -519,7 +524,7 @@ def build_update_packages(args, res, work, payload):
                      "broken release staged: the firmware's NEEDED libgpiod.so.3 patched to libgpiod.so.9"):
         return None
     names = []
-    for version, binary in zip(AB_VERSIONS, (firmware, firmware, broken)):
+    for version, binary in zip(AB_VERSIONS + (EX_CONFIG_VERSION,), (firmware, firmware, broken, EX_CONFIG_FIRMWARE)):
         src = os.path.join(work, f"pkg-src-{version}")
         for sub in ("bin", "systemd", "board/sim"):
             os.makedirs(os.path.join(src, sub), exist_ok=True)
@@ -529,7 +534,8 @@ def build_update_packages(args, res, work, payload):
         shutil.copy(f"{args.repo}/systemd/terminal.service", os.path.join(src, "systemd", "terminal.service"))
         shutil.copy(f"{args.repo}/board/sim/board.toml", os.path.join(src, "board", "sim", "board.toml"))
         with open(os.path.join(src, "NOTES.txt"), "w") as f:
-            f.write(f"qemu-virt e2e package {version}" + (" (deliberately broken: needs libgpiod.so.9)" if binary is broken else "") + "\n")
+            f.write(f"qemu-virt e2e package {version}" + (" (deliberately broken: needs libgpiod.so.9)" if binary is broken else
+                    " (deliberately broken: exits 78 at start)" if binary is EX_CONFIG_FIRMWARE else "") + "\n")
         name = f"terminal-{version}.tpkg"
         out = os.path.join(payload, name)
         if host_run([tt, "pkg", "build", "--template", f"{args.repo}/docs/update-package-template.toml", "--from", src,
@@ -606,7 +612,7 @@ def ab_update(vm, res, display, args, work, payload, cfg):
     if not res.check(status == 0, f"update packages, keyring and drop-in fetched and sha256-verified on the board "
                      f"({time.monotonic() - t:.1f} s){'' if status == 0 else ': ' + out[-300:]}"):
         return
-    first, update, broken = (f"/tmp/ab/{n}" for n in names)
+    first, update, broken, refusing = (f"/tmp/ab/{n}" for n in names)
 
     # --- first install: slot a = 0.1.0, current -> slots/a, the drop-in; a start through systemd commits it ----
     # The earlier checks started the unit 3 times within StartLimitIntervalSec=120 (burst 5); each scenario below
@@ -731,7 +737,39 @@ def ab_update(vm, res, display, args, work, payload, cfg):
               indent(lcd_text(display.snapshot()[mark:])))
     res.figure(f"A/B rollback on the board: `install` of the broken 0.3.0 -> back on 0.2.0 (active, rolled back) "
                f"{rollback_s:.1f} s, of which RestartSec=2")
+    ex_config_rollback(vm, res, display, refusing)
     res.figure(f"A/B stage total {time.monotonic() - t_stage:.1f} s (packages built and fetched, first install, update, rollback)")
+
+
+def ex_config_rollback(vm, res, display, package):
+    """A release whose firmware exits 78 (EX_CONFIG) at start. The unit keeps RestartPreventExitStatus=78 (a bad
+    profile does not heal by restarting), so without the drop-in's reset systemd would leave the unit failed on the
+    new slot, in its health check, until the next boot. With it, the restart's `update boot` rolls back."""
+    vm.sh("systemctl reset-failed terminal")
+    pid = show(vm, "MainPID").get("MainPID", "0")
+    mark = len(display.snapshot())
+    cursor = journal_cursor(vm)
+    t = time.monotonic()
+    status, out = vm.rc(f"terminal update install {package} --board qemu-virt", timeout=300)
+    if not res.check(status == 0 and f"installed {EX_CONFIG_VERSION} in slot a" in out,
+                     f"`terminal update install` of {EX_CONFIG_VERSION}, signed, whose firmware exits 78 (EX_CONFIG) at "
+                     f"start: {out.strip()[-200:]}"):
+        return
+    state, props = wait_update_settled(
+        vm, lambda s, p: s.get("phase") == "idle" and "rolled back" in s.get("last-result", "")
+        and p.get("ActiveState") == "active" and p.get("SubState") == "running" and p.get("MainPID") not in ("0", pid), 60)
+    elapsed = time.monotonic() - t
+    log = journal_after(vm, cursor)
+    current = vm.rc(f"readlink {AB_ROOT}/current")[1].strip()
+    ok = (state.get("committed-version") == "0.2.0" and current == "slots/b" and props.get("ActiveState") == "active"
+          and f"rolled back from {EX_CONFIG_VERSION} to 0.2.0" in state.get("last-result", "") and "status=78" in log)
+    res.check(ok, f"EX_CONFIG at start (exit 78, which the unit's RestartPreventExitStatus=78 would not restart): the "
+              f"drop-in's reset lets Restart=on-failure start the unit again, `update boot` rolls back, active on "
+              f"{state.get('committed-version')} ({elapsed:.1f} s from `install`), current -> {current}, "
+              f"\"{state.get('last-result')}\"" + ("" if ok else "\n" + indent(log) + "\n" + str(state) + str(props)))
+    idle = display.wait_for(lambda d: "QEMU Demo Shop" in lcd_text(d), 30, since=mark)
+    res.check(idle is not None, "EX_CONFIG rollback: the previous version redraws the idle screen on the LCD")
+    res.figure(f"A/B rollback of a release exiting 78 at start: `install` -> back on 0.2.0 {elapsed:.1f} s")
 
 
 def journal_cursor(vm):
