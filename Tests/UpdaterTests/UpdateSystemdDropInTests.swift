@@ -31,6 +31,15 @@ struct UpdateSystemdDropInTests {
         #expect(result.status == 0 && result.stdout.isEmpty && result.stderr.isEmpty, "\(result.stdout)\(result.stderr)")
     }
 
+    @Test("the drop-in resets RestartPreventExitStatus=, so a new version exiting EX_CONFIG (78) is restarted and rolled back")
+    func restartsExConfig() throws {
+        let repo = repositoryRoot()
+        // systemd applies the unit, then the drop-in: the last assignment wins, and an empty one resets the list.
+        let lines = (try readTextFile(repo + "/systemd/terminal.service") + "\n" + readTextFile(repo + "/systemd/terminal.service.d/ab-update.conf"))
+            .split(separator: "\n").filter { $0.hasPrefix("RestartPreventExitStatus=") }
+        #expect(lines.first == "RestartPreventExitStatus=78" && lines.last == "RestartPreventExitStatus=", "\(lines)")
+    }
+
     @Test("negative control: a bogus key in the drop-in is reported")
     func readsDropIn() throws {
         #expect(try verify(extra: "Bogus=1\n").stderr.contains("Unknown key 'Bogus'"))

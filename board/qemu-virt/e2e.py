@@ -15,7 +15,10 @@ injected with termtool from a TR-31 key block), and checks:
     payment over mutual TLS to the acquirer simulator (`termtool acquirer`) on the host's loopback, the LCD shows
     APPROVED and the simulator's SQLite ledger has the payment booked once;
   - SIGKILL: systemd restarts the service, READY again, the state directory intact;
-  - the firmware's own matrix scanner (libgpiod 2.x) on a 1-row configfs gpio-sim matrix (matrix.toml).
+  - the firmware's own matrix scanner (libgpiod 2.x) on a 1-row configfs gpio-sim matrix (matrix.toml);
+  - A/B updates under systemd with systemd/terminal.service.d/ab-update.conf: a first install (slot a), an update
+    signed on the host with `termtool pkg` that commits itself after READY (slot b), and a validly signed broken
+    release that systemd's restart and `terminal update boot` roll back to the previous version.
 Prints "qemu-board: ok|FAIL ..." per check, figures, and ends with "qemu-board: N passed, M failed".
 """
 import argparse
@@ -440,6 +443,7 @@ def main():
     j = vm.rc("journalctl -u terminal -o cat --no-pager | grep -ciE 'critical|panic|fatal error'")[1].strip()
     res.check(j in ("0", ""), f"no critical entries in the journal of terminal.service (matches: {j})")
     matrix_keypad(vm, res, display)
+    ab_update(vm, res, display, args, work, payload, cfg)
     res.figure(f"e2e total {time.monotonic() - t_start:.1f} s")
     display.close()
     scanner.close()
@@ -478,6 +482,304 @@ def matrix_keypad(vm, res, display):
     shown = display.wait_for(lambda d: "12.34" in lcd_text(display.snapshot()), 30, since=mark)
     res.check(shown is not None, "amount keyed on the 1-row gpio-sim matrix through the firmware's matrix scanner "
               "shows on the LCD:\n" + indent(lcd_text(display.snapshot())))
+
+
+# --- A/B update and rollback under systemd (docs/update-package.md "How systemd drives it") ----------------------
+
+AB_ROOT = "/opt/terminal"
+AB_VERSIONS = ("0.1.0", "0.2.0", "0.3.0")  # first install (the binary's own --version), the update, the broken one
+# A release that refuses the board's configuration at start with EX_CONFIG (78), as the firmware does for a profile
+# it cannot use: the unit's RestartPreventExitStatus=78 must not keep it from being rolled back.
+EX_CONFIG_VERSION = "0.4.0"
+EX_CONFIG_FIRMWARE = (b"#!/bin/sh\n# qemu-virt e2e: a release that refuses the board's configuration at start (EX_CONFIG)\n"
+                      b"echo 'terminal 0.4.0: cannot run the terminal: board profile qemu-virt needs format 2' >&2\nexit 78\n")
+
+
+def host_run(argv, res, what):
+    """Runs a host command for the package build; returns its stdout, or None after a failed check."""
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        res.check(False, f"{what}: exit {p.returncode}: {(p.stdout + p.stderr).strip()[-400:]}")
+        return None
+    return p.stdout
+
+
+def build_update_packages(args, res, work, payload):
+    """On the host, with the host's termtool: a TEST ONLY Ed25519 signing key and its keyring, and three signed
+    packages from staging directories laid out like docs/update-package-template.toml (bin/terminal, the shipped
+    unit, the sim profile, notes): 0.1.0 and 0.2.0 carry the cross-built aarch64 firmware; 0.3.0 is a broken
+    release, the same firmware linked against a libgpiod the board does not have (its NEEDED entry patched from
+    libgpiod.so.3 to libgpiod.so.9, as a build against a newer distribution would be), so the dynamic loader
+    refuses it at start with exit status 127. It is signed like the others: signature and hashes pass, only the
+    health check can catch it. Returns the package names, or None."""
+    tt = args.host_termtool
+    key = os.path.join(work, "TEST-ONLY-update-signing-key.toml")
+    if host_run([tt, "pkg", "keygen", "--name", "qemu-e2e-TEST-ONLY", "--out", key,
+                 "--keyring", os.path.join(payload, "keyring.toml")], res, "termtool pkg keygen") is None:
+        return None
+    with open(args.terminal, "rb") as f:
+        firmware = f.read()
+    broken = firmware.replace(b"libgpiod.so.3\0", b"libgpiod.so.9\0")
+    if not res.check(broken != firmware and broken.count(b"libgpiod.so.9\0") >= 1,
+                     "broken release staged: the firmware's NEEDED libgpiod.so.3 patched to libgpiod.so.9"):
+        return None
+    names = []
+    for version, binary in zip(AB_VERSIONS + (EX_CONFIG_VERSION,), (firmware, firmware, broken, EX_CONFIG_FIRMWARE)):
+        src = os.path.join(work, f"pkg-src-{version}")
+        for sub in ("bin", "systemd", "board/sim"):
+            os.makedirs(os.path.join(src, sub), exist_ok=True)
+        with open(os.path.join(src, "bin", "terminal"), "wb") as f:
+            f.write(binary)
+        os.chmod(os.path.join(src, "bin", "terminal"), 0o755)
+        shutil.copy(f"{args.repo}/systemd/terminal.service", os.path.join(src, "systemd", "terminal.service"))
+        shutil.copy(f"{args.repo}/board/sim/board.toml", os.path.join(src, "board", "sim", "board.toml"))
+        with open(os.path.join(src, "NOTES.txt"), "w") as f:
+            f.write(f"qemu-virt e2e package {version}" + (" (deliberately broken: needs libgpiod.so.9)" if binary is broken else
+                    " (deliberately broken: exits 78 at start)" if binary is EX_CONFIG_FIRMWARE else "") + "\n")
+        name = f"terminal-{version}.tpkg"
+        out = os.path.join(payload, name)
+        if host_run([tt, "pkg", "build", "--template", f"{args.repo}/docs/update-package-template.toml", "--from", src,
+                     "--out", out, "--version", version], res, f"termtool pkg build {version}") is None:
+            return None
+        if host_run([tt, "pkg", "sign", out, "--key", key], res, f"termtool pkg sign {version}") is None:
+            return None
+        verified = host_run([tt, "pkg", "verify", out, "--keyring", os.path.join(payload, "keyring.toml")], res,
+                            f"termtool pkg verify {version}")
+        if verified is None:
+            return None
+        if not res.check(verified.startswith(f"VALID: payment-terminal {version}"),
+                         f"package {name} built, signed with the TEST ONLY key and verified on the host "
+                         f"({os.path.getsize(out) / 1048576:.1f} MiB): {verified.splitlines()[0] if verified else ''}"):
+            return None
+        names.append(name)
+    return names
+
+
+def update_status(vm):
+    """`terminal update status` on the board as a dict (its TOML lines)."""
+    out = vm.rc(f"terminal update status --root {AB_ROOT}")[1]
+    state = {}
+    for line in out.splitlines():
+        if " = " in line:
+            k, v = line.split(" = ", 1)
+            state[k.strip()] = v.strip().strip('"')
+    return state
+
+
+def state_dir_fingerprint(vm):
+    """What an update must never touch: the key files' and the acquirer PKI's hashes, the store file's inode."""
+    return vm.sh("cd /var/lib/terminal && sha256sum keys/* acquirer-pki/* && stat -c '%i %n' terminal.sqlite; cd /")
+
+
+def main_exe(vm):
+    pid = show(vm, "MainPID").get("MainPID", "0")
+    return pid, (vm.rc(f"readlink /proc/{pid}/exe")[1].strip() if pid != "0" else "")
+
+
+def wait_update_settled(vm, pred, timeout):
+    """Polls the update state and the unit until pred(state, props) holds (or the timeout); returns both."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = update_status(vm)
+        props = show(vm, "ActiveState", "SubState", "MainPID", "NRestarts", "StatusText", "Result")
+        if pred(state, props) or time.monotonic() > deadline:
+            return state, props
+        time.sleep(0.5)
+
+
+def ab_update(vm, res, display, args, work, payload, cfg):
+    """Issue 8: one update and one rollback under systemd 257 with systemd/terminal.service.d/ab-update.conf.
+    First install (slot a = the cross-built firmware as 0.1.0 through `terminal update install --no-restart` on the
+    empty root, then the drop-in and a start that arms and passes the health check); the update to 0.2.0
+    (slot b) through `terminal update install` and its `systemctl restart --no-block`; the broken 0.3.0, which the
+    dynamic loader refuses at start, rolled back by the next start's `update boot`."""
+    t_stage = time.monotonic()
+    names = build_update_packages(args, res, work, payload)
+    if names is None:
+        return
+    shutil.copy(f"{args.repo}/systemd/terminal.service.d/ab-update.conf", os.path.join(payload, "ab-update.conf"))
+    files = names + ["keyring.toml", "ab-update.conf"]
+    with open(os.path.join(payload, "SHA256SUMS-ab"), "w") as f:
+        for name in files:
+            with open(os.path.join(payload, name), "rb") as g:
+                f.write(f"{hashlib.sha256(g.read()).hexdigest()}  {name}\n")
+    host = cfg["QB_GUEST_HOST"]
+    t = time.monotonic()
+    status, out = vm.rc(
+        f"rm -rf /tmp/ab && mkdir /tmp/ab && (cd /tmp/ab && for f in SHA256SUMS-ab {' '.join(files)}; "
+        f"do wget -nv -t 10 --waitretry=1 --retry-connrefused http://{host}:{cfg['QB_GUEST_HTTP_PORT']}/$f 2>&1 | "
+        f"grep -v ' URL:' || true; [ -s $f ] || exit 1; done && sha256sum --quiet -c SHA256SUMS-ab)", timeout=300)
+    if not res.check(status == 0, f"update packages, keyring and drop-in fetched and sha256-verified on the board "
+                     f"({time.monotonic() - t:.1f} s){'' if status == 0 else ': ' + out[-300:]}"):
+        return
+    first, update, broken, refusing = (f"/tmp/ab/{n}" for n in names)
+
+    # --- first install: slot a = 0.1.0, current -> slots/a, the drop-in; a start through systemd commits it ----
+    # The earlier checks started the unit 3 times within StartLimitIntervalSec=120 (burst 5); each scenario below
+    # starts it once or twice, so the start counter is reset between scenarios as a field terminal's would be by time.
+    status, out = vm.rc(
+        f"systemctl stop terminal && {{ systemctl reset-failed terminal 2>/dev/null; true; }} && printf 'BOARD=qemu-virt\\n' > /etc/default/terminal && "
+        f"rm -rf {AB_ROOT} && install -d -m 0755 {AB_ROOT} && install -m 0644 /tmp/ab/keyring.toml {AB_ROOT}/keyring.toml && "
+        f"terminal update install {first} --root {AB_ROOT} --board qemu-virt --no-restart && "
+        f"install -D -m 0644 /tmp/ab/ab-update.conf /usr/lib/systemd/system/terminal.service.d/ab-update.conf && "
+        f"systemctl daemon-reload && readlink {AB_ROOT}/current", timeout=300)
+    res.check(status == 0 and "installed 0.1.0 in slot a" in out and out.strip().endswith("slots/a"),
+              f"first install: keyring.toml (TEST ONLY key) in {AB_ROOT}, `terminal update install` of the signed "
+              f"0.1.0 on the empty root writes slot a, current -> slots/a, the drop-in in "
+              f"/usr/lib/systemd/system/terminal.service.d/: {out.strip()[-300:]}")
+    if status != 0:
+        return
+    mark = len(display.snapshot())
+    cursor = journal_cursor(vm)
+    status, out = vm.rc("systemctl start terminal", timeout=180)
+    state = update_status(vm)
+    props = show(vm, "ActiveState", "SubState", "StatusText", "NRestarts", "ExecStartPre", "ExecStartPost")
+    pid, exe = main_exe(vm)
+    log = journal_after(vm, cursor)
+    ok = (status == 0 and props.get("ActiveState") == "active" and state.get("phase") == "idle"
+          and state.get("committed-version") == "0.1.0" and state.get("committed-slot") == "a"
+          and exe == f"{AB_ROOT}/slots/a/bin/terminal" and "update: health check of 0.1.0" in log
+          and "update: committed 0.1.0" in log)
+    res.check(ok, f"first start under the drop-in: ExecStartPre `update boot` armed the health check, READY "
+              f"(\"{props.get('StatusText')}\"), the main process runs {exe}, ExecStartPost `update commit`: "
+              f"`terminal update status` = committed {state.get('committed-version')} in slot "
+              f"{state.get('committed-slot')}, phase {state.get('phase')}" + ("" if ok else "\n" + indent(log) + "\n" + str(state)))
+    if not ok:
+        return
+    display.wait_for(lambda d: "QEMU Demo Shop" in lcd_text(d), 30, since=mark)
+
+    # --- the update to 0.2.0: install, systemd restarts into slot b, the new version commits itself -------------
+    vm.sh("systemctl reset-failed terminal")
+    before = state_dir_fingerprint(vm)
+    mark = len(display.snapshot())
+    cursor = journal_cursor(vm)
+    old_pid = pid
+    t = time.monotonic()
+    status, out = vm.rc(f"terminal update install {update} --board qemu-virt", timeout=300)
+    install_s = time.monotonic() - t
+    res.check(status == 0 and "installed 0.2.0 in slot b" in out,
+              f"`terminal update install` of the signed 0.2.0 (verify, write slot b, switch, `systemctl restart "
+              f"--no-block terminal.service`) in {install_s:.1f} s: {out.strip()[-200:]}")
+    if status != 0:
+        return
+    state, props = wait_update_settled(
+        vm, lambda s, p: s.get("phase") == "idle" and s.get("committed-version") == "0.2.0"
+        and p.get("ActiveState") == "active" and p.get("SubState") == "running" and p.get("MainPID") not in ("0", old_pid), 180)
+    update_s = time.monotonic() - t
+    pid, exe = main_exe(vm)
+    log = journal_after(vm, cursor)
+    current = vm.rc(f"readlink {AB_ROOT}/current")[1].strip()
+    ok = (state.get("committed-version") == "0.2.0" and state.get("committed-slot") == "b" and state.get("phase") == "idle"
+          and current == "slots/b" and props.get("ActiveState") == "active")
+    res.check(ok, f"update: systemd restarted the unit into slot b and it committed ({update_s:.1f} s from `install` to "
+              f"committed): `terminal update status` = committed {state.get('committed-version')} in slot "
+              f"{state.get('committed-slot')} (\"{state.get('last-result')}\"), current -> {current}"
+              + ("" if ok else "\n" + indent(log) + "\n" + str(state) + str(props)))
+    res.check("update: health check of 0.2.0" in log and "update: committed 0.2.0" in log and exe == f"{AB_ROOT}/slots/b/bin/terminal"
+              and "keys loaded" in props.get("StatusText", ""),
+              f"update: ExecStartPre `update boot` armed the health check of 0.2.0, the main process runs {exe}, READY "
+              f"(\"{props.get('StatusText')}\"), ExecStartPost `update commit` committed it (journal)"
+              + ("" if "update: committed 0.2.0" in log else "\n" + indent(log)))
+    res.check(props.get("NRestarts") == "0",
+              f"update: one restart, the one `install` asked for (NRestarts={props.get('NRestarts')}: no crash restart)")
+    after = state_dir_fingerprint(vm)
+    res.check(before == after, "update: the state directory is untouched (key files and acquirer PKI byte-identical, "
+              "the store file the same inode)" + ("" if before == after else f"\n{before}\n---\n{after}"))
+    idle = display.wait_for(lambda d: "QEMU Demo Shop" in lcd_text(d), 30, since=mark)
+    res.check(idle is not None, "update: the new version draws the idle screen on the LCD")
+    res.figure(f"A/B update on the board: `install` of 0.2.0 (verify + write + switch, {os.path.getsize(os.path.join(payload, names[1])) / 1048576:.1f} MiB) "
+               f"{install_s:.1f} s; `install` -> committed under systemd {update_s:.1f} s")
+
+    # --- the broken 0.3.0: the loader refuses it, Restart=on-failure, `update boot` rolls back to 0.2.0 ----------
+    vm.sh("systemctl reset-failed terminal")
+    before = state_dir_fingerprint(vm)
+    cursor = journal_cursor(vm)
+    old_pid = pid
+    t = time.monotonic()
+    status, out = vm.rc(f"terminal update install {broken} --board qemu-virt", timeout=300)
+    install_s = time.monotonic() - t
+    res.check(status == 0 and "installed 0.3.0 in slot a" in out,
+              f"`terminal update install` of the broken but validly signed 0.3.0 passes every package check and "
+              f"switches to slot a ({install_s:.1f} s): {out.strip()[-200:]}")
+    if status != 0:
+        return
+    mark = len(display.snapshot())
+    state, props = wait_update_settled(
+        vm, lambda s, p: s.get("phase") == "idle" and "rolled back" in s.get("last-result", "")
+        and p.get("ActiveState") == "active" and p.get("SubState") == "running" and p.get("MainPID") not in ("0", old_pid), 180)
+    rollback_s = time.monotonic() - t
+    pid, exe = main_exe(vm)
+    log = journal_after(vm, cursor)
+    current = vm.rc(f"readlink {AB_ROOT}/current")[1].strip()
+    res.check("update: health check of 0.3.0" in log and "libgpiod.so.9" in log and "status=127" in log,
+              "rollback: systemd's restart went to the new slot: `update boot` armed the health check of 0.3.0 and "
+              "the dynamic loader refused slot a's binary (libgpiod.so.9 missing, exit status 127, before READY)"
+              + ("" if "libgpiod.so.9" in log else "\n" + indent(log)))
+    ok = (state.get("committed-version") == "0.2.0" and state.get("committed-slot") == "b" and current == "slots/b"
+          and exe == f"{AB_ROOT}/slots/b/bin/terminal" and props.get("ActiveState") == "active"
+          and "keys loaded" in props.get("StatusText", ""))
+    res.check(ok, f"rollback: Restart=on-failure started the unit again, `update boot` rolled back, and it runs the "
+              f"previous committed version ({rollback_s:.1f} s from `install`): committed "
+              f"{state.get('committed-version')} in slot {state.get('committed-slot')}, current -> {current}, main "
+              f"process {exe}, \"{props.get('StatusText')}\"" + ("" if ok else "\n" + indent(log) + "\n" + str(state) + str(props)))
+    reason = state.get("last-result", "")
+    res.check("rolled back from 0.3.0 to 0.2.0" in reason and "restarted before it reported healthy" in reason
+              and state.get("phase") == "idle" and "pending-version" not in state,
+              f"rollback: `terminal update status` records it with its reason: \"{reason}\"")
+    res.check(props.get("NRestarts") == "1" and "update: rolled back" in log,
+              f"rollback: exactly one automatic restart (NRestarts={props.get('NRestarts')}), the journal has "
+              "`update boot`'s rollback")
+    after = state_dir_fingerprint(vm)
+    res.check(before == after, "rollback: the state directory is untouched (key files and acquirer PKI "
+              "byte-identical, the store file the same inode)" + ("" if before == after else f"\n{before}\n---\n{after}"))
+    idle = display.wait_for(lambda d: "QEMU Demo Shop" in lcd_text(d), 30, since=mark)
+    res.check(idle is not None, "rollback: the previous version redraws the idle screen on the LCD:\n" +
+              indent(lcd_text(display.snapshot()[mark:])))
+    res.figure(f"A/B rollback on the board: `install` of the broken 0.3.0 -> back on 0.2.0 (active, rolled back) "
+               f"{rollback_s:.1f} s, of which RestartSec=2")
+    ex_config_rollback(vm, res, display, refusing)
+    res.figure(f"A/B stage total {time.monotonic() - t_stage:.1f} s (packages built and fetched, first install, update, rollback)")
+
+
+def ex_config_rollback(vm, res, display, package):
+    """A release whose firmware exits 78 (EX_CONFIG) at start. The unit keeps RestartPreventExitStatus=78 (a bad
+    profile does not heal by restarting), so without the drop-in's reset systemd would leave the unit failed on the
+    new slot, in its health check, until the next boot. With it, the restart's `update boot` rolls back."""
+    vm.sh("systemctl reset-failed terminal")
+    pid = show(vm, "MainPID").get("MainPID", "0")
+    mark = len(display.snapshot())
+    cursor = journal_cursor(vm)
+    t = time.monotonic()
+    status, out = vm.rc(f"terminal update install {package} --board qemu-virt", timeout=300)
+    if not res.check(status == 0 and f"installed {EX_CONFIG_VERSION} in slot a" in out,
+                     f"`terminal update install` of {EX_CONFIG_VERSION}, signed, whose firmware exits 78 (EX_CONFIG) at "
+                     f"start: {out.strip()[-200:]}"):
+        return
+    state, props = wait_update_settled(
+        vm, lambda s, p: s.get("phase") == "idle" and "rolled back" in s.get("last-result", "")
+        and p.get("ActiveState") == "active" and p.get("SubState") == "running" and p.get("MainPID") not in ("0", pid), 60)
+    elapsed = time.monotonic() - t
+    log = journal_after(vm, cursor)
+    current = vm.rc(f"readlink {AB_ROOT}/current")[1].strip()
+    ok = (state.get("committed-version") == "0.2.0" and current == "slots/b" and props.get("ActiveState") == "active"
+          and f"rolled back from {EX_CONFIG_VERSION} to 0.2.0" in state.get("last-result", "") and "status=78" in log)
+    res.check(ok, f"EX_CONFIG at start (exit 78, which the unit's RestartPreventExitStatus=78 would not restart): the "
+              f"drop-in's reset lets Restart=on-failure start the unit again, `update boot` rolls back, active on "
+              f"{state.get('committed-version')} ({elapsed:.1f} s from `install`), current -> {current}, "
+              f"\"{state.get('last-result')}\"" + ("" if ok else "\n" + indent(log) + "\n" + str(state) + str(props)))
+    idle = display.wait_for(lambda d: "QEMU Demo Shop" in lcd_text(d), 30, since=mark)
+    res.check(idle is not None, "EX_CONFIG rollback: the previous version redraws the idle screen on the LCD")
+    res.figure(f"A/B rollback of a release exiting 78 at start: `install` -> back on 0.2.0 {elapsed:.1f} s")
+
+
+def journal_cursor(vm):
+    out = vm.rc("journalctl -u terminal -n 1 --show-cursor --no-pager -o cat")[1]
+    return next((line.split("cursor: ", 1)[1].strip() for line in out.splitlines() if "cursor: " in line), "")
+
+
+def journal_after(vm, cursor):
+    after = f"--after-cursor='{cursor}'" if cursor else ""
+    return vm.rc(f"journalctl -u terminal {after} -o cat --no-pager | tail -60")[1]
 
 
 def show(vm, *props):

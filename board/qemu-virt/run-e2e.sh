@@ -13,7 +13,8 @@
 #      gpio-sim lines, a code on the scanner UART, a QR sale online to the acquirer simulator (`termtool acquirer`,
 #      built for the host, on a loopback port the guest reaches through guestfwd; QB_HOST_TERMTOOL=BIN skips the
 #      build), SIGKILL and restart with the state directory intact, the firmware's matrix scanner on a 1-row
-#      gpio-sim matrix.
+#      gpio-sim matrix, and one A/B update and one rollback under systemd with the ab-update drop-in (packages
+#      signed on the host by that termtool with a TEST ONLY key made per run).
 # Prints "qemu-board: N passed, M failed" (the steps above count as checks too) and exits non-zero on failure.
 # The run's files (console log, UART sockets, disk) are in a temporary directory, kept when something failed.
 # QEMU is started by e2e.py and stopped by it (by PID) on every exit path; a hard timeout bounds the run.
