@@ -99,8 +99,8 @@ extension TerminalParameters {
             guard limits.isOrdered else {
                 throw ParametersFileError(
                     line: section.table.line, field: section.path,
-                    message: "\(scheme): the limits must be in order: floor_limit (\(limits.floorLimit)) ≤ cvm_limit "
-                        + "(\(limits.cvmRequiredLimit)) ≤ transaction_limit (\(limits.transactionLimit)) ≤ "
+                    message: (section.path == s.path ? "\(scheme): " : "") + "the limits must be in order: floor_limit (\(limits.floorLimit)) <= cvm_limit "
+                        + "(\(limits.cvmRequiredLimit)) <= transaction_limit (\(limits.transactionLimit)) <= "
                         + "cdcvm_transaction_limit (\(limits.onDeviceCVMTransactionLimit))")
             }
             switch scheme {
