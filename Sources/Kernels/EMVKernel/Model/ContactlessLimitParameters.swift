@@ -8,7 +8,7 @@
 public struct ContactlessLimitParameters: Sendable, Hashable {
     /// Reader Contactless Transaction Limit.
     public var transactionLimit: Int
-    /// Reader Contactless Transaction Limit for on-device CVM (phones).
+    /// Reader Contactless Transaction Limit for on-device CVM (Kernel 2: a card or phone whose AIP says so).
     public var onDeviceCVMTransactionLimit: Int
     /// Reader Contactless Floor Limit.
     public var floorLimit: Int
