@@ -266,7 +266,7 @@ import VirtualCards
     }
 }
 
-/// The `[contactless]` table of the parameters file on its own.
+/// The `[contactless]` table of the parameters file on its own, and `termtool pkg params`.
 @Suite struct ContactlessLimitFileTests {
     static func parse(_ contactless: String) throws -> TerminalParameters {
         try TerminalParameters.parse(
@@ -303,5 +303,20 @@ import VirtualCards
         } catch let error as ParametersFileError {
             #expect(error.field == "contactless" && error.message.hasPrefix("visa: the limits must be in order"), "\(error)")
         }
+    }
+
+    /// `termtool pkg params` refuses the limits the terminal would refuse, before anything is signed.
+    @Test func termtoolRefusesOutOfOrderLimits() throws {
+        let directory = try makeTemporaryDirectory("ctls-pkg")
+        defer { removeTree(directory) }
+        let base = try readTextFile(repositoryRoot() + "/board/sim/emv-parameters.toml")
+        try writeTextFile(directory + "/bad.toml", base + "\n[contactless.visa]\nfloor_limit = 40000\n")
+        try writeTextFile(directory + "/good.toml", base + "\n[contactless.visa]\ncvm_limit = 20000\n")
+        let termtool = try builtProduct("termtool")
+        let bad = try runProcess([termtool, "pkg", "params", "--version", "2", "--emv", directory + "/bad.toml", "--out", directory + "/bad.tpar"])
+        #expect(bad.status != 0 && (bad.stderr + bad.stdout).contains("contactless.visa"), "\(bad.stdout) \(bad.stderr)")
+        #expect(access(directory + "/bad.tpar", F_OK) != 0)
+        let good = try runProcess([termtool, "pkg", "params", "--version", "2", "--emv", directory + "/good.toml", "--out", directory + "/good.tpar"])
+        #expect(good.status == 0, "\(good.stdout) \(good.stderr)")
     }
 }
