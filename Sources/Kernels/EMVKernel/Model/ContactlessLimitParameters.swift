@@ -51,7 +51,9 @@ public struct ContactlessLimitTable: Sendable, Hashable {
     public static let standard = ContactlessLimitTable(visa: .standard, mastercard: .standard, unionPay: .standard)
 
     /// A table from its parts.
-    public init(visa: ContactlessLimitParameters, mastercard: ContactlessLimitParameters, unionPay: ContactlessLimitParameters) {
+    public init(
+        visa: ContactlessLimitParameters, mastercard: ContactlessLimitParameters, unionPay: ContactlessLimitParameters
+    ) {
         self.visa = visa
         self.mastercard = mastercard
         self.unionPay = unionPay
@@ -77,7 +79,9 @@ extension TerminalParameters {
         let keys: Set<String> = ["transaction_limit", "cdcvm_transaction_limit", "floor_limit", "cvm_limit"]
         let schemes = ["visa", "mastercard", "unionpay"]
         try s.allowOnly(keys.union(schemes))
-        func read(_ section: ParametersSection, over base: ContactlessLimitParameters) throws -> ContactlessLimitParameters {
+        func read(_ section: ParametersSection, over base: ContactlessLimitParameters) throws
+            -> ContactlessLimitParameters
+        {
             func amount(_ key: String, _ fallback: Int) throws -> Int {
                 section.table[key] == nil ? fallback : try section.integer(key, range: 0...999_999_999_999)
             }
@@ -99,7 +103,8 @@ extension TerminalParameters {
             guard limits.isOrdered else {
                 throw ParametersFileError(
                     line: section.table.line, field: section.path,
-                    message: (section.path == s.path ? "\(scheme): " : "") + "the limits must be in order: floor_limit (\(limits.floorLimit)) <= cvm_limit "
+                    message: (section.path == s.path ? "\(scheme): " : "")
+                        + "the limits must be in order: floor_limit (\(limits.floorLimit)) <= cvm_limit "
                         + "(\(limits.cvmRequiredLimit)) <= transaction_limit (\(limits.transactionLimit)) <= "
                         + "cdcvm_transaction_limit (\(limits.onDeviceCVMTransactionLimit))")
             }
