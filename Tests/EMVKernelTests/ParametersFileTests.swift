@@ -50,6 +50,8 @@ import Testing
         let end = try #require(rest.firstRange(of: "```"))
         let p = try TerminalParameters.parse(String(rest[..<end.lowerBound]), today: Self.today)
         #expect(p.applications.count == 1 && p.caKeys.count == 1)
+        #expect(p.contactlessLimits.visa.cvmRequiredLimit == 50_000 && p.contactlessLimits.mastercard.cvmRequiredLimit == 30_000)
+        #expect([p.contactlessLimits.visa, p.contactlessLimits.mastercard, p.contactlessLimits.unionPay].allSatisfy { $0.floorLimit == 0 })
     }
 
     /// A small valid file; the mistakes below each change one line of it.

@@ -1,4 +1,5 @@
 public import Codecs
+public import EMVKernel
 
 extension ContactlessEntryPoint {
     /// Runs the tap to its outcome with a synchronous card transport: the driver loop of a reader whose APDU
@@ -38,5 +39,32 @@ extension ContactlessCombination {
                 aid: [0xA0, 0x00, 0x00, 0x00, 0x04, 0x10, 0x10], kernel: .mastercard, limits: limits),
             ContactlessCombination(aid: [0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01], kernel: .unionPay, limits: limits),
         ]
+    }
+}
+
+extension ContactlessReaderLimits {
+    /// The reader limits the parameters file gives a kernel (every limit configured).
+    public init(_ parameters: ContactlessLimitParameters) {
+        self.init(
+            transactionLimit: parameters.transactionLimit,
+            onDeviceCVMTransactionLimit: parameters.onDeviceCVMTransactionLimit, floorLimit: parameters.floorLimit,
+            cvmRequiredLimit: parameters.cvmRequiredLimit)
+    }
+}
+
+extension ContactlessParameters {
+    /// These combinations under `terminal` (a parameter set's EMV parameters): its terminal data, CA keys, revocation
+    /// list and exception file, and each combination's reader limits from its `contactlessLimits` for the
+    /// combination's kernel.
+    public func applying(_ terminal: TerminalParameters) -> ContactlessParameters {
+        ContactlessParameters(
+            terminal: terminal,
+            combinations: combinations.map { combination in
+                var combination = combination
+                if let limits = terminal.contactlessLimits.limits(kernelIdentifier: combination.kernel.rawValue) {
+                    combination.limits = ContactlessReaderLimits(limits)
+                }
+                return combination
+            })
     }
 }

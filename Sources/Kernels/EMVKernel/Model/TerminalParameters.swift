@@ -10,11 +10,16 @@ public struct TerminalParameters: Sendable {
     public var revocations: CertificateRevocationList
     /// PANs (digits) that must be declined offline (Book 3 clause 10.3 "exception file"); TVR byte 1 bit 5.
     public var exceptionFile: Set<String>
+    /// The contactless reader limits per kernel (the `[contactless]` table; ``ContactlessLimitTable/standard`` when
+    /// the file has none).
+    public var contactlessLimits: ContactlessLimitTable
 
     public init(
         terminal: TerminalConfiguration, applications: [ApplicationParameters], caKeys: [CAPublicKey],
-        revocations: CertificateRevocationList = .init(), exceptionFile: Set<String> = []
+        revocations: CertificateRevocationList = .init(), exceptionFile: Set<String> = [],
+        contactlessLimits: ContactlessLimitTable = .standard
     ) {
+        self.contactlessLimits = contactlessLimits
         self.terminal = terminal
         self.applications = applications
         self.caKeys = caKeys

@@ -21,8 +21,8 @@ public struct ParametersFileError: Error, Sendable, Equatable, CustomStringConve
 
 extension TerminalParameters {
     /// Reads the terminal parameters file (docs/emv-parameters.md): the TOML subset of ``TOML`` with the tables
-    /// `[terminal]`, `[aid.NAME]` (one per application), `[capk.NAME]` (one per CA public key), `[revoked]` and
-    /// `[exceptions]`.
+    /// `[terminal]`, `[aid.NAME]` (one per application), `[capk.NAME]` (one per CA public key), `[revoked]`,
+    /// `[exceptions]` and `[contactless]` (the contactless reader limits, ``ContactlessLimitTable``).
     ///
     /// Every value is checked against its data element's format; unknown tables and keys are mistakes too, so a
     /// misspelt key is never silently ignored. A CA public key whose checksum does not match or that has expired
@@ -36,7 +36,7 @@ extension TerminalParameters {
             throw ParametersFileError(line: error.line, field: "", message: error.message)
         }
         let file = ParametersSection(table: root, path: "")
-        try file.allowOnly(["terminal", "aid", "capk", "revoked", "exceptions"])
+        try file.allowOnly(["terminal", "aid", "capk", "revoked", "exceptions", "contactless"])
 
         let terminal = try parseTerminal(try file.table("terminal"))
         let aids = try file.table("aid")
@@ -89,9 +89,10 @@ extension TerminalParameters {
                 exceptions.insert(pan)
             }
         }
+        let contactless = root["contactless"] == nil ? ContactlessLimitTable.standard : try parseContactless(try file.table("contactless"))
         return TerminalParameters(
             terminal: terminal, applications: applications, caKeys: caKeys, revocations: revocations,
-            exceptionFile: exceptions)
+            exceptionFile: exceptions, contactlessLimits: contactless)
     }
 
     private static func parseTerminal(_ s: ParametersSection) throws -> TerminalConfiguration {

@@ -204,10 +204,12 @@ struct Payments {
                 let virtualField = VirtualContactlessField()
                 field = { try virtualField.present($0) }
             }
+            var contactlessConfiguration = ContactlessRail.Configuration(
+                parameters: ContactlessParameters(terminal: parameters, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits)),
+                currency: profile.merchant.currency, merchantName: profile.merchant.name, pinKeyName: TerminalKeys.pinKey)
+            contactlessConfiguration.activeParameters = activeParameters
             rails.register(ContactlessRail(
-                configuration: .init(
-                    parameters: ContactlessParameters(terminal: parameters, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits)),
-                    currency: profile.merchant.currency, merchantName: profile.merchant.name, pinKeyName: TerminalKeys.pinKey),
+                configuration: contactlessConfiguration,
                 connect: field, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger,
                 fallback: contact))
         }

@@ -45,6 +45,11 @@ public struct ContactlessRail: PaymentRail {
     public struct Configuration: Sendable {
         /// Terminal data, CA keys and the contactless combinations with their limits.
         public var parameters: ContactlessParameters
+        /// The parameter set in force (docs/terminal-management.md): each payment takes a snapshot of it at its start
+        /// and keeps it to its end (`beginTransaction` / `endTransaction`), so a set or a PIN key downloaded meanwhile
+        /// waits for the payment to end. The snapshot's EMV parameters replace ``parameters``' terminal data and the
+        /// combinations' reader limits (``ContactlessParameters/applying(_:)``). `nil`: ``parameters`` always.
+        public var activeParameters: ActiveParameterSet?
         /// The transaction currency.
         public var currency: Currency
         /// The merchant name for the receipt.
@@ -66,11 +71,10 @@ public struct ContactlessRail: PaymentRail {
             self.presentTimeoutMilliseconds = presentTimeoutMilliseconds
         }
 
-        /// The simulator's reader limits (minor units): contactless up to 999.99 (9999.99 with on-device CVM), floor
-        /// limit 50.00, CVM required from 300.00.
-        public static let simulatorLimits = ContactlessReaderLimits(
-            transactionLimit: 100_000, onDeviceCVMTransactionLimit: 1_000_000, floorLimit: 5_000,
-            cvmRequiredLimit: 30_000)
+        /// The simulator's reader limits (minor units), the defaults of a parameters file without a `[contactless]`
+        /// table (``ContactlessLimitParameters/standard``): contactless up to 999.99 (9999.99 with on-device CVM),
+        /// floor limit 50.00, CVM required from 300.00.
+        public static let simulatorLimits = ContactlessReaderLimits(ContactlessLimitParameters.standard)
     }
 
     /// The journal's rail name.
@@ -114,6 +118,10 @@ public struct ContactlessRail: PaymentRail {
         -> TerminalFlow.PaymentResult
     {
         guard case .tapped(var tapName) = presentation else { return .notAvailable }
+        // The parameter snapshot, held to the end of the payment (Try Another Interface included).
+        let snapshot = configuration.activeParameters?.beginTransaction()
+        defer { configuration.activeParameters?.endTransaction() }
+        let parameters = snapshot?.emv.map { configuration.parameters.applying($0) } ?? configuration.parameters
         session.show(.processing(.init()))
         let ticket: RailTicket
         do {
@@ -136,7 +144,8 @@ public struct ContactlessRail: PaymentRail {
         for _ in 0..<4 {
             let outcome: ContactlessOutcome
             do {
-                outcome = try tap(tapName, transaction: transaction, restart: restart, session: session)
+                outcome = try tap(
+                    tapName, parameters: parameters, transaction: transaction, restart: restart, session: session)
             } catch {
                 logger.warning("cannot reach the tapped card", metadata: ["error": "\(error)"])
                 recordFailure(ticket, detail: "card not reachable")
@@ -187,12 +196,13 @@ public struct ContactlessRail: PaymentRail {
     }
 
     /// One tap through Entry Point, synchronously (APDU exchanges block, as in the contact rail).
-    func tap(_ name: String, transaction: EMVTransaction, restart: Bool, session: PaymentSession) throws
-        -> ContactlessOutcome
-    {
+    func tap(
+        _ name: String, parameters: ContactlessParameters, transaction: EMVTransaction, restart: Bool,
+        session: PaymentSession
+    ) throws -> ContactlessOutcome {
         let presence = try connect(name)
         var entryPoint = ContactlessEntryPoint(
-            parameters: configuration.parameters, transaction: transaction, random: random, clock: ThreadCPUClock(),
+            parameters: parameters, transaction: transaction, random: random, clock: ThreadCPUClock(),
             tornLog: tornLog.records, restart: restart)
         let show: (UserInterfaceRequest) -> Void = { request in
             let lit = request.indicatorsLit, beep = request.beep != nil

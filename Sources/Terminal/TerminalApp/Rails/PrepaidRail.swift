@@ -26,6 +26,10 @@ public struct PrepaidRail: PaymentRail {
 
     public func pay(amount: Int, presentation: Presentation, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         session.show(.processing(.init()))
+        // No parameter snapshot (ActiveParameterSet.beginTransaction): a purse purchase reads nothing of the parameter
+        // set. Its limits are the card's own (balance, balance limit) and PrepaidService.Configuration's
+        // `onlineCheckAbove`, not the journal's offline caps (it never calls `offlineCheck`); its keys are the purse
+        // master keys the SAM took at start, which a key download (the DUKPT PIN key only) does not replace.
         let outcome = await service.pay(amount: amount, presentation: presentation)
         return outcome.approved ? .approved(lines: outcome.lines) : .declined(lines: outcome.lines)
     }

@@ -114,6 +114,10 @@ public struct QRRail: PaymentRail {
 
     public func pay(amount: Int, presentation: Presentation, session: PaymentSession) async -> TerminalFlow.PaymentResult {
         guard case .scanned(let code) = presentation else { return .notAvailable }
+        // No parameter snapshot (ActiveParameterSet.beginTransaction): a QR payment reads nothing of the parameter set
+        // — no EMV parameters, no offline caps (there is no offline QR payment: every one goes to the gateway) and no
+        // PIN key. A set or key that arrives meanwhile changes nothing this payment uses; its pending journal record
+        // already keeps an update from being installed under it (UpdatePreflight).
         if code == configuration.merchantPresentedRequest {
             return await payMerchantPresented(amount: amount, session: session)
         }
