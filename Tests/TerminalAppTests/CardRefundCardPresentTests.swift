@@ -5,6 +5,7 @@ import Musl
 #endif
 @testable import AcquirerSimulator
 import Codecs
+import ContactlessKernel
 import DeviceKit
 import EMVKernel
 import Logging
@@ -58,15 +59,21 @@ import VirtualCards
         func disconnect() { inner.disconnect() }
     }
 
-    static func service(_ rig: SettlementTests.Rig, cards: Cards) throws -> CardVoidService {
+    static func service(_ rig: SettlementTests.Rig, cards: Cards, contactless: Bool = false) throws -> CardVoidService {
         let clock = FixedWallClock(text: "12:00")
         let now = clock.localDateTime()
         let parameters = try TerminalParameters.parse(
             try readTextFile(repositoryRoot() + "/board/sim/emv-parameters.toml"),
             today: EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 11, day: 27)!)
-        let reader = CardRefundReader(
+        var reader = CardRefundReader(
             connect: { try cards.connect($0) }, parameters: { parameters }, clock: clock, random: SystemRandom(),
             logger: Logger(label: "test"))
+        if contactless {
+            let field = VirtualContactlessField()
+            reader.contactless = .init(
+                present: { try field.present($0) },
+                combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits))
+        }
         return CardVoidService(
             journal: rig.journal, link: rig.link,
             configuration: .init(terminalID: CardRefundTests.terminalID, merchantID: "898310048990001"),
@@ -104,7 +111,7 @@ import VirtualCards
         let sale = try #require(refunds.refundableSales(reference: rrn).first)
         let screens = Screens()
         let printed = CardRefundTests.Printed()
-        // A tap first: chip only for refunds, the terminal asks for the card in the slot.
+        // A tap first, on a reader without a contactless field: the terminal asks for the card in the slot.
         let (session, feed) = Self.session(
             [.tick(now: 0), .presentation(.tapped(name: "visa-paywave")), .presentation(.inserted(name: "visa-credit"))],
             screens: screens, printed: printed)
@@ -112,8 +119,9 @@ import VirtualCards
         feed.finish()
         #expect(result == .approved(lines: [.raw("476173******0019")]))
         let shown = screens.shown.withLock { $0 }
-        #expect(shown.contains(.info(.init(title: .ui(.merchantRefund), lines: [.raw(Currency(code: "CNY")!.display(minorUnits: 2_500, language: .en)), .ui(.present(.card))]))), "\(shown.prefix(2))")
-        #expect(shown.contains(.info(.init(title: .ui(.merchantRefund), lines: [.ui(.insertCardInstead)]))))
+        let amount = Screen.Text.raw(Currency(code: "CNY")!.display(minorUnits: 2_500, language: .en))
+        #expect(shown.contains(.info(.init(title: .ui(.merchantRefund), lines: [amount, .ui(.present(.card))]))), "\(shown.prefix(2))")
+        #expect(shown.contains(.info(.init(title: .ui(.merchantRefund), lines: [amount, .ui(.insertCardInstead)]))))
         #expect(!shown.contains { if case .pinEntry = $0 { true } else { false } }, "no PIN for a refund")
         #expect(printed.documents.withLock { $0.count } == 2)
         // The journal's refund: chip entry, the card's field 55 ('9C' '20', the AAC), the sale's masked PAN.
@@ -129,6 +137,32 @@ import VirtualCards
         #expect(request.entryMode == .contactChip && request.kind == .refund)
         #expect(try rig.ledger.batchTotals(terminalID: CardRefundTests.terminalID, batch: 1)
             == [SettlementTotals(saleCount: 1, saleAmount: 10_000, refundCount: 1, refundAmount: 2_500, currencyCode: "156")])
+    }
+
+    /// A tap on a reader with a contactless field: read through Entry Point with '9C' '20', contactless entry mode.
+    @Test func aTappedCardIsReadAndTheRefundApproved() async throws {
+        let rig = try SettlementTests.Rig(sales: 0)
+        defer { rig.close() }
+        let refunds = try Self.service(rig, cards: Cards(), contactless: true)
+        let tapPAN = try #require(ContactlessCardProfile.named("visa-paywave")?.application.pan)
+        let (rrn, _) = try CardRefundTests.onlineSale(rig, amount: 10_000, txnRef: 0x7B_0005, pan: tapPAN)
+        let sale = try #require(refunds.refundableSales(reference: rrn).first)
+        var (session, feed) = Self.session([.presentation(.tapped(name: "visa-paywave"))])
+        #expect(await refunds.run(.refund, sale: sale, amount: 4_000, session: session) == .approved(lines: [.raw(sale.maskedReference)]))
+        feed.finish()
+        let refund = try #require(try rig.journal.withLock { try $0.records(limit: 1).first })
+        #expect(refund.kind == .refund && refund.status == .approved && refund.entryMode == .contactless)
+        let card = try rig.journal.withLock { try $0.cardData(refund.id) }
+        let field55 = try #require(card.field55).withUnsafeBytes { try TLVNode.sequence(tlvEncoded: Array($0)) }
+        #expect(field55.first { $0.tag == TLVTag(0x9C) }.map { Array($0.value) } == [0x20])
+        // Another card tapped: refused, nothing sent.
+        let entries = try Self.entryCount(rig)
+        (session, feed) = Self.session([.presentation(.tapped(name: "mastercard-paypass"))])
+        #expect(await refunds.run(.refund, sale: sale, amount: 1_000, session: session) == .declined(lines: [.ui(.refundCardMismatch)]))
+        feed.finish()
+        #expect(try Self.entryCount(rig) == entries)
+        #expect(try rig.ledger.batchTotals(terminalID: CardRefundTests.terminalID, batch: 1)
+            == [SettlementTotals(saleCount: 1, saleAmount: 10_000, refundCount: 1, refundAmount: 4_000, currencyCode: "156")])
     }
 
     @Test func anotherCardIsRefusedWithNothingSent() async throws {

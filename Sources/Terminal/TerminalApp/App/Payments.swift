@@ -193,9 +193,6 @@ struct Payments {
                 configuration: railConfiguration,
                 connect: connect, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger)
             rails.register(contact)
-            refundCardReader = CardRefundReader(
-                connect: connect, parameters: { [activeParameters] in activeParameters?.current.emv ?? parameters },
-                clock: clock, random: random, logger: logger)
             // Contactless (docs/contactless.md): the reader's field, or the sim's virtual cards and phones.
             let field: @Sendable (String) throws -> ContactlessFieldPresence
             if let reader = cardReader {
@@ -210,6 +207,11 @@ struct Payments {
                 let virtualField = VirtualContactlessField()
                 field = { try virtualField.present($0) }
             }
+            var refundReader = CardRefundReader(
+                connect: connect, parameters: { [activeParameters] in activeParameters?.current.emv ?? parameters },
+                clock: clock, random: random, logger: logger)
+            refundReader.contactless = .init(present: field, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits))
+            refundCardReader = refundReader
             rails.register(ContactlessRail(
                 configuration: .init(
                     parameters: ContactlessParameters(terminal: parameters, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits)),

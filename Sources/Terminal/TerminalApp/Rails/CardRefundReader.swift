@@ -1,4 +1,5 @@
 import Codecs
+public import ContactlessKernel
 public import DeviceKit
 public import EMVKernel
 public import Logging
@@ -13,8 +14,11 @@ public import TerminalUI
 /// verification (no PIN for a refund), and a first GENERATE AC asking for an AAC: the card declines offline, and the
 /// refund then goes online as an 0200 `200000` carrying what was read (PAN, expiry, PAN sequence number, field 55).
 ///
-/// Chip only: a tap is answered with "please insert card" (the contactless kernel's read path for refunds is not
-/// built). The PAN never leaves ``RefundCard/pan`` (``SecretBytes``) and is never logged.
+/// A tap (where the reader has ``Contactless``) is read through ``ContactlessEntryPoint`` with the same Transaction
+/// Type and "online cryptogram required": the contactless kernels do not model a refund's AAC, so the card's
+/// cryptogram (an ARQC, or what the card chose) goes in field 55 unverified, for the host's records; a card over the
+/// contactless limit (Try Another Interface) is asked for in the slot. Without ``Contactless`` a tap is answered with
+/// "please insert card". The PAN never leaves ``RefundCard/pan`` (``SecretBytes``) and is never logged.
 public struct CardRefundReader: Sendable {
     /// What the read gave.
     public enum Outcome: Sendable {
@@ -40,7 +44,7 @@ public struct CardRefundReader: Sendable {
         public var panSequenceNumber: Int?
         /// The ICC data of the refund's read (field 55: '9C' '20', the AAC and its data).
         public var iccData: [UInt8]
-        /// How the card was read (field 22: chip `051`).
+        /// How the card was read (field 22: chip `051`, contactless `071`).
         public var entryMode: EntryMode
         /// The selected AID, hex.
         public var aid: String
@@ -55,6 +59,21 @@ public struct CardRefundReader: Sendable {
     let logger: Logger
     /// How long the terminal waits for the card.
     public var timeoutMilliseconds: Int64 = 30_000
+    /// The contactless field, or `nil`: chip only.
+    public var contactless: Contactless?
+
+    /// The contactless field for a refund's tap: the field (as ``ContactlessRail`` has it) and the reader's
+    /// AID / kernel combinations.
+    public struct Contactless: Sendable {
+        let present: @Sendable (String) throws -> ContactlessFieldPresence
+        let combinations: [ContactlessCombination]
+
+        /// The field and the combinations.
+        public init(present: @escaping @Sendable (String) throws -> ContactlessFieldPresence, combinations: [ContactlessCombination]) {
+            self.present = present
+            self.combinations = combinations
+        }
+    }
 
     /// A reader over the board's card slot (`connect`, as ``EMVContactRail`` has it) with the EMV parameters in
     /// force when the refund starts (`parameters`, called once per refund).
@@ -76,16 +95,50 @@ public struct CardRefundReader: Sendable {
     public func read(
         amount: Int, currency: Currency, preferredAID: String?, sequence: UInt32, session: PaymentSession
     ) async -> Outcome {
-        let prompt = Screen.info(.init(
-            title: .ui(.merchantRefund),
-            lines: [.raw(currency.display(minorUnits: amount, language: session.language)), .ui(.present(.card))]))
-        session.show(prompt)
+        var notice: Screen.Text = .ui(.present(.card))
+        while true {
+            session.show(.info(.init(
+                title: .ui(.merchantRefund),
+                lines: [.raw(currency.display(minorUnits: amount, language: session.language)), notice])))
+            guard let presentation = await waitForCard(session) else { return .cancelled }
+            switch presentation {
+            case .success(.tapped(let name)):
+                guard let contactless else {
+                    notice = .ui(.insertCardInstead)  // chip only on this board
+                    continue
+                }
+                session.show(.processing(.init()))
+                switch readTap(name, contactless: contactless, amount: amount, sequence: sequence) {
+                case .insertCard: notice = .ui(.insertCardInstead)
+                case .presentAgain(let text): notice = text
+                case .done(let outcome): return outcome
+                }
+            case .success(let inserted):
+                session.show(.processing(.init()))
+                let connection: any CardConnection
+                do {
+                    connection = try connect(inserted)
+                } catch {
+                    logger.warning("refund: cannot reach the card", metadata: ["error": "\(error)"])
+                    return .cardError(.ui(.cardError))
+                }
+                defer { connection.disconnect() }
+                return await readCard(connection, amount: amount, preferredAID: preferredAID, sequence: sequence, session: session)
+            case .failure(let ended):
+                return ended == .timedOut ? .timedOut : .cancelled
+            }
+        }
+    }
+
+    enum WaitEnded: Error { case cancelled, timedOut }
+
+    /// The next insertion or tap; `nil` when the terminal shuts down.
+    func waitForCard(_ session: PaymentSession) async -> Result<Presentation, WaitEnded>? {
         var deadline: Int64?
-        var presentation: Presentation?
-        waiting: for await input in session.inputs {
+        for await input in session.inputs {
             switch input {
             case .key(.cancel):
-                return .cancelled
+                return .failure(.cancelled)
             case .key:
                 continue
             case .tick(let now):
@@ -93,28 +146,66 @@ public struct CardRefundReader: Sendable {
                     deadline = now + timeoutMilliseconds
                     continue
                 }
-                if now >= limit { return .timedOut }
+                if now >= limit { return .failure(.timedOut) }
             case .presentation(.inserted(let name)):
-                presentation = .inserted(name: name)
-                break waiting
-            case .presentation(.tapped):
-                // Chip only for refunds: ask for the card in the slot.
-                session.show(.info(.init(title: .ui(.merchantRefund), lines: [.ui(.insertCardInstead)])))
+                return .success(.inserted(name: name))
+            case .presentation(.tapped(let name)):
+                return .success(.tapped(name: name))
             case .presentation:
                 continue
             }
         }
-        guard let presentation else { return .cancelled }  // the terminal is shutting down
-        session.show(.processing(.init()))
-        let connection: any CardConnection
+        return nil
+    }
+
+    enum TapResult {
+        case insertCard
+        case presentAgain(Screen.Text)
+        case done(Outcome)
+    }
+
+    /// One tap through Entry Point with Transaction Type '20'.
+    func readTap(_ name: String, contactless: Contactless, amount: Int, sequence: UInt32) -> TapResult {
+        let presence: ContactlessFieldPresence
         do {
-            connection = try connect(presentation)
+            presence = try contactless.present(name)
         } catch {
-            logger.warning("refund: cannot reach the card", metadata: ["error": "\(error)"])
-            return .cardError(.ui(.cardError))
+            logger.warning("refund: cannot reach the tapped card", metadata: ["error": "\(error)"])
+            return .done(.cardError(.ui(.cardError)))
         }
+        guard case .card(let connection, let modelled) = presence else { return .presentAgain(.ui(.presentOneCard)) }
         defer { connection.disconnect() }
-        return await readCard(connection, amount: amount, preferredAID: preferredAID, sequence: sequence, session: session)
+        let now = clock.localDateTime()
+        let date = EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 1, day: 1)!
+        var entryPoint = ContactlessEntryPoint(
+            parameters: ContactlessParameters(terminal: parameters(), combinations: contactless.combinations),
+            transaction: EMVTransaction(
+                amountAuthorised: amount, transactionType: .refund, date: date, hour: now.hour, minute: now.minute,
+                second: now.second, sequenceCounter: sequence, forceOnline: true, languageCodes: ["zh", "en"]),
+            random: random)
+        let outcome = entryPoint.run(transmit: { command in
+            do {
+                let answer = try APDUExchange.run(command) { try connection.transmit($0) }
+                return .response(answer, elapsedMicroseconds: modelled?() ?? 0)
+            } catch {
+                return .cardRemoved
+            }
+        })
+        if outcome.status == .tryAnotherInterface { return .insertCard }
+        guard let card = outcome.cardData, !card.pan.isEmpty else {
+            if outcome.status == .tryAgain { return .presentAgain(.ui(.presentCardAgain)) }
+            return .done(.cardError(.ui(.cardError)))
+        }
+        return .done(.card(RefundCard(
+            pan: SecretBytes(Array(card.pan.utf8)), expiry: card.expiry.map(Self.yymm),
+            panSequenceNumber: card.panSequenceNumber, iccData: outcome.onlineRequest?.iccData ?? card.iccData,
+            entryMode: .contactless, aid: Hex.encode(card.aid), label: card.label)))
+    }
+
+    /// `YYMM` of an expiry date (field 14).
+    static func yymm(_ date: EMVDate) -> String {
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n % 100)" }
+        return two(date.year % 100) + two(date.month)
     }
 
     /// Drives the kernel for the refund's read on an open connection.
@@ -177,12 +268,8 @@ public struct CardRefundReader: Sendable {
             return .cancelled
         case .declinedOffline:
             guard let card = outcome.cardData, !card.pan.isEmpty else { return .cardError(.ui(.cardError)) }
-            let expiry = card.expiry.map { date in
-                func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n % 100)" }
-                return two(date.year % 100) + two(date.month)
-            }
             return .card(RefundCard(
-                pan: SecretBytes(Array(card.pan.utf8)), expiry: expiry, panSequenceNumber: card.panSequenceNumber,
+                pan: SecretBytes(Array(card.pan.utf8)), expiry: card.expiry.map(yymm), panSequenceNumber: card.panSequenceNumber,
                 iccData: card.iccData, entryMode: .chip, aid: Hex.encode(card.aid), label: card.label))
         case .aborted, .approvedOnline, .approvedOffline, .declinedOnline, .declinedByCardAfterOnlineApproval:
             return .cardError(.ui(.cardError))
