@@ -93,7 +93,7 @@ import Testing
     @Test(arguments: [
         (UInt8(0x00), EMVTransaction.TransactionType.purchase, true),
         (0x01, .purchase, false),
-        (0x02, .purchase, true), (0x02, .cashback, false), (0x02, .refund, true),
+        (0x02, .purchase, true), (0x02, .cashback, false),
         (0x03, .purchase, true),
         (0x04, .purchase, false),
         (0x05, .purchase, false), (0x05, .cashback, true),
@@ -104,6 +104,17 @@ import Testing
         let tx = transaction(amount: 5_000, other: type == .cashback ? 500 : 0, type: type)
         let harness = run(cvmList: h(Self.amounts) + [0x1E, condition] + h("1F00"), transaction: tx)
         #expect(harness.outcome?.cvmResults == (applies ? [0x1E, condition, 0x00] : h("1F0002")))
+    }
+
+    /// A refund ('9C' = '20') performs no cardholder verification whatever the CVM list asks (no PIN for a refund):
+    /// CVM Results '3F0000', no PIN entry, no VERIFY, and the first GENERATE AC asks for an AAC.
+    @Test func refundPerformsNoCardholderVerification() {
+        let harness = run(cvmList: h(Self.amounts + "4103 1E03 1F00"), transaction: transaction(amount: 5_000, type: .refund))
+        #expect(harness.outcome?.cvmResults == h("3F0000"))
+        #expect(harness.outcome?.decision == .declinedOffline)
+        #expect(!harness.actions.contains { if case .verifyOfflinePIN = $0 { true } else { false } })
+        #expect(!harness.commands.contains { $0.ins == 0x20 || $0.ins == 0xCA })
+        #expect(harness.commands.filter { $0.ins == 0xAE }.map(\.p1) == [0x00], "one GENERATE AC, AAC")
     }
 
     @Test(arguments: [UInt8(0x06), 0x07, 0x08, 0x09])

@@ -52,13 +52,13 @@ import VirtualCards
     static func run(
         profile name: String, amount: Int = 5_000, forceOnline: Bool = false, tacOnline: [UInt8] = h("DC4004F800"),
         choose: Int? = 0, hostCode: String? = "00", corruptARPC: Bool = false, sim: Bool = false,
-        random: any RandomSource = SystemRandom()
+        random: any RandomSource = SystemRandom(), type: EMVTransaction.TransactionType = .purchase
     ) throws -> Run {
         let profile = try #require(VirtualCardProfile.named(name))
         let card = try VirtualCard(profile: profile, random: SystemRandom())
         var kernel = EMVContactKernel(
             parameters: sim ? try simParameters() : try parameters(tacOnline: tacOnline),
-            transaction: transaction(amount: amount, forceOnline: forceOnline), random: random)
+            transaction: transaction(amount: amount, type: type, forceOnline: forceOnline), random: random)
         var result = Run()
         var queue = kernel.start()
         var steps = 0
@@ -140,6 +140,26 @@ import VirtualCards
         #expect(outcome.tsi.contains(.offlineDataAuthenticationPerformed))
         #expect(outcome.cvmResults == h("410302"))
         #expect(run.actions.contains(.selectedLanguage("en")))
+    }
+
+    /// A refund ('9C' = '20') reads the card and asks for an AAC: no PIN (the card's CVM list asks for offline PIN
+    /// in a purchase), no GET DATA for risk management, no online request; the card data and field 55 come back.
+    @Test(arguments: ["visa-credit", "mastercard-debit", "unionpay-debit", "online-only"])
+    func refundReadsTheCardAndAsksForAnAAC(profile: String) throws {
+        let run = try Self.run(profile: profile, amount: 3_000, type: .refund)
+        let outcome = try #require(run.outcome)
+        #expect(outcome.decision == .declinedOffline)
+        #expect(!run.commands.contains(0x20) && !run.commands.contains(0xCA), "no VERIFY, no GET DATA")
+        #expect(!run.actions.contains { if case .goOnline = $0 { true } else { false } })
+        #expect(!run.actions.contains(.show(.declined)), "a refund's AAC is not shown as a decline")
+        #expect(run.commands.filter { $0 == 0xAE }.count == 1, "one GENERATE AC")
+        #expect(outcome.cvmResults == h("3F0000"))
+        let card = try #require(outcome.cardData)
+        #expect(card.cid.map { $0 & 0xC0 } == 0x00, "AAC")
+        #expect(card.pan.count >= 12 && card.expiry != nil)
+        let field55 = try TLVNode.sequence(tlvEncoded: card.iccData)
+        #expect(field55.first { $0.tag == TLVTag(0x9C) }.map { Array($0.value) } == [0x20])
+        #expect(field55.first { $0.tag == TLVTag(0x9F26) } != nil)
     }
 
     @Test func visaCreditOnlineWithIssuerAuthentication() throws {

@@ -127,6 +127,7 @@ import Testing
         Case(name: "terminal ID of spaces", old: "terminal_id = \"T0000001\"", new: "terminal_id = \"        \"", field: "payments.terminal_id", line: 32),
         Case(name: "merchant ID of 16 characters", old: "merchant_id = \"104110070110009\"", new: "merchant_id = \"1234567890123456\"", field: "payments.merchant_id", line: 33),
         Case(name: "merchant ID starting with a space", old: "merchant_id = \"104110070110009\"", new: "merchant_id = \" 12345\"", field: "payments.merchant_id", line: 33),
+        Case(name: "refund_card_not_present not a boolean", old: "merchant_id = \"104110070110009\"", new: "merchant_id = \"104110070110009\"\nrefund_card_not_present = \"yes\"", field: "payments.refund_card_not_present", line: 34),
         Case(name: "relative update media", old: #"state_dir = "/var/lib/terminal""#, new: "state_dir = \"/var/lib/terminal\"\nupdate_media = \"usb/t.tpkg\"", field: "storage.update_media", line: 30),
         Case(name: "unknown currency", old: #"currency = "CNY""#, new: #"currency = "XYZ""#, field: "merchant.currency", line: 8),
         Case(name: "Chinese on a character LCD", old: "kind = \"framebuffer\"\ndevice = \"/dev/fb0\"", new: "kind = \"serial-lcd\"\ndevice = \"/dev/ttyS1\"\ncolumns = 20\nrows = 4", field: "board.language", line: 4),
@@ -139,6 +140,16 @@ import Testing
         #expect(error.field == c.field, "\(error)")
         if let line = c.line { #expect(error.line == line, "\(error)") }
         #expect(error.description.hasPrefix("board/t/board.toml:"))
+    }
+
+    /// Card refunds are card-present unless the profile says `refund_card_not_present = true`.
+    @Test func refundsAreCardPresentUnlessTheProfileAllowsOtherwise() throws {
+        #expect(try BoardProfile.parse(Self.base, file: "t.toml").payments.refundCardNotPresent == false)
+        let sim = try BoardProfile.parse(try readTextFile(repositoryRoot() + "/board/sim/board.toml"), file: "board/sim/board.toml")
+        #expect(sim.payments.refundCardNotPresent == false)
+        let allowed = try BoardProfile.parse(
+            Self.replacing("merchant_id = \"104110070110009\"", "merchant_id = \"104110070110009\"\nrefund_card_not_present = true"), file: "t.toml")
+        #expect(allowed.payments.refundCardNotPresent)
     }
 
     @Test func terminalAndMerchantIDsComeFromThePaymentsSection() throws {

@@ -4,7 +4,8 @@ import Testing
 
 /// A card refund by original reference on the sim board, headless, with the built-in acquirer simulator: a chip sale
 /// approved online, the merchant menu with the TEST ONLY password 123456, 退货 / Refund, the sale's reference as its
-/// receipt prints it, a part of the amount, online approval, both receipts in the receipt files.
+/// receipt prints it, a part of the amount, the sale's card inserted again (card present: read with Transaction Type
+/// '20', no PIN), online approval, both receipts in the receipt files. Another card, tapped, is refused with nothing sent.
 @Suite(.serialized) struct CardRefundHeadlessTests {
     @Test func saleThenRefundByReferenceFromTheMerchantMenu() throws {
         let state = try makeTemporaryDirectory("card-refund-e2e")
@@ -31,8 +32,10 @@ import Testing
         run.type(reference.map { String($0) }.joined(separator: "\n"), "ENTER")
         _ = run.expectScreen("Left CNY 200.00")
         run.type("5", "0", "0", "0", "ENTER")
+        _ = run.expectScreen("Insert or tap card")
+        run.type("INSERT visa-credit")
         _ = run.expectScreen("APPROVED")
-        run.type("ENTER")
+        run.type("REMOVE", "ENTER")
         // The same reference again: what is left is 150.00.
         guard run.login() else {
             _ = run.finish()
@@ -42,7 +45,13 @@ import Testing
         _ = run.expectScreen("Refund: original ref.")
         run.type(reference.map { String($0) }.joined(separator: "\n"), "ENTER")
         _ = run.expectScreen("Left CNY 150.00")
-        run.type("CANCEL", "CANCEL")
+        // Another card, tapped: read through Entry Point, refused on the terminal, nothing sent (the host's books
+        // keep one refund).
+        run.type("1", "0", "0", "ENTER")
+        _ = run.expectScreen("Insert or tap card")
+        run.type("TAP visa-paywave")
+        _ = run.expectScreen("Not the original card")
+        run.type("REMOVE", "ENTER")
         #expect(run.finish() == 0)
         let receipts = MerchantEndToEndTests.receipts(state)
         #expect(receipts.components(separatedBy: "退货 REFUND").count == 3, "merchant and customer copies: \(receipts)")

@@ -32,7 +32,7 @@ import Uplink
 
     /// An online chip sale of batch 1 approved by the host: journalled as the rails do, booked in the host's ledger
     /// under its idempotency key, with the host's RRN on the terminal's record. Returns the RRN and the key.
-    static func onlineSale(_ rig: SettlementTests.Rig, amount: Int64, txnRef: UInt64, book: Bool = true) throws -> (rrn: String, key: String) {
+    static func onlineSale(_ rig: SettlementTests.Rig, amount: Int64, txnRef: UInt64, book: Bool = true, pan: String = CardRefundTests.pan) throws -> (rrn: String, key: String) {
         let (id, request) = try rig.journal.withLock { journal -> (TransactionID, ISO8583.Message) in
             let id = try journal.prepareOnline(TransactionDraft(
                 rail: .emvContact, kind: .sale, amountMinor: amount, currency: 156, entryMode: .chip,

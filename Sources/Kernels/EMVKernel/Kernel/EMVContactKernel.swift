@@ -747,6 +747,13 @@ public struct EMVContactKernel: Sendable {
     // MARK: Cardholder verification (Book 3 10.5)
 
     private mutating func cardholderVerification() -> [KernelAction] {
+        // A refund ('9C' = '20') is read for its card data only and never authorised by the card: no cardholder
+        // verification (scheme practice: no PIN for a refund), no terminal risk management, and the first GENERATE AC
+        // asks for an AAC (see ``terminalActionAnalysis()``). CVM Results '3F0000': no CVM performed.
+        if transaction.transactionType == .refund {
+            cvmResults = [0x3F, 0x00, 0x00]
+            return terminalActionAnalysis()
+        }
         guard aip.contains(.cardholderVerificationSupported) else {
             cvmResults = [0x3F, 0x00, 0x00]
             return terminalRiskManagement()
@@ -1043,7 +1050,11 @@ public struct EMVContactKernel: Sendable {
         if transaction.forceOnline { tvr.insert(.merchantForcedOnline) }
         let app = application
         let cryptogram: UInt8
-        if matches(app?.tacDenial, cardData[.issuerActionCodeDenial], iacDefault: 0x00) {
+        if transaction.transactionType == .refund {
+            // Book 3 9.2 / scheme practice: the card declines a refund offline (AAC); the terminal then sends the
+            // refund to the host with the card data it read.
+            cryptogram = Self.aac
+        } else if matches(app?.tacDenial, cardData[.issuerActionCodeDenial], iacDefault: 0x00) {
             cryptogram = Self.aac
         } else if terminalIsOnlineCapable {
             let online =
@@ -1376,6 +1387,7 @@ public struct EMVContactKernel: Sendable {
         let message: KernelMessage?
         switch outcome.decision {
         case .approvedOnline, .approvedOffline: message = .approved
+        case .declinedOffline where transaction.transactionType == .refund: message = nil  // the expected end of a refund's read
         case .declinedOffline, .declinedOnline, .declinedByCardAfterOnlineApproval: message = .declined
         case .aborted(.notAccepted): message = .notAccepted
         case .aborted(.cardError), .aborted(.malformedData): message = .cardError

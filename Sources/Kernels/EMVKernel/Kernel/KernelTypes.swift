@@ -8,7 +8,9 @@ public struct EMVTransaction: Sendable, Hashable {
         case purchase = 0x00
         /// '09' purchase with cashback.
         case cashback = 0x09
-        /// '20' refund.
+        /// '20' refund: the kernel reads the card (selection, GPO, records, ODA, restrictions) with no cardholder
+        /// verification and no terminal risk management, and asks for an AAC at the first GENERATE AC; the outcome
+        /// is ``KernelDecision/declinedOffline`` with the card's data, which the driver sends to the host as the refund.
         case refund = 0x20
     }
 

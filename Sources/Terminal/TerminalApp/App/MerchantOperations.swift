@@ -181,7 +181,8 @@ extension MerchantOperations {
             configuration: .init(terminalID: payments.terminalID, merchantID: payments.merchantID, utcOffsetSeconds: Payments.utcOffset()),
             currency: profile.merchant.currency,
             header: Receipts.Header(merchantName: profile.merchant.name, terminalID: payments.terminalID, merchantID: payments.merchantID),
-            clock: { clock.unixTime() }, logger: logger)
+            clock: { clock.unixTime() }, logger: logger,
+            presence: profile.payments.refundCardNotPresent ? .notPresent : .present(payments.refundCardReader))
         return CombinedRefundService(card: card, other: payments.refunds)
     }
 }

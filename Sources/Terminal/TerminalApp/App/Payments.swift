@@ -44,6 +44,8 @@ struct Payments {
     var activeParameters: ActiveParameterSet? = nil
     /// Prepaid card operations (issue, top-up, balance) for the merchant menu, or `nil`.
     var prepaid: PrepaidService? = nil
+    /// The card-present step of card refunds (the card slot and the EMV parameters in force), when the board takes cards.
+    var refundCardReader: CardRefundReader? = nil
 
     /// The store-and-forward uploader on ``hostLink`` (nil without one).
     /// - Parameter connectivity: the link state now; the sim board's built-in acquirer is always reachable.
@@ -166,6 +168,7 @@ struct Payments {
         var rails = RailRegistry()
         var refunds: (any RefundService)?
         var activeParameters: ActiveParameterSet?
+        var refundCardReader: CardRefundReader?
         if profile.payments.methods.contains(.card), let file = profile.payments.emvParameters {
             let parameters = try Self.loadParameters(file, clock: clock)
             activeParameters = ActiveParameterSet(ParameterSet(version: 0, emv: parameters, settings: nil))
@@ -208,6 +211,11 @@ struct Payments {
                 parameters: ContactlessParameters(terminal: parameters, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits)),
                 currency: profile.merchant.currency, merchantName: profile.merchant.name, pinKeyName: TerminalKeys.pinKey)
             contactlessConfiguration.activeParameters = activeParameters
+            var refundReader = CardRefundReader(
+                connect: connect, parameters: { [activeParameters] in activeParameters?.current.emv ?? parameters },
+                clock: clock, random: random, logger: logger)
+            refundReader.contactless = .init(present: field, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits))
+            refundCardReader = refundReader
             rails.register(ContactlessRail(
                 configuration: contactlessConfiguration,
                 connect: field, acquirer: link, journal: journalSeam, keys: keys, clock: clock, random: random, logger: logger,
@@ -240,7 +248,8 @@ struct Payments {
         }
         return Payments(
             rails: rails, journal: journal, acquirerHost: host, acquirerPort: port, hostLink: hostLink, terminalID: terminalID,
-            merchantID: merchantID, shutdown: stop, refunds: refunds, activeParameters: activeParameters, prepaid: prepaid)
+            merchantID: merchantID, shutdown: stop, refunds: refunds, activeParameters: activeParameters, prepaid: prepaid,
+            refundCardReader: refundCardReader)
     }
 
 

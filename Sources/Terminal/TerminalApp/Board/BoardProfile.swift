@@ -106,10 +106,14 @@ public struct BoardProfile: Sendable, Equatable {
         /// Card acceptor identification code (merchant ID), ISO 8583 field 42: one to fifteen printable ASCII
         /// characters (`ans15`, space-padded on the wire). ``defaultMerchantID`` when the profile names none.
         public var merchantID: String
+        /// `refund_card_not_present`: a card refund may go without the card, its PAN taken from the sale's sealed
+        /// record. `false` (the default, on every board): the cardholder's card is read and must be the sale's.
+        public var refundCardNotPresent: Bool
         public init(
             methods: [PaymentMethod], emvParameters: String? = nil, terminalID: String = Payments.defaultTerminalID,
-            merchantID: String = Payments.defaultMerchantID
+            merchantID: String = Payments.defaultMerchantID, refundCardNotPresent: Bool = false
         ) {
+            self.refundCardNotPresent = refundCardNotPresent
             self.methods = methods
             self.emvParameters = emvParameters
             self.terminalID = terminalID

@@ -393,7 +393,7 @@ private struct ProfileReader {
     }
 
     func payments(_ s: Section) throws(BoardProfileError) -> BoardProfile.Payments {
-        try only(s, ["methods", "emv_parameters", "terminal_id", "merchant_id"])
+        try only(s, ["methods", "emv_parameters", "terminal_id", "merchant_id", "refund_card_not_present"])
         let terminalID = try optionalString(s, "terminal_id") ?? BoardProfile.Payments.defaultTerminalID
         if let problem = BoardProfile.Payments.terminalIDProblem(terminalID) {
             throw fail("payments.terminal_id", s.table["terminal_id"]?.line, problem + ", in \"\(terminalID)\"")
@@ -420,7 +420,9 @@ private struct ProfileReader {
             methods.append(m)
         }
         guard !methods.isEmpty else { throw fail("payments.methods", s.table["methods"]?.line, "expected at least one payment method") }
-        return .init(methods: methods, emvParameters: emvParameters, terminalID: terminalID, merchantID: merchantID)
+        return .init(
+            methods: methods, emvParameters: emvParameters, terminalID: terminalID, merchantID: merchantID,
+            refundCardNotPresent: try boolean(s, "refund_card_not_present", default: false))
     }
 }
 

@@ -1,13 +1,17 @@
 import Codecs
 public import Logging
+import PaymentCrypto
 public import Store
 public import TerminalUI
 import Uplink
 
 /// Voids and refunds of card sales for the merchant menu (docs/host-interface.md §5): a void is an 0200 `220000` of a
 /// sale of the open batch, the sale's amount; a refund an 0200 `200000` of part or all of what is left of a sale of
-/// any batch. Both carry field 61 naming the sale (§3.3). The card need not be present: the PAN comes from the sale's
-/// sealed record (card-not-present; presenting the card again is not asked for). Like any online request the void or
+/// any batch. Both carry field 61 naming the sale (§3.3). A refund is card-present by default (``CardPresence``): the
+/// terminal reads the cardholder's card (``CardRefundReader``), refuses a card that is not the sale's before anything
+/// is sent, and sends the card's PAN, expiry, PAN sequence number, field 55 and entry mode; where the board profile
+/// allows it (`[payments] refund_card_not_present = true`) the PAN comes from the sale's sealed record instead. A void
+/// takes the sale's sealed PAN (card not present). Like any online request the void or
 /// refund is journalled with its reversal armed before it leaves; no answer makes the reversal due (the uploader sends
 /// its 0400, §10). Nothing is done offline: an unreachable host refuses the refund.
 public final class CardVoidService: RefundService {
@@ -18,6 +22,16 @@ public final class CardVoidService: RefundService {
     let header: Receipts.Header
     let clock: @Sendable () -> Int64
     let logger: Logger
+    let presence: CardPresence
+
+    /// Whether a refund reads the cardholder's card.
+    public enum CardPresence: Sendable {
+        /// The PAN comes from the sale's sealed record (the board profile's `refund_card_not_present = true`).
+        case notPresent
+        /// The card is read and must be the sale's (the default on every board); `nil`: the board reads no card,
+        /// and refunds are refused.
+        case present(CardRefundReader?)
+    }
 
     /// The prefix of the references this service lists (``TerminalFlow/RefundableSale/reference``).
     public static let referencePrefix = "card:"
@@ -27,8 +41,10 @@ public final class CardVoidService: RefundService {
 
     public init(
         journal: Locked<TransactionJournal>, link: HostAcquirerLink, configuration: StoreAndForwardUploader.Configuration,
-        currency: Currency, header: Receipts.Header, clock: @escaping @Sendable () -> Int64, logger: Logger
+        currency: Currency, header: Receipts.Header, clock: @escaping @Sendable () -> Int64, logger: Logger,
+        presence: CardPresence = .notPresent
     ) {
+        self.presence = presence
         self.journal = journal
         self.link = link
         self.configuration = configuration
@@ -86,36 +102,101 @@ public final class CardVoidService: RefundService {
     /// Why a refund was refused before anything was sent.
     enum Refusal: Error { case voided, overLimit }
 
+    /// The local checks of a refund (not voided, `amount` within what is left), against the journal as it is now (the
+    /// list may be stale; the host checks again); returns the original sale.
+    static func checkRefund(_ journal: TransactionJournal, txnRef: String, amount: Int) throws -> TransactionRecord {
+        let original = try journal.record(txnRef: txnRef)
+        let records = try journal.records(limit: Self.searchDepth)
+        if records.contains(where: { $0.kind == .void && $0.status == .approved && $0.originalTxnRef == txnRef }) {
+            throw Refusal.voided
+        }
+        let left = original.amountMinor - (Self.refunded(records)[txnRef] ?? 0)
+        guard amount > 0, Int64(amount) <= left else { throw Refusal.overLimit }
+        return original
+    }
+
+    /// The card-present step of a refund: the card read, or the result that ends the refund with nothing sent (a
+    /// different card, removed, CANCEL, timeout). `nil` card: card not present.
+    func presentedCard(txnRef: String, amount: Int, session: PaymentSession) async -> Result<CardRefundReader.RefundCard?, Ended> {
+        guard case .present(let reader) = presence else { return .success(nil) }
+        guard let reader else { return .failure(Ended(result: .declined(lines: [.ui(.notAvailable)]))) }
+        let original: TransactionRecord
+        let sealed: SecretBytes?
+        do {
+            (original, sealed) = try journal.withLock { journal -> (TransactionRecord, SecretBytes?) in
+                let original = try Self.checkRefund(journal, txnRef: txnRef, amount: amount)
+                return (original, try journal.cardData(original.id).pan)
+            }
+        } catch Refusal.voided {
+            return .failure(Ended(result: .declined(lines: [.ui(.refundOriginalVoided)])))
+        } catch Refusal.overLimit {
+            return .failure(Ended(result: .declined(lines: [.ui(.refundOverLimit)])))
+        } catch {
+            logger.error("refund not started", metadata: ["error": "\(error)"])
+            return .failure(Ended(result: .declined(lines: [.ui(.notAvailable)])))
+        }
+        // '9F41': the refund has no rail ticket; the clock's seconds, n8.
+        let sequence = UInt32(truncatingIfNeeded: max(0, clock()) % 100_000_000)
+        switch await reader.read(amount: amount, currency: currency, preferredAID: original.aid, sequence: sequence, session: session) {
+        case .card(let card):
+            // The PAN read against the sale's sealed PAN: the digits compared in constant time, never logged.
+            guard let sealed, card.pan.constantTimeEquals(sealed) else {
+                logger.info("refund refused: not the original card", metadata: ["ref": "\(txnRef)"])
+                return .failure(Ended(result: .declined(lines: [.ui(.refundCardMismatch)])))
+            }
+            return .success(card)
+        case .cancelled:
+            return .failure(Ended(result: .cancelled))
+        case .timedOut:
+            return .failure(Ended(result: .declined(lines: [.ui(.timedOut)])))
+        case .cardRemoved:
+            return .failure(Ended(result: .declined(lines: [.ui(.cardRemoved)])))
+        case .cardError(let line):
+            return .failure(Ended(result: .declined(lines: [line])))
+        }
+    }
+
+    /// A refund that ended before anything was sent.
+    struct Ended: Error {
+        var result: TerminalFlow.PaymentResult
+    }
+
     public func run(
         _ kind: TerminalFlow.RefundKind, sale: TerminalFlow.RefundableSale, amount: Int, session: PaymentSession
     ) async -> TerminalFlow.PaymentResult {
         guard sale.reference.hasPrefix(Self.referencePrefix) else { return .notAvailable }
         let txnRef = String(sale.reference.dropFirst(Self.referencePrefix.count))
+        var presented: CardRefundReader.RefundCard?
+        if kind == .refund {
+            switch await presentedCard(txnRef: txnRef, amount: amount, session: session) {
+            case .success(let card): presented = card
+            case .failure(let ended): return ended.result
+            }
+        }
         session.show(.processing(.init()))
         let message: ISO8583.Message
         let id: TransactionID
         let original: TransactionRecord
         do {
             (id, message, original) = try journal.withLock { journal -> (TransactionID, ISO8583.Message, TransactionRecord) in
-                let original = try journal.record(txnRef: txnRef)
-                if kind == .refund {
-                    // Checked here against the journal as it is now (the list may be stale); the host checks again.
-                    let records = try journal.records(limit: Self.searchDepth)
-                    if records.contains(where: { $0.kind == .void && $0.status == .approved && $0.originalTxnRef == txnRef }) {
-                        throw Refusal.voided
-                    }
-                    let left = original.amountMinor - (Self.refunded(records)[txnRef] ?? 0)
-                    guard amount > 0, Int64(amount) <= left else { throw Refusal.overLimit }
-                }
-                let card = try journal.cardData(original.id)
+                // Checked (again, for a card-present refund) against the journal as it is now.
+                let original = kind == .refund
+                    ? try Self.checkRefund(journal, txnRef: txnRef, amount: amount) : try journal.record(txnRef: txnRef)
+                // Card present: what the card gave (field 55 of its AAC); else the sale's sealed PAN.
+                let card = try presented.map { Store.CardData(pan: $0.pan, field55: SecretBytes($0.iccData)) }
+                    ?? Store.CardData(pan: journal.cardData(original.id).pan)
                 let id = try journal.prepareOnline(TransactionDraft(
                     rail: original.rail, kind: kind == .void ? .void : .refund,
                     amountMinor: kind == .void ? original.amountMinor : Int64(amount), currency: original.currency,
-                    entryMode: original.entryMode, card: Store.CardData(pan: card.pan), aid: original.aid,
+                    entryMode: presented?.entryMode ?? original.entryMode, card: card, aid: original.aid,
                     applicationLabel: original.applicationLabel, originalTxnRef: original.id.txnRef))
                 let record = try journal.record(id)
                 var request = StoreAndForwardUploader.transactionRequest(
-                    UploadItem(kind: .advice, record: record, card: Store.CardData(pan: card.pan)), configuration: configuration, now: clock())
+                    UploadItem(kind: .advice, record: record, card: card), configuration: configuration, now: clock())
+                if let presented {
+                    request.card.expiry = presented.expiry
+                    request.card.panSequenceNumber = presented.panSequenceNumber
+                }
                 let local = StoreAndForwardUploader.hostDateTime(original.createdAt + configuration.utcOffsetSeconds)
                 request.original = OriginalTransaction(
                     batchNumber: original.id.batch, stan: original.id.stan, localDate: local.dateField,
