@@ -33,7 +33,12 @@ import Testing
 
         // The gateway reversed it once; the void receipt printed.
         let (receipts, ledger) = try HeadlessTests.receiptsAndLedger(state)
-        #expect(ledger.filter { $0.contains(orderID) && $0.contains("REVERSED") }.count == 1, "\(ledger)")
+        let reversals = ledger.filter { $0.contains(orderID) && $0.contains("REVERSED") }
+        #expect(reversals.count == 1, "\(ledger)")
+        // Not before the wallet's 15 s (times are the terminal's monotonic milliseconds, across both runs).
+        let paidAt = Int64(paid.split(separator: " ")[0]) ?? 0
+        let reversedAt = reversals.first.flatMap { Int64($0.split(separator: " ")[0]) } ?? 0
+        #expect(reversedAt - paidAt >= 15_000, "\(ledger)")
         let voidReceipt = try #require(receipts.split(separator: "cut").first { $0.contains("扫码撤销") }, "\(receipts)")
         #expect(voidReceipt.contains("微信支付") && voidReceipt.contains("订单 " + masked) && voidReceipt.contains("交易成功"))
         #expect(!receipts.contains(orderID) && !receipts.contains("134567890123456789"))
