@@ -472,6 +472,22 @@ public final class TransactionJournal {
         try database.write(durability: .full) { db in try Self.appendAudit(db, now, actor, action, detail) }
     }
 
+    /// Saves `settings` (key, value) and appends one audit entry, in one FULL transaction: after a crash either all of
+    /// it is on disk or none (the merchant password's hash, salt and failure count change together with their audit
+    /// entry). `detail` must not hold secrets, card data or keys.
+    /// - Throws: ``StoreError`` when the transaction fails (nothing was saved).
+    public func saveSettings(_ settings: KeyValuePairs<String, String>, auditActor actor: String, action: String, detail: String) throws {
+        let now = clock()
+        try database.write(durability: .full) { db in
+            for (key, value) in settings {
+                try db.query(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [.text(key), .text(value)])
+            }
+            try Self.appendAudit(db, now, actor, action, detail)
+        }
+    }
+
     /// The newest audit entries, oldest first.
     public func auditLog(limit: Int = 100) throws -> [AuditEntry] {
         try database.query("SELECT at, actor, action, detail FROM (SELECT * FROM audit_log ORDER BY id DESC LIMIT ?) ORDER BY id", [.integer(Int64(limit))]).map { row in

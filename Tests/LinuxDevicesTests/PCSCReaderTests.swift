@@ -188,6 +188,24 @@ struct PCSCReaderTests {
         #expect(catchPCSCError { _ = try PCSCCardReader(reader: "Test VPCD") }?.code == .serviceUnavailable)
     }
 
+    @Test func theRigStopsOnceAndLeavesNoPcscdBehind() throws {
+        let first = try PCSCRig()
+        let group = try #require(first.daemonPID)
+        // Wait for pcscd under `timeout`, then kill `timeout` alone: pcscd is left running in the group.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while PCSCRig.liveMembers(ofGroup: group).count < 2 && ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(PCSCRig.liveMembers(ofGroup: group).count == 2, "timeout and pcscd")
+        kill(group, SIGKILL)
+        first.shutDown()
+        #expect(PCSCRig.liveMembers(ofGroup: group).isEmpty, "pcscd stopped with its parent gone")
+        // A second shutdown (the `deinit` after a `defer`) leaves the next rig's run directory alone.
+        let second = try PCSCRig()
+        defer { second.shutDown() }
+        first.shutDown()
+        #expect(access(PCSCRig.runDirectory + "/pcscd/pcscd.comm", F_OK) == 0, "the second rig's socket is still there")
+        #expect(try PCSCCardReader(reader: "Test VPCD").availableReaders().count == 2)
+    }
+
     @Test func everyResultCodeHasAName() {
         let error = PCSCError.self
         #expect(error.statusName(0x8010_0069) == "SCARD_W_REMOVED_CARD")
@@ -308,6 +326,10 @@ final class PCSCRig {
     private var lock: PCSCDaemonLock?
     private var daemon: SpawnedProcess?
     private var card: SpawnedProcess?
+    private var isShutDown = false
+
+    /// The pid of pcscd's parent (`timeout`), which also numbers their process group; `nil` once stopped.
+    var daemonPID: pid_t? { daemon?.pid }
 
     /// Starts pcscd (with the vpcd reader configured, or none) and waits until it serves.
     init(withReader: Bool = true) throws {
@@ -330,8 +352,12 @@ final class PCSCRig {
 
     deinit { shutDown() }
 
-    /// Kills the card and pcscd and removes the configuration.
+    /// Kills the card and pcscd and removes the configuration, once: the tests call it in a `defer` and `deinit` calls
+    /// it again, and a second run would remove the run directory after the lock was released — the directory of the
+    /// rig that took the lock in between. A card or daemon that does not stop is recorded as an issue.
     func shutDown() {
+        guard !isShutDown else { return }
+        isShutDown = true
         removeCard()
         stopDaemon()
         removeTree(configDirectory)
@@ -349,23 +375,75 @@ final class PCSCRig {
     }
 
     /// Kills the card process (SIGKILL: a test process may pass on a blocked SIGTERM to its children): its
-    /// connection closes, vpcd reports the card gone.
+    /// connection closes, vpcd reports the card gone. Once per card; one that does not exit is recorded as an issue.
     func removeCard() {
         guard let card else { return }
-        card.signal(SIGKILL)
-        _ = card.wait(timeout: .seconds(5))
         self.card = nil
+        card.signal(SIGKILL)
+        if card.wait(timeout: .seconds(5)) == nil {
+            Issue.record("the virtual card (pid \(card.pid)) did not exit 5 s after SIGKILL")
+        }
     }
 
-    /// Stops pcscd (SIGTERM, then SIGKILL after 5 s).
+    /// Stops pcscd, once: SIGTERM to `timeout`, which passes it on to pcscd; after 5 s SIGKILL to their process group
+    /// (`timeout` leads a group of its own, pcscd in it: killing `timeout` alone would leave pcscd running). A daemon
+    /// that exited by itself is not signalled (its pid may belong to another process by now). Stopped means nothing of
+    /// the group is left alive; anything else is recorded as an issue.
     func stopDaemon() {
         guard let daemon else { return }
-        daemon.signal(SIGTERM)
-        if daemon.wait(timeout: .seconds(5)) == nil {
-            daemon.signal(SIGKILL)
-            _ = daemon.wait(timeout: .seconds(5))
-        }
         self.daemon = nil
+        let group = daemon.pid
+        if daemon.wait(timeout: .milliseconds(10)) == nil {
+            daemon.signal(SIGTERM)
+            if daemon.wait(timeout: .seconds(5)) == nil {
+                kill(-group, SIGKILL)
+                daemon.signal(SIGKILL)
+                if daemon.wait(timeout: .seconds(5)) == nil {
+                    Issue.record("pcscd's timeout (pid \(group)) did not exit 5 s after SIGKILL")
+                    return
+                }
+            }
+        }
+        // pcscd may outlive its parent (reparented; after a SIGTERM `timeout` exits only once pcscd has, so a member
+        // left after a moment is an orphan); the group's number is not reused while a member lives.
+        if !PCSCRig.waitUntilGroupIsGone(group, timeout: .seconds(1)) {
+            kill(-group, SIGKILL)
+            if !PCSCRig.waitUntilGroupIsGone(group, timeout: .seconds(5)) {
+                Issue.record("pcscd's process group \(group) still has live processes after SIGKILL: \(PCSCRig.liveMembers(ofGroup: group))")
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for no live process (zombies aside) to be left in process group `group`.
+    static func waitUntilGroupIsGone(_ group: pid_t, timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !liveMembers(ofGroup: group).isEmpty {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    /// The processes of group `group` that are not zombies, from `/proc/<pid>/stat` (`pid (comm) state ppid pgrp …`;
+    /// `comm` may hold spaces and parentheses, so the fields are read after the last `)`). A zombie waits for a
+    /// parent that may never reap it (PID 1 here need not be an init) and is harmless.
+    static func liveMembers(ofGroup group: pid_t) -> [pid_t] {
+        guard kill(-group, 0) == 0 else { return [] }  // ESRCH: the group is empty
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var members: [pid_t] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = pid_t(name), let stat = try? readTextFile("/proc/\(name)/stat"),
+                let paren = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: paren)...].split(separator: " ")
+            guard fields.count >= 3, fields[0] != "Z", fields[0] != "X", pid_t(fields[2]) == group else { continue }
+            members.append(pid)
+        }
+        return members
     }
 
     private func writeReaderConfig() throws {

@@ -1,4 +1,5 @@
 import DeviceKit
+import PaymentCrypto
 import TerminalApp
 import TerminalUI
 import Testing
@@ -42,7 +43,7 @@ import Testing
             Issue.record("no merchant menu: \(f.screen)")
             return
         }
-        #expect(menu.items.map { $0.resolve(.en) } == ["Void", "Refund", "Reprint last", "X report", "Settlement", "Settings", "Update"])
+        #expect(menu.items.map { $0.resolve(.en) } == ["Void", "Refund", "Reprint last", "X report", "Settlement", "Settings", "Update", "Change password"])
         #expect(press(&f, .digit5) == [.runMerchantTask(.settle)])
         _ = f.handle(.tick(now: 10_000_000))
         #expect(!f.isIdle, "settlement has no deadline")
@@ -71,5 +72,129 @@ import Testing
         _ = press(&f, .menu, .digit3, .digit1, .enter)
         _ = f.handle(.merchantVerdict(.accepted))
         #expect(press(&f, .digit1) == [.listRefundableSales], "void opens the refund/void list")
+    }
+
+    // MARK: Change password (merchant menu entry 8)
+
+    static func secret(_ text: String) -> SecretBytes { SecretBytes(Array(text.utf8)) }
+
+    func typed(_ f: inout TerminalFlow, _ text: String) -> [TerminalFlow.Action] {
+        text.compactMap { Key(rawValue: String($0)) }.flatMap { f.handle(.key($0)) }
+    }
+
+    /// Logged in, the change password entry chosen.
+    func changing() -> TerminalFlow {
+        var f = flow()
+        _ = press(&f, .menu, .digit3, .digit1, .enter)
+        _ = f.handle(.merchantVerdict(.accepted))
+        _ = press(&f, .digit8)
+        return f
+    }
+
+    @Test func passwordChangedFromTheMenu() {
+        var f = changing()
+        #expect(lines(f) == ["Change password", "Current password", "", "ENTER to confirm, CANCEL to quit"])
+        #expect(typed(&f, "123456").isEmpty)
+        #expect(lines(f) == ["Change password", "Current password", "******", "ENTER to confirm, CANCEL to quit"], "digits never shown")
+        #expect(press(&f, .enter) == [.verifyCurrentMerchantPassword(Self.secret("123456"))])
+        guard case .processing = f.screen else {
+            Issue.record("not checking: \(f.screen)")
+            return
+        }
+        _ = f.handle(.tick(now: 10_000_000))
+        #expect(!f.isIdle, "no deadline while the driver checks")
+        _ = f.handle(.merchantVerdict(.accepted))
+        #expect(lines(f) == ["Change password", "New password, 6-12 digits", "", "ENTER to confirm, CANCEL to quit"])
+        // The rules are checked before the password is asked again.
+        for (weak, notice) in [("123456", "No runs like 123456, 111111"), ("999999", "No runs like 123456, 111111"),
+                               ("121212", "No repeats like 121212"), ("48027", "Use 6 to 12 digits")] {
+            #expect(typed(&f, weak).isEmpty && press(&f, .enter).isEmpty)
+            #expect(lines(f) == ["Change password", "New password, 6-12 digits", "", notice], "\(weak)")
+        }
+        _ = typed(&f, "480275")
+        #expect(press(&f, .enter).isEmpty)
+        #expect(lines(f) == ["Change password", "New password again", "", "ENTER to confirm, CANCEL to quit"])
+        _ = typed(&f, "480276")
+        #expect(press(&f, .enter).isEmpty, "the entries differ: nothing is saved")
+        #expect(lines(f) == ["Change password", "New password, 6-12 digits", "", "Entries differ, try again"])
+        _ = typed(&f, "480275")
+        _ = press(&f, .enter)
+        _ = typed(&f, "4802759")
+        _ = press(&f, .clear)
+        #expect(lines(f) == ["Change password", "New password again", "******", "ENTER to confirm, CANCEL to quit"], "CLEAR takes one back")
+        #expect(press(&f, .enter) == [.changeMerchantPassword(Self.secret("480275"))])
+        _ = f.handle(.tick(now: 20_000_000))
+        #expect(!f.isIdle, "no deadline while the driver saves")
+        _ = f.handle(.merchantPasswordChanged(.changed))
+        #expect(lines(f) == ["Change password", "Password changed"])
+        _ = press(&f, .enter)
+        guard case .menu(let menu) = f.screen else {
+            Issue.record("not back in the merchant menu: \(f.screen)")
+            return
+        }
+        #expect(menu.title.resolve(.en) == "Merchant menu")
+    }
+
+    @Test func changeRefusedWrongOrLocked() {
+        // A wrong current password: asked again with the tries left (the driver counted the failure).
+        var f = changing()
+        _ = typed(&f, "000000")
+        _ = press(&f, .enter)
+        _ = f.handle(.merchantVerdict(.rejected(attemptsLeft: 2)))
+        #expect(lines(f) == ["Change password", "Current password", "", "Wrong password, 2 tries left"])
+        // The fifth failure locks the menu: out to a notice, then idle.
+        _ = typed(&f, "000001")
+        _ = press(&f, .enter)
+        _ = f.handle(.merchantVerdict(.lockedOut(secondsLeft: 300)))
+        #expect(lines(f) == ["Merchant menu", "Locked, try again in 300 s"])
+        _ = press(&f, .enter)
+        #expect(f.isIdle)
+
+        // The driver refuses the password in force as the new one; then a store failure.
+        f = changing()
+        _ = typed(&f, "123456")
+        _ = press(&f, .enter)
+        _ = f.handle(.merchantVerdict(.accepted))
+        _ = typed(&f, "480275")
+        _ = press(&f, .enter)
+        _ = typed(&f, "480275")
+        _ = press(&f, .enter)
+        _ = f.handle(.merchantPasswordChanged(.refused(.unchanged)))
+        #expect(lines(f) == ["Change password", "New password, 6-12 digits", "", "Same as the current one"])
+        _ = typed(&f, "480276")
+        _ = press(&f, .enter)
+        _ = typed(&f, "480276")
+        #expect(press(&f, .enter) == [.changeMerchantPassword(Self.secret("480276"))])
+        _ = f.handle(.merchantPasswordChanged(.failed))
+        #expect(lines(f) == ["Change password", "Not saved: password unchanged"])
+
+        // CANCEL at any step goes back to the menu, on the entry; a stray answer changes nothing.
+        f = changing()
+        _ = typed(&f, "12")
+        _ = press(&f, .cancel)
+        guard case .menu(let menu) = f.screen else {
+            Issue.record("not back in the merchant menu: \(f.screen)")
+            return
+        }
+        #expect(menu.selected == 7)
+        _ = f.handle(.merchantPasswordChanged(.changed))
+        #expect(f.screen == .menu(menu))
+        // No more than 12 digits; the screen times out to idle like any entry.
+        _ = press(&f, .enter)
+        _ = typed(&f, "1234567890123")
+        #expect(lines(f) == ["Change password", "Current password", "************", "ENTER to confirm, CANCEL to quit"])
+        _ = f.handle(.tick(now: 60_000))
+        #expect(f.isIdle)
+    }
+
+    @Test(arguments: [
+        ("480275", nil), ("246810", nil), ("135792", nil), ("112233", nil), ("480275193654", nil), ("000001", nil),
+        ("123456", .sequence), ("654321", .sequence), ("111111", .sequence), ("890123", .sequence),
+        ("210987", .sequence), ("135791", .sequence), ("123456789012", .sequence), ("000000000000", .sequence),
+        ("121212", .repeated), ("123123", .repeated), ("10201020", .repeated), ("1212121", .repeated),
+        ("12345", .format), ("1234567890123", .format), ("12a456", .format), ("", .format),
+    ] as [(String, MerchantPassword.Weakness?)])
+    func newPasswordRules(_ password: String, _ weakness: MerchantPassword.Weakness?) {
+        #expect(MerchantPassword.weakness(of: Self.secret(password)) == weakness)
     }
 }

@@ -34,8 +34,12 @@ public final class SpawnedProcess {
         removeTree(outputDirectory)
     }
 
-    /// Sends a signal.
-    public func signal(_ number: Int32) { kill(pid, number) }
+    /// Sends a signal, unless the process was already reaped (``wait(timeout:)`` saw it exit): its pid may belong to
+    /// another process by now.
+    public func signal(_ number: Int32) {
+        guard exitStatus == nil else { return }
+        kill(pid, number)
+    }
 
     /// Waits up to `timeout` for the exit; returns the exit status (128 + signal when killed), or `nil` on timeout.
     public func wait(timeout: Duration) -> Int32? {

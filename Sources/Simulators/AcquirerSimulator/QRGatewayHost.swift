@@ -21,8 +21,8 @@ import Uplink
 ///
 /// Time is the simulator's `now` (monotonic milliseconds), so the sim board can run it on the terminal's clock.
 public final class QRGatewayHost: Sendable {
-    private let simulator: Mutex<QRGatewaySimulator>
-    private let now: @Sendable () -> Int64
+    let simulator: Mutex<QRGatewaySimulator>
+    let now: @Sendable () -> Int64
     private let onLedger: (@Sendable ([QRGatewaySimulator.LedgerEntry]) -> Void)?
 
     /// - Parameters:
@@ -84,6 +84,10 @@ public final class QRGatewayHost: Sendable {
         if request != .query, let earlier = try? ledger.answered(key: key, messageClass: messageClass) { return earlier }
         let amount = Int(message.text(4) ?? "0") ?? 0
         let currency = message.text(49) ?? ""
+        // An order of an earlier run of the sim board is taken back from the books first (QRGatewayRestore.swift).
+        if let orderID = tagged[.qrOrderReference] ?? (request == .cancel ? (try? ledger.qrOrder(key: key))?.orderID : nil) {
+            restoreIfForgotten(orderID, ledger: ledger)
+        }
         switch request {
         case .pay, .merchantOrder:
             guard let code = tagged[.qrCode], let orderID = tagged[.qrOrderReference] else {

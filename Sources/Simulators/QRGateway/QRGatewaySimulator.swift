@@ -266,6 +266,47 @@ public struct QRGatewaySimulator: Sendable {
     /// The ledger as text, one entry a line.
     public var ledgerText: String { ledger.map(\.description).joined(separator: "\n") }
 
+    /// Takes back an order from the books of an earlier run: a real gateway keeps its orders, but this simulator's
+    /// memory starts empty when the sim board restarts (its acquirer simulator keeps the orders in SQLite, and
+    /// ``QRGatewayHost`` hands them back here before it answers for one). An order still held is left alone; nothing
+    /// goes into the ledger.
+    ///
+    /// - Parameters:
+    ///   - createdAt: when it was made (monotonic milliseconds, as `now`); a time after `now` (the machine restarted
+    ///     since) counts as long ago, so a cancel is not held back by the wallet's waiting time.
+    ///   - state: as it was left. An unfinished one (``OrderState/userPaying``, ``OrderState/waitingForScan``) goes
+    ///     on as its amount rules say, timed from `createdAt`.
+    ///   - refunds: the refunds made on it (ID, amount); the order is ``OrderState/refunded`` when they add up to the
+    ///     amount.
+    ///   - maskedCredential: the customer's code masked, as the ledger wrote it (`MPM` for a merchant-presented order).
+    public mutating func restore(
+        orderID: String, wallet: QRWallet, amount: Int, currencyCode: Int, createdAt: Int64, state: OrderState,
+        transactionID: String?, refunds: [(refundID: String, amount: Int)], maskedCredential: String, now: Int64
+    ) {
+        guard orders[orderID] == nil else { return }
+        let created = createdAt > now ? now - (configuration.cancelNotBeforeMilliseconds.values.max() ?? 0) : createdAt
+        let behaviour = self.behaviour(wallet: wallet, credential: maskedCredential, amount: amount)
+        var order = Order(
+            orderID: orderID, wallet: wallet, amount: amount, currencyCode: currencyCode, createdAt: created, state: state,
+            settlesAt: nil, transactionID: transactionID, refundedAmount: refunds.reduce(0) { $0 + $1.amount },
+            maskedCredential: maskedCredential, credentialForRules: maskedCredential, behaviour: behaviour,
+            refundIDs: Set(refunds.map(\.refundID)))
+        switch state {
+        case .waitingForScan:
+            order.settlesAt = created + configuration.merchantPresentedPayMilliseconds
+        case .userPaying:
+            switch behaviour {
+            case .userPayingThenSucceed, .userPayingThenFail: order.settlesAt = created + configuration.userPayingMilliseconds
+            case .succeed, .fail, .userPayingForever: order.settlesAt = nil
+            }
+        case .success:
+            if order.refundedAmount >= amount { order.state = .refunded }
+        case .failed, .closed, .refunded:
+            break
+        }
+        orders[orderID] = order
+    }
+
     // MARK: - Private
 
     private func behaviour(wallet: QRWallet, credential: String, amount: Int) -> Behaviour {

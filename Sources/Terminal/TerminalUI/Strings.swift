@@ -107,6 +107,11 @@ public enum UIString: Sendable, Equatable {
     case settleReversalsUnsent(Int)
     /// Settlement refused: offline transactions unsent.
     case settleAdvicesUnsent(Int)
+    // Merchant menu → change password (docs/merchant-operations.md, "Changing the password")
+    case merchantChangePassword, merchantPasswordCurrent, merchantPasswordNew, merchantPasswordAgain
+    /// A new password refused: not 6 to 12 digits, a run (123456, 111111), a repeated block (121212), the same as now.
+    case merchantPasswordFormat, merchantPasswordSequence, merchantPasswordRepeated, merchantPasswordUnchanged
+    case merchantPasswordMismatch, merchantPasswordChanged, merchantPasswordNotChanged
     // Settings → Parameters and merchant menu → Update (docs/terminal-management.md "On the terminal")
     case settingsParameters, merchantUpdate
     /// The parameter set in force: its signed version, or the board's own files.
@@ -297,6 +302,17 @@ public enum UIString: Sendable, Equatable {
         case .settleBatch(let closed, let next): "批次\(closed)已结，新批次\(next)"
         case .settleReversalsUnsent(let n): "有\(n)笔冲正未上送，不能结算"
         case .settleAdvicesUnsent(let n): "有\(n)笔交易未上送，不能结算"
+        case .merchantChangePassword: "修改密码"
+        case .merchantPasswordCurrent: "请输入原密码"
+        case .merchantPasswordNew: "请输入新密码(6-12位数字)"
+        case .merchantPasswordAgain: "请再次输入新密码"
+        case .merchantPasswordFormat: "新密码须为6-12位数字"
+        case .merchantPasswordSequence: "不能用连续或相同的数字"
+        case .merchantPasswordRepeated: "不能用重复的数字组合"
+        case .merchantPasswordUnchanged: "新密码不能与原密码相同"
+        case .merchantPasswordMismatch: "两次输入不一致，请重输"
+        case .merchantPasswordChanged: "密码已修改"
+        case .merchantPasswordNotChanged: "保存失败，密码未修改"
         case .settingsParameters: "参数"
         case .merchantUpdate: "更新"
         case .parametersVersion(let n): "参数版本 v\(n)"
@@ -471,6 +487,17 @@ public enum UIString: Sendable, Equatable {
         case .settleBatch(let closed, let next): "Batch \(closed) closed, now \(next)"
         case .settleReversalsUnsent(let n): "\(n) reversals unsent: cannot settle"
         case .settleAdvicesUnsent(let n): "\(n) transactions unsent: cannot settle"
+        case .merchantChangePassword: "Change password"
+        case .merchantPasswordCurrent: "Current password"
+        case .merchantPasswordNew: "New password, 6-12 digits"
+        case .merchantPasswordAgain: "New password again"
+        case .merchantPasswordFormat: "Use 6 to 12 digits"
+        case .merchantPasswordSequence: "No runs like 123456, 111111"
+        case .merchantPasswordRepeated: "No repeats like 121212"
+        case .merchantPasswordUnchanged: "Same as the current one"
+        case .merchantPasswordMismatch: "Entries differ, try again"
+        case .merchantPasswordChanged: "Password changed"
+        case .merchantPasswordNotChanged: "Not saved: password unchanged"
         case .settingsParameters: "Parameters"
         case .merchantUpdate: "Update"
         case .parametersVersion(let n): "Parameters v\(n)"

@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 public import DeviceKit
-import PaymentCrypto
+public import PaymentCrypto
 public import Logging
 public import Store
 public import TerminalUI
@@ -16,6 +16,18 @@ public protocol MerchantService: Sendable {
     func verifyPassword(_ digits: [UInt8]) -> MerchantPassword.Verdict
     /// Runs a task (prints what it prints) and returns the lines for the result screen.
     func run(_ task: TerminalFlow.MerchantTask, language: Language) async -> [Screen.Text]
+    /// Checks the password in force before a change (ASCII digits); a failure counts toward the lockout.
+    func verifyPassword(_ password: SecretBytes) -> MerchantPassword.Verdict
+    /// Replaces the password (``MerchantPassword/change(to:)``); ``MerchantPassword/ChangeOutcome/failed`` when the
+    /// store could not save it.
+    func changePassword(to password: SecretBytes) -> MerchantPassword.ChangeOutcome
+}
+
+extension MerchantService {
+    /// A service without a password store: nothing to check against.
+    public func verifyPassword(_ password: SecretBytes) -> MerchantPassword.Verdict { .notSet }
+    /// A service without a password store: nothing can be changed.
+    public func changePassword(to password: SecretBytes) -> MerchantPassword.ChangeOutcome { .failed }
 }
 
 /// The terminal's merchant operations: the password (``MerchantPassword``), reprint of the last receipt, the X report
@@ -67,6 +79,32 @@ public final class MerchantOperations: MerchantService {
         } catch {
             logger.error("merchant password check failed", metadata: ["error": "\(error)"])
             return .notSet
+        }
+    }
+
+    public func verifyPassword(_ password: SecretBytes) -> MerchantPassword.Verdict {
+        do {
+            let verdict = try self.password.verify(password)
+            logger.info("merchant password check before a change", metadata: ["verdict": "\(Self.describe(verdict))"])
+            return verdict
+        } catch {
+            logger.error("merchant password check failed", metadata: ["error": "\(error)"])
+            return .notSet
+        }
+    }
+
+    public func changePassword(to password: SecretBytes) -> MerchantPassword.ChangeOutcome {
+        do {
+            let outcome = try self.password.change(to: password)
+            switch outcome {
+            case .changed: logger.notice("merchant password changed")
+            case .refused(let weakness): logger.info("new merchant password refused", metadata: ["rule": "\(weakness)"])
+            case .failed: break
+            }
+            return outcome
+        } catch {
+            logger.error("cannot change the merchant password", metadata: ["error": "\(error)"])
+            return .failed
         }
     }
 

@@ -196,6 +196,10 @@ public final class TerminalController: Sendable {
                             _ = flow.handle(.refundableSales(dependencies.refunds?.refundableSales(reference: reference) ?? []))
                         case .verifyMerchantPassword(let digits):
                             _ = flow.handle(.merchantVerdict(dependencies.merchant?.verifyPassword(digits) ?? .notSet))
+                        case .verifyCurrentMerchantPassword(let password):
+                            _ = flow.handle(.merchantVerdict(dependencies.merchant?.verifyPassword(password) ?? .notSet))
+                        case .changeMerchantPassword(let password):
+                            _ = flow.handle(.merchantPasswordChanged(dependencies.merchant?.changePassword(to: password) ?? .failed))
                         case .runMerchantTask(let task):
                             let bus = self.bus
                             let language = flow.language

@@ -26,10 +26,15 @@ extension TerminalFlow {
         /// A task runs (settlement can take a while: no deadline).
         case working(MerchantTask)
         case result(Screen.Info)
+        /// Changing the password (MerchantPasswordChange.swift).
+        case changePassword(PasswordChange)
     }
 
-    /// The merchant menu's entries, in order.
-    static let merchantItems: [UIString] = [.merchantVoid, .merchantRefund, .merchantReprint, .merchantXReport, .merchantSettle, .menuSettings, .merchantUpdate]
+    /// The merchant menu's entries, in order (new entries go at the end: their numbers are the keys that choose them).
+    static let merchantItems: [UIString] = [
+        .merchantVoid, .merchantRefund, .merchantReprint, .merchantXReport, .merchantSettle, .menuSettings, .merchantUpdate,
+        .merchantChangePassword,
+    ]
 
     /// The longest merchant password.
     static let merchantPasswordLength = 12
@@ -48,6 +53,8 @@ extension TerminalFlow {
             return .processing(.init(message: task == .settle ? .ui(.settleTitle) : .ui(.printing)))
         case .result(let info):
             return .info(info)
+        case .changePassword(let change):
+            return passwordChangeScreen(change)
         }
     }
 
@@ -83,6 +90,8 @@ extension TerminalFlow {
             }
         case .result:
             if key == .enter || key == .cancel || key == .clear { go(.merchant(.menu(selected: 0))) }
+        case .changePassword(let change):
+            return passwordChangeKey(key, change)
         }
         return []
     }
@@ -106,6 +115,9 @@ extension TerminalFlow {
             return [.runMerchantTask(.settle)]
         case .merchantUpdate:
             return openPanel(.update)
+        case .merchantChangePassword:
+            go(.merchant(.changePassword(PasswordChange())))
+            return []
         default:
             go(.menu(.settings, selected: 0))
             return []
@@ -133,6 +145,8 @@ extension TerminalFlow {
             case .settle: .settleTitle
             }
             go(.merchant(.result(.init(title: .ui(title), lines: lines))), timeout: configuration.resultTimeout)
+        case (.merchantVerdict, .merchant(.changePassword(let change))), (.merchantPasswordChanged, .merchant(.changePassword(let change))):
+            return passwordChangeInput(input, change)
         case (.merchantVerdict(let verdict), .prepaid(let menu)):
             // The prepaid operations that move value ask for the merchant password (PrepaidMenu.swift).
             go(.prepaid(menu.answered(verdict)))

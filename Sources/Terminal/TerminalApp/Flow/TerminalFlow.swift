@@ -1,4 +1,5 @@
 public import DeviceKit
+public import PaymentCrypto
 public import TerminalUI
 
 /// The terminal's screens and navigation as a pure state machine: inputs in (keys, presentations, time, status),
@@ -91,6 +92,8 @@ public struct TerminalFlow: Sendable {
         case merchantVerdict(MerchantPassword.Verdict)
         /// A merchant task ended (``Action/runMerchantTask(_:)``): the lines to show.
         case merchantFinished([Screen.Text])
+        /// The answer to ``Action/changeMerchantPassword(_:)`` (MerchantPasswordChange.swift).
+        case merchantPasswordChanged(MerchantPassword.ChangeOutcome)
         /// The answer to ``Action/listCatalogue``: the items and whether the stock view is stale.
         case catalogue([SaleItem], stale: Bool)
         /// The answer to ``Action/readPanel(_:)`` (Flow/PanelFlow.swift).
@@ -134,6 +137,11 @@ public struct TerminalFlow: Sendable {
         case verifyMerchantPassword([UInt8])
         /// Run a merchant task; answer with ``Input/merchantFinished(_:)``.
         case runMerchantTask(MerchantTask)
+        /// Check the merchant password in force before a change (ASCII digits); answer with
+        /// ``Input/merchantVerdict(_:)``. A failure counts toward the lockout.
+        case verifyCurrentMerchantPassword(SecretBytes)
+        /// Replace the merchant password (ASCII digits, typed twice); answer with ``Input/merchantPasswordChanged(_:)``.
+        case changeMerchantPassword(SecretBytes)
         /// Read the catalogue; answer with ``Input/catalogue(_:stale:)``.
         case listCatalogue
         /// The item sale's payment was approved: take these lines off the stock.
@@ -323,7 +331,7 @@ public struct TerminalFlow: Sendable {
                 go(.refundList(shown, selected: 0))
             }
             return []
-        case .merchantVerdict, .merchantFinished:
+        case .merchantVerdict, .merchantFinished, .merchantPasswordChanged:
             return merchantInput(input)
         case .panelLines, .panelFinished, .parametersChanged:
             return panelInput(input)
@@ -374,6 +382,7 @@ public struct TerminalFlow: Sendable {
         }
         switch next {
         case .idle, .shuttingDown, .paying, .printing, .merchant(.checking), .merchant(.working), .panel(.working): deadline = nil
+        case .merchant(.changePassword(let change)) where change.awaitsDriver: deadline = nil
         default: deadline = now + ((timeout ?? nil) ?? configuration.inputTimeout)
         }
     }
