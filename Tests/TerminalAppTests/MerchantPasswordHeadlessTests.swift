@@ -9,15 +9,16 @@ import Testing
     @Test func changedFromTheMenuThenUsedAfterARestart() throws {
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
-        let input = (
-            ["MENU", "4"] + Self.keys("123456") + ["ENTER"]  // the sim board's TEST ONLY default
-                + ["8"] + Self.keys("123456") + ["ENTER"]  // 修改密码: the current password
-                + Self.keys("111111") + ["ENTER"]  // refused: a run
-                + Self.keys("480275") + ["ENTER"] + Self.keys("480275") + ["ENTER"]  // the new one twice
-                + ["ENTER", "CANCEL"]  // back to the menu, leave
-                + ["MENU", "4"] + Self.keys("123456") + ["ENTER"]  // the old one no longer opens it
-                + Self.keys("480275") + ["ENTER", "CANCEL"]  // the new one does
-        ).joined(separator: "\n") + "\n"
+        var lines: [String] = ["MENU", "4"]
+        lines += Self.keys("123456") + ["ENTER"]  // the sim board's TEST ONLY default
+        lines += ["8"] + Self.keys("123456") + ["ENTER"]  // 修改密码: the current password
+        lines += Self.keys("111111") + ["ENTER"]  // refused: a run
+        lines += Self.keys("480275") + ["ENTER"]  // the new one
+        lines += Self.keys("480275") + ["ENTER"]  // twice
+        lines += ["ENTER", "CANCEL"]  // back to the menu, leave
+        lines += ["MENU", "4"] + Self.keys("123456") + ["ENTER"]  // the old one no longer opens it
+        lines += Self.keys("480275") + ["ENTER", "CANCEL"]  // the new one does
+        let input = lines.joined(separator: "\n") + "\n"
         let run = try HeadlessTests.run(input, state: state)
         #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
         let frames = run.frames
