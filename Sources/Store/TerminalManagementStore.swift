@@ -240,6 +240,8 @@ extension TerminalStore {
         public struct StockChange: Sendable, Equatable {
             public var code: String
             public var change: Int
+
+            public init(code: String, change: Int) { (self.code, self.change) = (code, change) }
         }
     }
 

@@ -126,3 +126,45 @@ import Testing
         }
     }
 }
+
+/// Item returns by void (docs/terminal-management.md, "Catalogue and stock"), on the real store: a void puts the
+/// original sale's items back once, and the stock report carries sales and returns as one net change per item.
+@Suite struct ItemReturnTests {
+    @Test func aVoidRestocksOnceAndTheReportNetsSalesAndReturns() throws {
+        let dir = try makeTemporaryDirectory("item-returns")
+        defer { removeTree(dir) }
+        let store = try TerminalStore(path: dir + "/terminal.sqlite")
+        try store.installCatalogue(version: 1, items: [
+            .init(code: "A001", nameChinese: "矿泉水", nameEnglish: "Water", priceMinor: 250, taxClass: "A", hostStock: 10, localStock: 10),
+            .init(code: "B002", nameChinese: "面包", nameEnglish: "Bread", priceMinor: 800, taxClass: "B", hostStock: 5, localStock: 5),
+        ])
+        let insert = """
+            INSERT INTO transactions (txn_ref, rail, kind, amount_minor, currency, status, upload_state, stan, batch, business_day,
+                entry_mode, created_at, updated_at, original_txn_ref)
+            VALUES (?, 'qr', ?, ?, 156, ?, 'none', ?, 1, 0, 'qr', 0, 0, ?)
+            """
+        try store.database.write { db in
+            try db.query(insert, [.text("SALE-0000001"), .text("sale"), .integer(1850), .text("approved"), .integer(1), .null])
+        }
+        #expect(try store.latestApprovedSaleReference() == "SALE-0000001")
+        try store.recordItemSale(txnRef: "SALE-0000001", lines: [("A001", 1), ("B002", 2)], now: 1)
+        try store.recordItemSale(txnRef: "SALE-0000002", lines: [("A001", 3)], now: 2)
+        #expect(try store.catalogueItems().map(\.localStock) == [6, 3])
+        // No void yet: nothing to restock.
+        #expect(try store.restockVoidedSales(now: 3) == 0)
+        // A declined void restocks nothing; an approved one puts the first sale's items back, once.
+        try store.database.write { db in
+            try db.query(insert, [.text("VOID-0000001"), .text("void"), .integer(1850), .text("declined"), .integer(2), .text("SALE-0000001")])
+            try db.query(insert, [.text("VOID-0000002"), .text("void"), .integer(1850), .text("approved"), .integer(3), .text("SALE-0000001")])
+        }
+        #expect(try store.restockVoidedSales(now: 4) == 2)
+        #expect(try store.restockVoidedSales(now: 5) == 0)
+        #expect(try store.catalogueItems().map(\.localStock) == [7, 5])
+        let changes = try #require(try store.unreportedStockChanges())
+        #expect(changes.changes == [.init(code: "A001", change: -3)], "water: 4 sold, 1 back; bread: 2 sold, 2 back (left out)")
+        // The host's answer marks both reported; its levels win.
+        try store.applyHostStock([("A001", 7), ("B002", 5)], reported: changes)
+        #expect(try store.unreportedStockChanges() == nil)
+        #expect(try store.catalogueItems().map(\.localStock) == [7, 5])
+    }
+}

@@ -221,7 +221,7 @@ import Updater
         let release = try Ed25519.PrivateKey()
         try writeTextFile(root + "/keyring.toml", try Keyring(keys: [("release", .ed25519(try release.publicKey()))]).rendered())
         write(directory + "/terminal.tpkg", try TerminalManagementTests.updatePackage(version: "9.9.9", key: release))
-        let input = "MENU\n4\n1\n2\n3\n4\n5\n6\nENTER\n7\nWAIT 300\nENTER\nWAIT 2000\nENTER\nWAIT 300\nCANCEL\nCANCEL\n"
+        let input = "MENU\n4\n1\n2\n3\n4\n5\n6\nENTER\n7\nWAIT 300\nENTER\nWAIT 6000\nENTER\nWAIT 300\nCANCEL\nCANCEL\n"
         let result = try runProcess(
             [try builtProduct("terminal"), "run", "--board", repositoryRoot() + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30",
              "--state-dir", state],
