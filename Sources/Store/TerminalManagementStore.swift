@@ -186,20 +186,6 @@ extension TerminalStore {
         }
     }
 
-    /// The sales not reported yet: the highest id included and the quantity per item.
-    public func unreportedItemSales() throws -> (throughID: Int64, quantities: [(code: String, quantity: Int)])? {
-        let rows = try database.query("SELECT max(id), code, sum(quantity) FROM item_sales WHERE reported = 0 GROUP BY code ORDER BY code")
-        var through: Int64 = 0
-        var quantities: [(code: String, quantity: Int)] = []
-        for row in rows {
-            guard row.count == 3, case .integer(let id) = row[0], case .text(let code) = row[1], case .integer(let n) = row[2] else { continue }
-            through = max(through, id)
-            quantities.append((code: code, quantity: Int(n)))
-        }
-        if quantities.isEmpty { return nil }
-        return (throughID: through, quantities: quantities)
-    }
-
     /// The approved sale most recently recorded in the journal: the sale an item basket was just paid with.
     public func latestApprovedSaleReference() throws -> String? {
         let row = try database.query(
@@ -273,21 +259,6 @@ extension TerminalStore {
             if let reported {
                 try db.query("UPDATE item_sales SET reported = 1 WHERE reported = 0 AND id <= ?", [.integer(reported.salesThroughID)])
                 try db.query("UPDATE item_returns SET reported = 1 WHERE reported = 0 AND id <= ?", [.integer(reported.returnsThroughID)])
-            }
-            for level in levels {
-                try db.query("UPDATE catalogue_items SET host_stock = ? WHERE code = ?", [.integer(Int64(level.count)), .text(level.code)])
-            }
-            try db.query(
-                "INSERT INTO settings (key, value) VALUES ('tms.stock.stale', '0') ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        }
-    }
-
-    /// The host answered a stock report: its levels win (they include the sales reported up to `throughID`, which
-    /// are marked reported in the same transaction). Items the host does not list keep their level.
-    public func applyHostStock(_ levels: [(code: String, count: Int)], reportedThrough throughID: Int64?) throws {
-        try database.write(durability: .full) { db in
-            if let throughID {
-                try db.query("UPDATE item_sales SET reported = 1 WHERE reported = 0 AND id <= ?", [.integer(throughID)])
             }
             for level in levels {
                 try db.query("UPDATE catalogue_items SET host_stock = ? WHERE code = ?", [.integer(Int64(level.count)), .text(level.code)])

@@ -401,7 +401,7 @@ import VirtualCards
         let store = try TerminalStore(path: state + "/terminal.sqlite")
         #expect(try store.catalogueItems().map(\.hostStock) == [10, 3], "the host took the sale")
         #expect(try store.isStockStale() == false)
-        #expect(try store.unreportedItemSales() == nil)
+        #expect(try store.unreportedStockChanges() == nil)
     }
 
     /// On the sim board: two loaves sold from the item sale screen with WeChat Pay, then the sale voided from the

@@ -35,8 +35,6 @@ extension AcquirerServer.Worker {
         if let sale = found, !reference.isEmpty, reference != Self.retrievalReference(sale.key) { found = nil }
         var code = HostResponseCode.originalNotFound
         var reason = "refund: original not found"
-        var fields: [Int: ISO8583.FieldValue] = [:]
-        var authorizationCode: String?
         if let sale = found {
             if sale.voided || sale.reversed {
                 (code, reason) = (.invalidTransaction, "refund: original voided or reversed")
@@ -45,22 +43,12 @@ extension AcquirerServer.Worker {
             } else if amount <= 0 || amount > sale.amount - sale.refunded {
                 (code, reason) = (.invalidAmount, "refund: over what is left of the sale")
             } else {
-                code = .approved
-                reason = AcquirerLedger.refundReason(of: sale.key)
-                authorizationCode = String(Self.retrievalReference(key).suffix(6))
-                fields[37] = .text(Self.retrievalReference(key))
-                fields[38] = .text(authorizationCode ?? "")
+                (code, reason) = (.approved, AcquirerLedger.refundReason(of: sale.key))
             }
         }
-        guard let response = try? HostMessages.response(to: message, responseCode: code, fields: fields),
-            let packed = try? HostDialect.pack(response)
-        else { return formatError() }
-        try? ledger.record(
-            key: key, messageClass: "020", response: packed, kind: "authorization", mti: message.mti, amount: max(0, amount),
-            currency: message.text(49) ?? "", maskedPAN: masked, responseCode: code.rawValue, authorizationCode: authorizationCode,
-            reason: reason, processingCode: TransactionKind.refund.processingCode, terminalID: terminal,
-            batch: message.text(60).flatMap { Int($0) })
-        return packed
+        return answerNamingOriginal(
+            message, key: key, code: code, reason: reason, processingCode: TransactionKind.refund.processingCode, amount: amount,
+            maskedPAN: masked)
     }
 }
 

@@ -200,28 +200,41 @@ extension AcquirerServer.Worker {
         let amount = Int(message.text(4) ?? "") ?? -1
         let found = (try? ledger.voidableSale(terminalID: terminal, batch: original.batchNumber, stan: original.stan)) ?? nil
         var code = HostResponseCode.originalNotFound
-        var fields: [Int: ISO8583.FieldValue] = [:]
         var reason = "void: original not found"
-        var authorizationCode: String?
         if let found {
             if found.amount != amount {
                 (code, reason) = (.invalidAmount, "void: amount differs from the sale's")
             } else {
-                code = .approved
-                reason = "void of " + found.key
-                authorizationCode = String(Self.retrievalReference(key).suffix(6))
-                fields[37] = .text(Self.retrievalReference(key))
-                fields[38] = .text(authorizationCode ?? "")
+                (code, reason) = (.approved, "void of " + found.key)
             }
+        }
+        return answerNamingOriginal(
+            message, key: key, code: code, reason: reason, processingCode: "220000", amount: amount,
+            maskedPAN: message.text(2).map { EMVDataDictionary.maskedPAN($0) })
+    }
+
+    /// The answer to a request that names an original sale (a void, a card refund) once its verdict is known: on
+    /// approval a retrieval reference (37) and authorisation code (38) of its own; packed, then booked in the ledger
+    /// under the request's idempotency `key` (a repeat gets this answer again).
+    func answerNamingOriginal(
+        _ message: ISO8583.Message, key: String, code: HostResponseCode, reason: String, processingCode: String, amount: Int,
+        maskedPAN: String?
+    ) -> [UInt8] {
+        var fields: [Int: ISO8583.FieldValue] = [:]
+        var authorizationCode: String?
+        if code == .approved {
+            authorizationCode = String(Self.retrievalReference(key).suffix(6))
+            fields[37] = .text(Self.retrievalReference(key))
+            fields[38] = .text(authorizationCode ?? "")
         }
         guard let response = try? HostMessages.response(to: message, responseCode: code, fields: fields),
             let packed = try? HostDialect.pack(response)
         else { return formatError() }
         try? ledger.record(
             key: key, messageClass: "020", response: packed, kind: "authorization", mti: message.mti, amount: max(0, amount),
-            currency: message.text(49) ?? "", maskedPAN: message.text(2).map { EMVDataDictionary.maskedPAN($0) },
-            responseCode: code.rawValue, authorizationCode: authorizationCode, reason: reason, processingCode: "220000",
-            terminalID: terminal, batch: message.text(60).flatMap { Int($0) })
+            currency: message.text(49) ?? "", maskedPAN: maskedPAN, responseCode: code.rawValue,
+            authorizationCode: authorizationCode, reason: reason, processingCode: processingCode,
+            terminalID: message.text(41) ?? "", batch: message.text(60).flatMap { Int($0) })
         return packed
     }
 }

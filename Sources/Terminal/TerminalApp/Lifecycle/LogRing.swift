@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Store
 import Synchronization
 
 /// The recent log lines kept on the terminal for an upload on the host's request (docs/terminal-management.md
@@ -67,16 +68,8 @@ public final class LogRing: Sendable {
                 if state.descriptor >= 0 { close(state.descriptor) }
                 state.descriptor = Self.openForAppend(path)
             }
-            let fd = state.descriptor
-            guard fd >= 0 else { return }
-            var written = 0
-            while written < bytes.count {
-                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { return }
-                written += n
-            }
-            state.size += written
+            guard state.descriptor >= 0, (try? writeAll(state.descriptor, bytes)) != nil else { return }
+            state.size += bytes.count
         }
     }
 
@@ -89,43 +82,19 @@ public final class LogRing: Sendable {
         state.withLock { state in state.path.map { Self.readAll($0) } ?? [] }
     }
 
-    /// Keeps the newest whole lines within `keep` bytes (through a temporary file and a rename); returns the size.
+    /// Keeps the newest whole lines within `keep` bytes (written whole through a temporary file and a rename);
+    /// returns the size.
     private static func trim(_ path: String, keep: Int) -> Int {
         let bytes = readAll(path)
         var tail = bytes.suffix(keep)
         if tail.count < bytes.count, let newline = tail.firstIndex(of: 0x0A) { tail = tail[(newline + 1)...] }
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { return bytes.count }
-        let kept = Array(tail)
-        var written = 0
-        while written < kept.count {
-            let n = kept.withUnsafeBytes { write(fd, $0.baseAddress! + written, kept.count - written) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { break }
-            written += n
-        }
-        close(fd)
-        guard written == kept.count, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return bytes.count
-        }
-        return kept.count
+        guard (try? DurableFile.store(path, Array(tail))) != nil else { return bytes.count }
+        return tail.count
     }
 
+    /// The file's bytes (empty when it cannot be read; the ring never holds more than a few times its cap).
     private static func readAll(_ path: String) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16_384)
-        while bytes.count < 4 << 20 {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
-        }
-        return bytes
+        (try? DurableFile.readAll(path, limit: 4 << 20)) ?? []
     }
 
     /// What leaves the terminal: every line passed through ``Redaction/redact(_:)`` again (PANs masked 6/4, track

@@ -114,14 +114,8 @@ public struct TerminalManagementClient: Sendable {
         _ = try await exchange(.resultReport, text: TerminalManagement.report(name: name, version: version, result: result, reason: reason))
     }
 
-    /// Reports item sales (`824`) under `reference` (a repeat with the same reference is not applied twice) and
-    /// returns the host's stock levels.
-    public func stockReport(reference: String, sold: [(code: String, quantity: Int)]) async throws -> [(code: String, count: Int)] {
-        try await stockReport(reference: reference, changes: sold.map { (code: $0.code, change: -$0.quantity) })
-    }
-
-    /// Reports signed stock changes (negative: sold; positive: returned by a void) under `reference` and returns the
-    /// host's levels of every item.
+    /// Reports signed stock changes (`824`; negative: sold; positive: returned by a void) under `reference` (a repeat
+    /// with the same reference is not applied twice) and returns the host's levels of every item.
     public func stockReport(reference: String, changes: [(code: String, change: Int)]) async throws -> [(code: String, count: Int)] {
         let text = reference + "|" + TerminalManagement.stock(changes.map { ($0.code, $0.change) })
         let answer = try await exchange(.stockReport, text: text)
