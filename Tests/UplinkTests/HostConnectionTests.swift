@@ -176,7 +176,7 @@ struct HostConnectionTests {
             defer { connection.close() }
             _ = try connection.exchange([1], responseTimeout: .seconds(5))
         }
-        #expect(error?.code == .certificateRejected)
+        #expect(error?.code == .certificateRejected, "\(String(describing: error))")
         host.stop()
         #expect(host.serverError.withLock { $0?.code } == .tlsCertificateRejected)
     }

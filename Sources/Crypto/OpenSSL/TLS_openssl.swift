@@ -378,6 +378,12 @@ final class SSLConnection {
         if Self.certificateReasons.contains(reason) {
             return CryptoError.openSSL(function: "TLS \(phase.rawValue)").recoded(.tlsCertificateRejected)
         }
+        // OpenSSL 3 queues a socket error as a system-library entry (reason = errno): a reset or a broken pipe is the
+        // peer closing, as it is when SSL_ERROR_SYSCALL leaves the queue empty.
+        if ERR_GET_LIB(first) == ERR_LIB_SYS, [ECONNRESET, EPIPE].contains(ERR_GET_REASON(first)) {
+            ERR_clear_error()
+            return CryptoError(.tlsPeerClosed, "the peer reset the connection during the \(phase.rawValue)")
+        }
         if reason == SSL_R_UNEXPECTED_EOF_WHILE_READING {
             ERR_clear_error()
             return CryptoError(.tlsPeerClosed, "the peer closed the connection without close_notify during the \(phase.rawValue)")
