@@ -11,8 +11,8 @@ import TestKit
 import Testing
 import VirtualCards
 
-/// The one chip path headless mode cannot reach: the card leaves after the host approved (during the second
-/// GENERATE AC). EMVContactRail in process with the real journal (StoreRailJournal over a temporary store), the
+/// Chip paths headless mode cannot reach: the card leaves after the host approved (during the second GENERATE AC),
+/// and a host that cannot be reached at all. EMVContactRail in process with the real journal (StoreRailJournal over a temporary store), the
 /// acquirer simulator's IssuerHost deciding (no TLS), and a virtual card that is pulled at its second GENERATE AC.
 @Suite struct ChipRailRemovalTests {
     /// A virtual card connection that is pulled when the second GENERATE AC arrives.
@@ -39,6 +39,10 @@ import VirtualCards
                 amount: request.amount, iccData: request.iccData, pinBlock: nil, keySerialNumber: nil))
             return .answered(.init(responseCode: d.responseCode, authorizationCode: d.authorizationCode, retrievalReference: "000000000001", iccData: d.iccData))
         }
+    }
+
+    struct UnreachableLink: AcquirerLink {
+        func authorize(_ request: AuthorizationRequest) async -> AuthorizationReply { .unreachable("link down (test)") }
     }
 
     @Test func cardRemovedAfterHostApprovalIsReversed() async throws {
@@ -73,5 +77,42 @@ import VirtualCards
         #expect(record.status == .reversed && record.reversal == .due, "\(record.status) \(String(describing: record.reversal))")
         #expect(record.authorizationCode != nil, "the host's approval is kept with the reversal")
         #expect(try journal.withLock { try $0.unsentCounts() }.reversals == 1)
+    }
+
+    /// Nothing reaches the host: the online attempt is closed as Z3 (unable to go online), never with an approval
+    /// code; the online-only card then declines at its second GENERATE AC, so no sale is recorded, and nothing
+    /// is left to reverse.
+    @Test func unreachableHostClosesTheAttemptAsZ3() async throws {
+        let dir = try makeTemporaryDirectory("chip-unreachable")
+        defer { removeTree(dir) }
+        let clock = FixedWallClock(text: "12:00")
+        let now = clock.localDateTime()
+        let params = try TerminalParameters.parse(
+            try readTextFile(repositoryRoot() + "/board/sim/emv-parameters.toml"),
+            today: EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 11, day: 27)!)
+        let journal = Locked(try TransactionJournal(
+            store: try TerminalStore(path: dir + "/terminal.sqlite"), dataKey: SecretBytes(try SystemRandom().bytes(32)),
+            random: SystemRandom(), clock: { clock.unixTime() }))
+        let settings = Locked(try TerminalStore(path: dir + "/terminal.sqlite"))
+        let keys = Locked(try KeyStore(.init(directory: dir + "/keys", deviceSecretPaths: [dir + "/device.secret"], mayProvision: true, environment: [:])))
+        nonisolated(unsafe) let card = try VirtualCard(profile: try #require(VirtualCardProfile.named("online-only")), random: SystemRandom())
+        let rail = EMVContactRail(
+            configuration: .init(parameters: params, currency: Currency(code: "CNY", numericCode: 156, exponent: 2, symbol: "¥"), merchantName: "Test", pinKeyName: "pin", traceDirectory: nil),
+            connect: { _ in VirtualCardConnection(card: card) },
+            acquirer: UnreachableLink(),
+            journal: StoreRailJournal(journal: journal, settings: settings, random: SystemRandom(), currencyCode: 156),
+            keys: keys, clock: clock, random: SystemRandom(), logger: Logger(label: "test"))
+        let (inputs, feed) = AsyncStream.makeStream(of: TerminalFlow.RailInput.self)
+        for key in [Key.digit1, .digit2, .digit3, .digit4, .enter] { feed.yield(.key(key)) }
+        let session = PaymentSession(show: { _ in }, inputs: inputs, print: { _ in })
+        let result = await rail.pay(amount: 2_000, presentation: .inserted(name: "online-only"), session: session)
+        feed.finish()
+        guard case .declined = result else { Issue.record("\(result)"); return }
+        let records = try journal.withLock { try $0.records(limit: 5) }
+        #expect(records.count == 1, "\(records.map(\.status))")
+        let record = try #require(records.first)
+        #expect(record.status == .declined && record.responseCode == "Z3", "\(record.status) \(String(describing: record.responseCode))")
+        #expect(record.authorizationCode == nil)
+        #expect(try journal.withLock { try $0.unsentCounts() }.reversals == 0)
     }
 }

@@ -343,7 +343,7 @@ public final class PrepaidService: @unchecked Sendable {
             if response.responseCode == .lostCard { addToBlockList(card.applicationData.cardNumber) }
             return .declined(response.responseCode == .lostCard ? "Card blocked" : "Declined " + response.responseCode.rawValue)
         case .notSent:
-            _ = try? journal.withLock { try $0.recordHostResponse(id, .declined(responseCode: "Y3", retrievalReferenceNumber: nil)) }
+            _ = try? journal.withLock { try $0.recordHostResponse(id, .declined(responseCode: HostResponseCode.unableToGoOnlineDeclined.rawValue, retrievalReferenceNumber: nil)) }
             return .unreachable
         case .unanswered:
             _ = try? journal.withLock { try $0.recordHostResponse(id, .noResponse) }

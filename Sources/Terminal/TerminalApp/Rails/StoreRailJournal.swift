@@ -111,8 +111,9 @@ public final class StoreRailJournal: RailJournal {
                 // The request left and no answer came: reverse it.
                 _ = try journal.recordHostResponse(id, .noResponse)
             } else {
-                // Nothing reached the host (refused, link down): the armed reversal has nothing to undo.
-                _ = try journal.recordHostResponse(id, .declined(responseCode: "Y3", retrievalReferenceNumber: nil))
+                // Nothing reached the host (refused, link down): the armed reversal has nothing to undo, and the
+                // attempt is closed as Z3 (unable to go online). A TC the card then gave is a record of its own (Y3).
+                _ = try journal.recordHostResponse(id, .declined(responseCode: "Z3", retrievalReferenceNumber: nil))
             }
             return
         }
