@@ -33,11 +33,11 @@ import Testing
         #expect(lines(f) == ["Merchant password", "", "ENTER to confirm, CANCEL to quit"])
         _ = press(&f, .digit1, .digit2, .digit9, .clear, .digit3)
         #expect(lines(f) == ["Merchant password", "***", "ENTER to confirm, CANCEL to quit"], "digits never shown")
-        #expect(press(&f, .enter) == [.verifyMerchantPassword(Array("123".utf8))])
+        #expect(press(&f, .enter) == [.verifyMerchantPassword(SecretBytes(Array("123".utf8)))])
         _ = f.handle(.merchantVerdict(.rejected(attemptsLeft: 4)))
         #expect(lines(f) == ["Merchant password", "", "Wrong password, 4 tries left"])
         _ = press(&f, .digit1, .digit2, .digit3, .digit4, .digit5, .digit6)
-        #expect(press(&f, .enter) == [.verifyMerchantPassword(Array("123456".utf8))])
+        #expect(press(&f, .enter) == [.verifyMerchantPassword(SecretBytes(Array("123456".utf8)))])
         _ = f.handle(.merchantVerdict(.accepted))
         guard case .menu(let menu) = f.screen else {
             Issue.record("no merchant menu: \(f.screen)")

@@ -80,7 +80,7 @@ import Synchronization
             var pending = f.handle(.key(key))
             while !pending.isEmpty {
                 switch pending.removeFirst() {
-                case .verifyMerchantPassword(let digits): pending += f.handle(.merchantVerdict(merchant.verifyPassword(digits)))
+                case .verifyMerchantPassword(let password): pending += f.handle(.merchantVerdict(merchant.verifyLogin(password)))
                 case .verifyCurrentMerchantPassword(let password): pending += f.handle(.merchantVerdict(merchant.verifyPassword(password)))
                 case .changeMerchantPassword(let password): pending += f.handle(.merchantPasswordChanged(merchant.changePassword(to: password)))
                 case let action: Issue.record("unexpected action \(action)")
@@ -141,9 +141,9 @@ import Synchronization
 
         // On a reopened store: the old passwords are refused, the new one opens the menu.
         let reopened = Self.operations(try Self.open(path), clock)
-        #expect(reopened.verifyPassword(Array("123456".utf8)) == .rejected(attemptsLeft: 4))
-        #expect(reopened.verifyPassword(Array("480275".utf8)) == .rejected(attemptsLeft: 3))
-        #expect(reopened.verifyPassword(Array("135792".utf8)) == .accepted)
+        #expect(reopened.verifyLogin(SecretBytes(Array("123456".utf8))) == .rejected(attemptsLeft: 4))
+        #expect(reopened.verifyLogin(SecretBytes(Array("480275".utf8))) == .rejected(attemptsLeft: 3))
+        #expect(reopened.verifyLogin(SecretBytes(Array("135792".utf8))) == .accepted)
         #expect(try reopened.password.change(to: Self.digits("111111")) == .refused(.sequence))
     }
 
@@ -165,11 +165,11 @@ import Synchronization
         #expect(Self.shown(f).last == "Wrong password, 1 tries left")
         Self.drive(&f, merchant, "5E")
         #expect(Self.shown(f) == ["Merchant menu", "Locked, try again in 300 s"])
-        #expect(merchant.verifyPassword(Array("480275".utf8)) == .lockedOut(secondsLeft: 300), "even the right one waits")
+        #expect(merchant.verifyLogin(SecretBytes(Array("480275".utf8))) == .lockedOut(secondsLeft: 300), "even the right one waits")
         let audit = try journal.withLock { try $0.auditLog() }.map(\.action)
         #expect(audit.last == "merchant-lockout")
         clock.advance(300)
-        #expect(merchant.verifyPassword(Array("480275".utf8)) == .accepted, "the password did not change")
+        #expect(merchant.verifyLogin(SecretBytes(Array("480275".utf8))) == .accepted, "the password did not change")
     }
 
     @Test func aChangeIsOneTransaction() throws {

@@ -1,4 +1,5 @@
 import DeviceKit
+import PaymentCrypto
 import TerminalApp
 import TerminalUI
 import Testing
@@ -23,7 +24,7 @@ import Testing
     /// The merchant password for an operation that moves value (the sim's TEST ONLY 123456), accepted.
     func unlock(_ f: inout TerminalFlow) {
         _ = press(&f, .digit1, .digit2, .digit3, .digit4, .digit5)
-        #expect(press(&f, .digit6, .enter) == [.verifyMerchantPassword(Array("123456".utf8))])
+        #expect(press(&f, .digit6, .enter) == [.verifyMerchantPassword(SecretBytes(Array("123456".utf8)))])
         _ = f.handle(.merchantVerdict(.accepted))
     }
 
@@ -103,7 +104,7 @@ import Testing
             return
         }
         #expect(info.title == .ui(.merchantPasswordTitle))
-        #expect(press(&f, .digit9, .enter) == [.verifyMerchantPassword(Array("9".utf8))])
+        #expect(press(&f, .digit9, .enter) == [.verifyMerchantPassword(SecretBytes(Array("9".utf8)))])
         _ = f.handle(.merchantVerdict(.rejected(attemptsLeft: 4)))
         guard case .info(let again) = f.screen else {
             Issue.record("the password again: \(f.screen)")

@@ -12,8 +12,8 @@ public import TerminalUI
 /// What the merchant menu needs from the terminal (``TerminalController`` calls it for the flow's
 /// ``TerminalFlow/Action/verifyMerchantPassword(_:)`` and ``TerminalFlow/Action/runMerchantTask(_:)``).
 public protocol MerchantService: Sendable {
-    /// Checks a password attempt (ASCII digits).
-    func verifyPassword(_ digits: [UInt8]) -> MerchantPassword.Verdict
+    /// Checks a login attempt (ASCII digits) at the merchant menu or a prepaid operation behind it.
+    func verifyLogin(_ password: SecretBytes) -> MerchantPassword.Verdict
     /// Runs a task (prints what it prints) and returns the lines for the result screen.
     func run(_ task: TerminalFlow.MerchantTask, language: Language) async -> [Screen.Text]
     /// Checks the password in force before a change (ASCII digits); a failure counts toward the lockout.
@@ -71,9 +71,9 @@ public final class MerchantOperations: MerchantService {
         self.logger = logger
     }
 
-    public func verifyPassword(_ digits: [UInt8]) -> MerchantPassword.Verdict {
+    public func verifyLogin(_ password: SecretBytes) -> MerchantPassword.Verdict {
         do {
-            let verdict = try password.verify(SecretBytes(digits))
+            let verdict = try self.password.verify(password)
             logger.info("merchant login", metadata: ["verdict": "\(Self.describe(verdict))"])
             return verdict
         } catch {

@@ -194,8 +194,8 @@ public final class TerminalController: Sendable {
                             _ = flow.handle(.refundableSales(sales))
                         case .findRefundableSale(let reference):
                             _ = flow.handle(.refundableSales(dependencies.refunds?.refundableSales(reference: reference) ?? []))
-                        case .verifyMerchantPassword(let digits):
-                            _ = flow.handle(.merchantVerdict(dependencies.merchant?.verifyPassword(digits) ?? .notSet))
+                        case .verifyMerchantPassword(let password):
+                            _ = flow.handle(.merchantVerdict(dependencies.merchant?.verifyLogin(password) ?? .notSet))
                         case .verifyCurrentMerchantPassword(let password):
                             _ = flow.handle(.merchantVerdict(dependencies.merchant?.verifyPassword(password) ?? .notSet))
                         case .changeMerchantPassword(let password):

@@ -1,4 +1,5 @@
 import DeviceKit
+import PaymentCrypto
 import TerminalUI
 
 // The merchant menu (docs/merchant-operations.md) as a sub-state machine of ``TerminalFlow``: password entry, the
@@ -18,8 +19,9 @@ extension TerminalFlow {
 
     /// Where the merchant menu stands.
     enum MerchantState: Sendable, Equatable {
-        /// Password entry: the digits typed so far (never shown, only counted) and a notice.
-        case password(digits: [UInt8], notice: Screen.Text?)
+        /// Password entry: the ASCII digits typed so far (never shown, only counted; a secret wiped when the state
+        /// moves on, as in ``PasswordChange``) and a notice.
+        case password(digits: SecretBytes, notice: Screen.Text?)
         /// The driver checks the password.
         case checking
         case menu(selected: Int)
@@ -66,14 +68,14 @@ extension TerminalFlow {
             case .cancel:
                 go(.idle)
             case .clear:
-                go(.merchant(.password(digits: Array(digits.dropLast()), notice: notice)))
+                go(.merchant(.password(digits: Self.droppingLast(digits), notice: notice)))
             case .enter:
                 guard !digits.isEmpty else { return [] }
                 go(.merchant(.checking), timeout: nil)
                 return [.verifyMerchantPassword(digits)]
             default:
                 if let digit = key.digit, digits.count < Self.merchantPasswordLength {
-                    go(.merchant(.password(digits: digits + [UInt8(0x30 + digit)], notice: notice)))
+                    go(.merchant(.password(digits: Self.appending(digits, digit: UInt8(0x30 + digit)), notice: notice)))
                 }
             }
         case .checking, .working:
@@ -132,7 +134,7 @@ extension TerminalFlow {
             case .accepted:
                 go(.merchant(.menu(selected: 0)))
             case .rejected(let left):
-                go(.merchant(.password(digits: [], notice: .ui(.merchantPasswordWrong(left)))))
+                go(.merchant(.password(digits: SecretBytes(zeros: 0), notice: .ui(.merchantPasswordWrong(left)))))
             case .lockedOut(let seconds):
                 go(.info(.init(title: .ui(.merchantTitle), lines: [.ui(.merchantLocked(Int(seconds)))])), timeout: configuration.resultTimeout)
             case .notSet:

@@ -139,6 +139,11 @@ extension TerminalFlow {
         }
     }
 
+    /// `digits` without its last digit (CLEAR), as a new secret.
+    static func droppingLast(_ digits: SecretBytes) -> SecretBytes {
+        digits.isEmpty ? digits : digits.slice(0..<(digits.count - 1))
+    }
+
     /// `digits` and one more, built straight into a new secret (no array holds the digits on the way).
     static func appending(_ digits: SecretBytes, digit: UInt8) -> SecretBytes {
         SecretBytes(count: digits.count + 1) { out in

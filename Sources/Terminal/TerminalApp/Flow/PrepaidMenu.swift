@@ -1,4 +1,5 @@
 import DeviceKit
+import PaymentCrypto
 import TerminalUI
 
 extension TerminalFlow {
@@ -25,7 +26,7 @@ extension TerminalFlow {
         enum Stage: Sendable, Equatable {
             case choose(selected: Int)
             /// The merchant password for `operation`: the digits typed so far (shown as `*`) and a notice.
-            case password(PrepaidOperation, digits: [UInt8], notice: Screen.Text?)
+            case password(PrepaidOperation, digits: SecretBytes, notice: Screen.Text?)
             /// The driver checks the password (``TerminalFlow/Action/verifyMerchantPassword(_:)``).
             case checking(PrepaidOperation)
             case amount(PrepaidOperation, amount: Int, overLimit: Bool)
@@ -45,7 +46,7 @@ extension TerminalFlow {
             /// Run the operation with the card presented.
             case start(PrepaidOperation, amount: Int, presentation: Presentation)
             /// Check these password digits (ASCII), staying at `next` (the checking stage) for the verdict.
-            case verify(PrepaidMenu, digits: [UInt8])
+            case verify(PrepaidMenu, digits: SecretBytes)
         }
 
         static let operations = PrepaidOperation.allCases
@@ -82,13 +83,13 @@ extension TerminalFlow {
                 case .cancel:
                     return .stay(with(.choose(selected: Self.operations.firstIndex(of: operation) ?? 0)))
                 case .clear:
-                    return .stay(with(.password(operation, digits: Array(digits.dropLast()), notice: notice)))
+                    return .stay(with(.password(operation, digits: TerminalFlow.droppingLast(digits), notice: notice)))
                 case .enter:
                     guard !digits.isEmpty else { return .stay(self) }
                     return .verify(with(.checking(operation)), digits: digits)
                 default:
                     guard let digit = key.digit, digits.count < TerminalFlow.merchantPasswordLength else { return .stay(self) }
-                    return .stay(with(.password(operation, digits: digits + [UInt8(0x30 + digit)], notice: notice)))
+                    return .stay(with(.password(operation, digits: TerminalFlow.appending(digits, digit: UInt8(0x30 + digit)), notice: notice)))
                 }
             case .checking:
                 return .stay(self)
@@ -147,7 +148,7 @@ extension TerminalFlow {
 
         private func chosen(_ operation: PrepaidOperation) -> Step {
             if operation == .balance { return .stay(with(.present(.balance, amount: 0))) }
-            guard unlocked else { return .stay(with(.password(operation, digits: [], notice: nil))) }
+            guard unlocked else { return .stay(with(.password(operation, digits: SecretBytes(zeros: 0), notice: nil))) }
             return .stay(with(.amount(operation, amount: 0, overLimit: false)))
         }
 
@@ -172,7 +173,7 @@ extension TerminalFlow {
             case .lockedOut(let seconds): notice = .merchantLocked(Int(seconds))
             case .notSet: notice = .merchantNoPassword
             }
-            return with(.password(operation, digits: [], notice: .ui(notice)))
+            return with(.password(operation, digits: SecretBytes(zeros: 0), notice: .ui(notice)))
         }
     }
 }

@@ -134,7 +134,7 @@ public struct TerminalFlow: Sendable {
         /// ``Input/paymentFinished(_:)`` (the refund's screens come as ``Input/railScreen(_:)``).
         case startRefund(RefundableSale, kind: RefundKind, amount: Int)
         /// Check a merchant password attempt (ASCII digits); answer with ``Input/merchantVerdict(_:)``.
-        case verifyMerchantPassword([UInt8])
+        case verifyMerchantPassword(SecretBytes)
         /// Run a merchant task; answer with ``Input/merchantFinished(_:)``.
         case runMerchantTask(MerchantTask)
         /// Check the merchant password in force before a change (ASCII digits); answer with
@@ -591,7 +591,7 @@ public struct TerminalFlow: Sendable {
         case (.main, 1):
             go(.menu(.settings, selected: 0))
         case (.main, _) where menuItems(.main)[index] == .ui(.menuMerchant):
-            go(.merchant(.password(digits: [], notice: nil)))
+            go(.merchant(.password(digits: SecretBytes(zeros: 0), notice: nil)))
         case (.main, _) where configuration.itemSaleMenu && menuItems(.main)[index] == Self.itemSaleEntry(language):
             go(.itemLoading, timeout: nil)
             return [.listCatalogue]
