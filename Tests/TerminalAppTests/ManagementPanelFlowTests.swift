@@ -56,6 +56,54 @@ import Testing
         }
     }
 
+    @Test func aPanelLongerThanTheDisplayScrollsWithUpAndDown() {
+        var f = flow()
+        _ = press(&f, .menu, .digit2, .digit5)
+        let shown = (1...5).map { Screen.Text.raw("line \($0)") }
+        _ = f.handle(.panelLines(.parameters, shown))
+        func top() -> Int? { if case .info(let info) = f.screen { info.top } else { nil } }
+        #expect(top() == 0)
+        // Five lines and the hint on a display that shows two (the default infoRows): DOWN stops at the last page.
+        #expect(press(&f, .down, .down) == [])
+        #expect(top() == 2)
+        _ = press(&f, .down, .down, .down, .down, .down)
+        #expect(top() == 4)
+        #expect(press(&f, .up) == [])
+        #expect(top() == 3)
+        // A refresh keeps where the merchant is; a shorter panel pulls the view back.
+        _ = f.handle(.panelLines(.parameters, shown))
+        #expect(top() == 3)
+        _ = f.handle(.panelLines(.parameters, [.raw("only one")]))
+        #expect(top() == 0)
+        _ = press(&f, .up)
+        #expect(top() == 0)
+        // ENTER still runs the round, and a result longer than the display scrolls the same way.
+        #expect(press(&f, .enter) == [.runPanelAction(.parameters)])
+        _ = f.handle(.panelFinished(.parameters, shown))
+        _ = press(&f, .down)
+        #expect(top() == 1)
+        #expect(press(&f, .enter) == [.readPanel(.parameters)])
+    }
+
+    @Test func merchantResultsAndInformationScreensScroll() {
+        var c = TerminalFlow.Configuration(
+            merchantName: "Shop", currency: Currency(code: "CNY")!, maximumAmount: 99_999, methods: [.card],
+            boardName: "test", version: "1.0.0")
+        c.infoRows = 11
+        var f = TerminalFlow(configuration: c, language: .en)
+        _ = f.handle(.tick(now: 0))
+        // Settings → About fits on 11 rows: DOWN does nothing, ENTER leaves.
+        _ = press(&f, .menu, .digit2, .digit4)
+        guard case .info(let about) = f.screen else {
+            Issue.record("no about screen: \(f.screen)")
+            return
+        }
+        _ = press(&f, .down)
+        #expect(f.screen == .info(about))
+        _ = press(&f, .enter)
+        #expect(f.isIdle)
+    }
+
     @Test func updateIsTheLastMerchantEntryFollowsTheDownloadAndInstalls() {
         var f = flow()
         _ = press(&f, .menu, .digit3, .digit1, .enter)

@@ -91,6 +91,27 @@ import Testing
         #expect(grid[0, 2].inverse)
     }
 
+    @Test func longInformationScrollsWithMarksOn20x4() {
+        let renderer = ScreenRenderer(columns: 20, rows: 4)
+        let body = (1...5).map { Screen.Text.raw("Line \($0) of five, long enough to be cut") }
+        func rows(top: Int) -> [String] {
+            Array(lines(renderer.render(.info(.init(title: .raw("Parameters"), lines: body, top: top)), language: .en))[1...2])
+        }
+        // Two body rows on a 20x4 LCD (title above, hint below): `v` says more follows, `^` that lines are above.
+        #expect(rows(top: 0) == ["Line 1 of five, long", "Line 2 of five, lonv"])
+        #expect(rows(top: 1) == ["Line 2 of five, lon^", "Line 3 of five, lonv"])
+        #expect(rows(top: 3) == ["Line 4 of five, lon^", "Line 5 of five, long"])
+        #expect(rows(top: 40) == rows(top: 3), "past the end shows the last full page")
+        // Lines that fit are drawn as before, with no marks; on the sim board's 40x15 all five fit.
+        let short = lines(renderer.render(.info(.init(title: .raw("T"), lines: [.raw("a"), .raw("b")])), language: .en))
+        #expect(short[1] == "a" && short[2] == "b")
+        let big = lines(ScreenRenderer(columns: 40, rows: 15).render(.info(.init(title: .raw("T"), lines: body, top: 2)), language: .en))
+        #expect(big[1].hasPrefix("Line 1") && !big.joined().contains("^"))
+        // A wide glyph under the mark's column is cleared, not cut in half.
+        let wide = renderer.render(.info(.init(title: .raw("T"), lines: (1...3).map { _ in .raw("参数版本一二三四五六七") })), language: .zhCN)
+        #expect(wide[19, 2].scalar == "v" && wide[18, 2].scalar == " ")
+    }
+
     @Test func gridClipsWideCharactersAtTheEdge() {
         var grid = CharacterGrid(columns: 5, rows: 1)
         grid.write("ab中文", column: 0, row: 0)

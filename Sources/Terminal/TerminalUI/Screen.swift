@@ -162,9 +162,13 @@ public enum Screen: Sendable, Equatable {
     public struct Info: Sendable, Equatable {
         public var title: Text
         public var lines: [Text]
-        public init(title: Text, lines: [Text]) {
+        /// The first line shown: more lines than the display has rows scroll (UP/DOWN), and the renderer marks
+        /// lines above with `^` and below with `v` in the last column.
+        public var top: Int
+        public init(title: Text, lines: [Text], top: Int = 0) {
             self.title = title
             self.lines = lines
+            self.top = top
         }
     }
 

@@ -85,7 +85,7 @@ public struct ScreenRenderer: Sendable {
             canvas.bottom(UIString.pressEnter.text(language))
         case .info(let info):
             canvas.titleBar(left: info.title.resolve(language))
-            canvas.lines(info.lines.map { $0.resolve(language) })
+            canvas.lines(info.lines.map { $0.resolve(language) }, top: info.top)
             canvas.bottom(UIString.pressEnter.text(language))
         case .error(let error):
             canvas.titleBar(left: UIString.errorTitle.text(language))
@@ -148,11 +148,19 @@ private struct Layout {
         }
     }
 
-    /// Lines from the top of the body, left-aligned.
-    mutating func lines(_ lines: [String]) {
-        for (i, line) in lines.prefix(bodyRows.count).enumerated() {
+    /// Lines from the top of the body, left-aligned, starting at line `top` (clamped so the last page is full).
+    /// When lines are cut off, `^` (more above) and `v` (more below) take the last column of the first and last
+    /// body rows: ASCII, so every display and font has them.
+    mutating func lines(_ lines: [String], top: Int = 0) {
+        let visible = bodyRows.count
+        let first = max(0, min(top, lines.count - visible))
+        let shown = lines[first..<min(lines.count, first + visible)]
+        for (i, line) in shown.enumerated() {
             grid.write(line, column: 0, row: bodyRows.lowerBound + i)
         }
+        guard grid.columns > 1, visible > 0 else { return }
+        if first > 0 { grid.write("^", column: grid.columns - 1, row: bodyRows.lowerBound) }
+        if first + visible < lines.count { grid.write("v", column: grid.columns - 1, row: bodyRows.upperBound - 1) }
     }
 
     /// A numbered list that scrolls to keep the selected item in view; the selected row is inverse.

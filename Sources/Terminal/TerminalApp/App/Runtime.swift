@@ -165,6 +165,7 @@ public enum TerminalRuntime {
         let merchant = MerchantOperations.wire(profile: profile, payments: payments, uploader: uplink.uploader, spooler: spooler, clock: clock, logger: logger)
         configuration.merchantMenu = merchant != nil
         configuration.prepaidMenu = payments.prepaid != nil
+        configuration.infoRows = max(1, devices.gridSize.rows - 2)
         // A downloaded parameter set's merchant name replaces the board's (and later ones at once; docs/terminal-management.md).
         if let name = payments.activeParameters?.current.settings?.merchantName { configuration.merchantName = name }
         configuration.itemSaleMenu = management.service != nil

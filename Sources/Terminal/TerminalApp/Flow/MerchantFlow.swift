@@ -90,8 +90,13 @@ extension TerminalFlow {
             default:
                 if let digit = key.digit, digit >= 1, digit <= count { return chooseMerchantItem(digit - 1) }
             }
-        case .result:
-            if key == .enter || key == .cancel || key == .clear { go(.merchant(.menu(selected: 0))) }
+        case .result(var info):
+            if let top = scrolled(info.top, lineCount: info.lines.count, key: key) {
+                info.top = top
+                go(.merchant(.result(info)))
+            } else if key == .enter || key == .cancel || key == .clear {
+                go(.merchant(.menu(selected: 0)))
+            }
         case .changePassword(let change):
             return passwordChangeKey(key, change)
         }

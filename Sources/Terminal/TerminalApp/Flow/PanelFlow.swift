@@ -19,10 +19,11 @@ extension TerminalFlow {
     enum PanelState: Sendable, Equatable {
         /// The driver reads the panel's lines.
         case loading(Panel)
-        case showing(Panel, lines: [Screen.Text])
+        /// `top`: the first line shown (UP/DOWN scroll a panel longer than the display).
+        case showing(Panel, lines: [Screen.Text], top: Int)
         /// The panel's action runs (no deadline: an install hashes a whole package).
         case working(Panel)
-        case result(Panel, lines: [Screen.Text])
+        case result(Panel, lines: [Screen.Text], top: Int)
     }
 
     private static func title(_ panel: Panel) -> UIString {
@@ -33,15 +34,18 @@ extension TerminalFlow {
         switch state {
         case .loading:
             return .processing(.init())
-        case .showing(let panel, let lines):
-            return .info(.init(
-                title: .ui(Self.title(panel)),
-                lines: lines + [.ui(panel == .parameters ? .managementCheckHint : .updateInstallHint)]))
+        case .showing(let panel, let lines, let top):
+            return .info(.init(title: .ui(Self.title(panel)), lines: Self.panelLines(panel, lines), top: top))
         case .working(let panel):
             return .processing(.init(message: .ui(panel == .parameters ? .managementChecking : .updateInstalling)))
-        case .result(let panel, let lines):
-            return .info(.init(title: .ui(Self.title(panel)), lines: lines))
+        case .result(let panel, let lines, let top):
+            return .info(.init(title: .ui(Self.title(panel)), lines: lines, top: top))
         }
+    }
+
+    /// What a showing panel lists: the driver's lines and the hint for ENTER.
+    private static func panelLines(_ panel: Panel, _ lines: [Screen.Text]) -> [Screen.Text] {
+        lines + [.ui(panel == .parameters ? .managementCheckHint : .updateInstallHint)]
     }
 
     /// Opens a panel: the driver answers with ``Input/panelLines(_:_:)``.
@@ -67,7 +71,11 @@ extension TerminalFlow {
             if key == .cancel { leavePanel(panel) }
         case .working:
             break
-        case .showing(let panel, _):
+        case .showing(let panel, let lines, let top):
+            if let moved = scrolled(top, lineCount: Self.panelLines(panel, lines).count, key: key) {
+                go(.panel(.showing(panel, lines: lines, top: moved)))
+                return []
+            }
             switch key {
             case .enter:
                 go(.panel(.working(panel)))
@@ -77,7 +85,11 @@ extension TerminalFlow {
             default:
                 break
             }
-        case .result(let panel, _):
+        case .result(let panel, let lines, let top):
+            if let moved = scrolled(top, lineCount: lines.count, key: key) {
+                go(.panel(.result(panel, lines: lines, top: moved)))
+                return []
+            }
             // Back to the panel, read again (the install or the round changed what it shows).
             if key == .enter || key == .clear { return openPanel(panel) }
             if key == .cancel { leavePanel(panel) }
@@ -90,13 +102,13 @@ extension TerminalFlow {
     mutating func panelInput(_ input: Input) -> [Action] {
         switch (input, state) {
         case (.panelLines(let panel, let lines), .panel(.loading(let waiting))) where panel == waiting:
-            go(.panel(.showing(panel, lines: lines)))
-        case (.panelLines(let panel, let lines), .panel(.showing(let shown, _))) where panel == shown:
-            // A refresh keeps the screen's deadline: only a key extends it.
-            state = .panel(.showing(panel, lines: lines))
+            go(.panel(.showing(panel, lines: lines, top: 0)))
+        case (.panelLines(let panel, let lines), .panel(.showing(let shown, _, let top))) where panel == shown:
+            // A refresh keeps the screen's deadline (only a key extends it) and where the merchant scrolled to.
+            state = .panel(.showing(panel, lines: lines, top: min(top, max(0, Self.panelLines(panel, lines).count - configuration.infoRows))))
         case (.panelFinished(let panel, let lines), .panel(.working(let running))) where panel == running:
-            go(.panel(.result(panel, lines: lines)), timeout: configuration.resultTimeout)
-        case (.status, .panel(.showing(.update, _))):
+            go(.panel(.result(panel, lines: lines, top: 0)), timeout: configuration.resultTimeout)
+        case (.status, .panel(.showing(.update, _, _))):
             return [.readPanel(.update)]
         case (.parametersChanged(let merchantName, let language), _):
             if let merchantName { configuration.merchantName = merchantName }
@@ -105,5 +117,18 @@ extension TerminalFlow {
             break
         }
         return []
+    }
+}
+
+extension TerminalFlow {
+    /// The first line of an information screen after UP or DOWN (one line, within the lines the display cannot
+    /// show at once, ``Configuration/infoRows``); `nil` for any other key.
+    func scrolled(_ top: Int, lineCount: Int, key: Key) -> Int? {
+        let last = max(0, lineCount - configuration.infoRows)
+        switch key {
+        case .up: return max(0, min(top, last) - 1)
+        case .down: return min(last, top + 1)
+        default: return nil
+        }
     }
 }

@@ -31,6 +31,9 @@ public struct TerminalFlow: Sendable {
         public var prepaidMenu = false
         /// The merchant chose the UI language in settings: a parameter set's language does not replace it.
         public var merchantChoseLanguage = false
+        /// How many lines of an information screen the display shows at once (its rows less the title and the hint
+        /// rows: 2 on a 20x4 LCD); longer screens scroll with UP and DOWN.
+        public var infoRows = 2
 
         public init(merchantName: String, currency: Currency, maximumAmount: Int, methods: [PaymentMethod], boardName: String, version: String) {
             self.merchantName = merchantName
@@ -452,7 +455,15 @@ public struct TerminalFlow: Sendable {
                 return [.startPayment(amount: amount, method: method, presentation: .merchantPresentedQRRequest)]
             }
             return []
-        case .outcome, .info:
+        case .info(var info):
+            if let top = scrolled(info.top, lineCount: info.lines.count, key: key) {
+                info.top = top
+                go(.info(info))
+            } else if key == .enter || key == .cancel || key == .clear {
+                go(.idle)
+            }
+            return []
+        case .outcome:
             if key == .enter || key == .cancel || key == .clear { go(.idle) }
             return []
         case .refundLoading, .refundSearching:
