@@ -459,6 +459,9 @@ def matrix_keypad(vm, res, display):
         f"echo matrix > {c}/bank0/label && for i in 0 1 2 3 4 5 6 7 8; do mkdir {c}/bank0/line$i && "
         f"echo $([ $i = 0 ] && echo ROW0 || echo COL$((i - 1))) > {c}/bank0/line$i/name; done && "
         f"echo 1 > {c}/live; }}; }} && udevadm settle && chip=$(cat {c}/bank0/chip_name) && "
+        # `settle` returns at once when udevd has not yet read the new chip's uevent (an empty queue): seen once under
+        # load as /dev/gpiochipN still root:root. Wait (10 s at most) for the rule's group before checking it.
+        f"for i in $(seq 1 50); do [ \"$(stat -c %G /dev/$chip)\" = gpio ] && break; sleep 0.2; done; "
         f"ls -l /dev/$chip && sed \"s|/dev/gpiochip2|/dev/$chip|\" /tmp/payload/matrix.toml | "
         f"install -D -m 0644 /dev/stdin /usr/share/terminal/board/qemu-virt-matrix/board.toml && "
         f"printf 'BOARD=qemu-virt-matrix\\n' > /etc/default/terminal && "
