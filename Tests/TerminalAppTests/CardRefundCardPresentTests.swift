@@ -59,7 +59,9 @@ import VirtualCards
         func disconnect() { inner.disconnect() }
     }
 
-    static func service(_ rig: SettlementTests.Rig, cards: Cards, contactless: Bool = false) throws -> CardVoidService {
+    static func service(
+        _ rig: SettlementTests.Rig, cards: Cards, contactless: Bool = false, sequenceCounter: TransactionSequenceCounter? = nil
+    ) throws -> CardVoidService {
         let clock = FixedWallClock(text: "12:00")
         let now = clock.localDateTime()
         let parameters = try TerminalParameters.parse(
@@ -68,6 +70,7 @@ import VirtualCards
         var reader = CardRefundReader(
             connect: { try cards.connect($0) }, parameters: { parameters }, clock: clock, random: SystemRandom(),
             logger: Logger(label: "test"))
+        reader.sequenceCounter = sequenceCounter
         if contactless {
             let field = VirtualContactlessField()
             reader.contactless = .init(
@@ -106,7 +109,10 @@ import VirtualCards
         let rig = try SettlementTests.Rig(sales: 0)
         defer { rig.close() }
         let cards = Cards()
-        let refunds = try Self.service(rig, cards: cards)
+        // The terminal's Transaction Sequence Counter, shared with the card rails: the last sale used 41.
+        let settings = Locked(try TerminalStore(path: rig.directory + "/journal.sqlite"))
+        try settings.withLock { try $0.setSetting("emv.sequence", "41") }
+        let refunds = try Self.service(rig, cards: cards, sequenceCounter: TransactionSequenceCounter(store: settings))
         let (rrn, _) = try CardRefundTests.onlineSale(rig, amount: 10_000, txnRef: 0x7B_0001, pan: try Self.pan("visa-credit"))
         let sale = try #require(refunds.refundableSales(reference: rrn).first)
         let screens = Screens()
@@ -131,6 +137,8 @@ import VirtualCards
         let field55 = try #require(card.field55).withUnsafeBytes { try TLVNode.sequence(tlvEncoded: Array($0)) }
         #expect(field55.first { $0.tag == TLVTag(0x9C) }.map { Array($0.value) } == [0x20])
         #expect(field55.first { $0.tag == TLVTag(0x9F27) }.map { Array($0.value) } == [0x00], "the card's AAC")
+        #expect(field55.first { $0.tag == TLVTag(0x9F41) }.map { Array($0.value) } == [0x00, 0x00, 0x00, 0x42], "'9F41' is the counter's next")
+        #expect(try settings.withLock { try $0.setting("emv.sequence") } == "42")
         let request = StoreAndForwardUploader.transactionRequest(
             UploadItem(kind: .advice, record: refund, card: card), configuration: .init(terminalID: CardRefundTests.terminalID, merchantID: "898310048990001"),
             now: Int64(time(nil)))

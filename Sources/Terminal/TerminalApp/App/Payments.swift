@@ -214,6 +214,7 @@ struct Payments {
             var refundReader = CardRefundReader(
                 connect: connect, parameters: { [activeParameters] in activeParameters?.current.emv ?? parameters },
                 clock: clock, random: random, logger: logger)
+            refundReader.sequenceCounter = TransactionSequenceCounter(store: settings)
             refundReader.contactless = .init(present: field, combinations: ContactlessCombination.standard(limits: ContactlessRail.Configuration.simulatorLimits))
             refundCardReader = refundReader
             rails.register(ContactlessRail(

@@ -61,6 +61,9 @@ public struct CardRefundReader: Sendable {
     public var timeoutMilliseconds: Int64 = 30_000
     /// The contactless field, or `nil`: chip only.
     public var contactless: Contactless?
+    /// Where a refund's Transaction Sequence Counter '9F41' comes from: the terminal's counter, shared with the card
+    /// rails (`nil`: the clock's seconds, n8, for a reader without a store).
+    public var sequenceCounter: TransactionSequenceCounter?
 
     /// The contactless field for a refund's tap: the field (as ``ContactlessRail`` has it) and the reader's
     /// AID / kernel combinations.
@@ -90,11 +93,15 @@ public struct CardRefundReader: Sendable {
     }
 
     /// Asks for the card and reads it for a refund of `amount` (minor units of `currency`). `preferredAID` (hex):
-    /// the original sale's application, chosen when the card offers several. `sequence`: the Transaction Sequence
-    /// Counter '9F41'.
-    public func read(
-        amount: Int, currency: Currency, preferredAID: String?, sequence: UInt32, session: PaymentSession
-    ) async -> Outcome {
+    /// the original sale's application, chosen when the card offers several.
+    public func read(amount: Int, currency: Currency, preferredAID: String?, session: PaymentSession) async -> Outcome {
+        let sequence: UInt32
+        do {
+            sequence = try sequenceCounter?.next() ?? UInt32(truncatingIfNeeded: max(0, clock.unixTime()) % 100_000_000)
+        } catch {
+            logger.error("refund: cannot draw the transaction sequence counter", metadata: ["error": "\(error)"])
+            return .cardError(.ui(.notAvailable))
+        }
         var notice: Screen.Text = .ui(.present(.card))
         while true {
             session.show(.info(.init(

@@ -135,9 +135,7 @@ public final class CardVoidService: RefundService {
             logger.error("refund not started", metadata: ["error": "\(error)"])
             return .failure(Ended(result: .declined(lines: [.ui(.notAvailable)])))
         }
-        // '9F41': the refund has no rail ticket; the clock's seconds, n8.
-        let sequence = UInt32(truncatingIfNeeded: max(0, clock()) % 100_000_000)
-        switch await reader.read(amount: amount, currency: currency, preferredAID: original.aid, sequence: sequence, session: session) {
+        switch await reader.read(amount: amount, currency: currency, preferredAID: original.aid, session: session) {
         case .card(let card):
             // The PAN read against the sale's sealed PAN: the digits compared in constant time, never logged.
             guard let sealed, card.pan.constantTimeEquals(sealed) else {

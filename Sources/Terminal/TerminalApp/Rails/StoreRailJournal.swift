@@ -39,11 +39,7 @@ public final class StoreRailJournal: RailJournal {
 
     public func begin(_ draft: RailDraft) throws -> RailTicket {
         let reference = Hex.encode(try random.bytes(8))
-        let sequence: UInt32 = try settings.withLock { store in
-            let next = (UInt32(try store.setting("emv.sequence") ?? "0") ?? 0) &+ 1
-            try store.setSetting("emv.sequence", String(next))
-            return next
-        }
+        let sequence = try TransactionSequenceCounter(store: settings).next()
         inFlight.withLock { $0[reference] = InFlight(draft: draft) }
         return RailTicket(transactionReference: reference, stan: 0, sequence: sequence)
     }
