@@ -32,13 +32,14 @@ enum Reader {
         ContactlessParameters(terminal: try terminal(), combinations: ContactlessCombination.standard(limits: limits))
     }
 
-    static func transaction(_ amount: Int) -> EMVTransaction {
-        EMVTransaction(amountAuthorised: amount, date: date, hour: 12, minute: 0, second: 0, sequenceCounter: 1)
+    static func transaction(_ amount: Int, type: EMVTransaction.TransactionType = .purchase) -> EMVTransaction {
+        EMVTransaction(amountAuthorised: amount, transactionType: type, date: date, hour: 12, minute: 0, second: 0, sequenceCounter: 1)
     }
 
     struct Tap {
         var outcome: ContactlessOutcome
         var commands: [UInt8]  // INS bytes in order
+        var generateACReferenceControls: [UInt8] = []  // P1 of each GENERATE AC
         var ui: [UserInterfaceRequest]
         var cardInField106: Int
         var cardInField424: Int
@@ -47,18 +48,21 @@ enum Reader {
     /// One tap of `card` (in process, the latency model reporting elapsed time).
     static func tap(
         _ card: VirtualContactlessCard, amount: Int, limits: ContactlessReaderLimits = limits, collision: Bool = false,
-        tornLog: [TornTransactionRecord] = [], restart: Bool = false, random: any RandomSource = SystemRandom()
+        tornLog: [TornTransactionRecord] = [], restart: Bool = false, random: any RandomSource = SystemRandom(),
+        type: EMVTransaction.TransactionType = .purchase
     ) throws -> Tap {
         let connection = VirtualContactlessConnection(card: card)
         var entryPoint = ContactlessEntryPoint(
-            parameters: try parameters(limits: limits), transaction: transaction(amount), random: random,
+            parameters: try parameters(limits: limits), transaction: transaction(amount, type: type), random: random,
             tornLog: tornLog, restart: restart)
         var commands: [UInt8] = []
+        var referenceControls: [UInt8] = []
         var ui: [UserInterfaceRequest] = []
         let outcome = entryPoint.run(
             collision: collision,
             transmit: { command in
                 commands.append(command.ins)
+                if command.ins == 0xAE { referenceControls.append(command.p1) }
                 guard let bytes = try? connection.transmit(command.encoded),
                     let response = try? ResponseAPDU(apduEncoded: bytes)
                 else {
@@ -67,7 +71,7 @@ enum Reader {
                 return .response(response, elapsedMicroseconds: card.lastExchangeMicroseconds)
             }, userInterface: { ui.append($0) })
         return Tap(
-            outcome: outcome, commands: commands, ui: ui, cardInField106: card.cardInFieldMicroseconds(at: .kbps106),
+            outcome: outcome, commands: commands, generateACReferenceControls: referenceControls, ui: ui, cardInField106: card.cardInFieldMicroseconds(at: .kbps106),
             cardInField424: card.cardInFieldMicroseconds(at: .kbps424))
     }
 

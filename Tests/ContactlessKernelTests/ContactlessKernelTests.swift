@@ -216,6 +216,29 @@ import VirtualCards
         #expect(tap.outcome.cardData?.cryptogram.count == 8)
     }
 
+    /// A refund (Transaction Type '20'): no CVM even over the CVM limit, and the first GENERATE AC asks for an AAC
+    /// (P1 '00', no CDA); the card's AAC and its data come back in a declined outcome for the refund's field 55.
+    /// (Kernel 2 only: a Kernel 3 card decides its cryptogram at GPO, and the reader asks it for an online one.)
+    @Test(arguments: ["mastercard-paypass", "samsungpay-mastercard"])
+    func kernel2RefundAsksForAnAAC(_ name: String) throws {
+        let phoneOrCard = try Reader.card(name)
+        var tap = try Reader.tap(phoneOrCard, amount: 40_000, type: .refund)
+        if name == "samsungpay-mastercard" {
+            // The locked phone answers the AAC with "See Phone" too; once its owner unlocked it, the AAC comes back.
+            #expect(tap.outcome.status == .tryAgain && tap.outcome.uiRequestOnOutcome?.message == .seePhone)
+            tap = try Reader.tap(phoneOrCard, amount: 40_000, restart: true, type: .refund)
+        }
+        #expect(tap.generateACReferenceControls == [0x00])
+        #expect(tap.outcome.status == .declined)
+        #expect(tap.outcome.cvm == .noCVM)
+        let card = try #require(tap.outcome.cardData)
+        #expect(card.cid.map { $0 & 0xC0 } == 0x00 && card.cryptogram.count == 8)
+        #expect(!card.pan.isEmpty)
+        // The same card and amount as a purchase: CVM and an ARQC (online over the floor limit), CDA asked.
+        let sale = try Reader.tap(try Reader.card(name), amount: 40_000)
+        #expect(sale.generateACReferenceControls.allSatisfy { $0 & 0xC0 != 0x00 })
+    }
+
     @Test func relayedMastercardExceedsTheTimeLimits() throws {
         let tap = try Reader.tap(try Reader.card("mastercard-relayed"), amount: 1_000)
         #expect(tap.commands.filter { $0 == 0xEA }.count == 3)

@@ -175,7 +175,15 @@ extension ContactlessEntryPoint {
         }
         if let pan, parameters.terminal.exceptionFile.contains(pan) { tvr.insert(.cardOnExceptionFile) }
         if candidate.indicators.floorLimitExceeded { tvr.insert(.transactionExceedsFloorLimit) }
-        k2CardholderVerification(candidate)
+        // A refund (Transaction Type '20') takes no cardholder verification and asks for an AAC below: the card
+        // declines offline, and what it returned goes to the host with the refund (as the contact kernel does).
+        let refund = transaction.transactionType == .refund
+        if refund {
+            cvm = .noCVM
+            cvmResults = [0x3F, 0x00, 0x00]
+        } else {
+            k2CardholderVerification(candidate)
+        }
         // ODA: CDA when both sides support it; the ICC key is recovered now, the signature checked on the answer.
         var cda = false
         if aip[0] & Self.aipCDA != 0 {
@@ -195,7 +203,7 @@ extension ContactlessEntryPoint {
             (0..<5).contains { i in codes.contains { $0.count == 5 && tvrBytes[i] & $0[i] != 0 } }
         }
         let type: UInt8
-        if hits(candidate.combination.tacDenial, iacDenial) {
+        if refund || hits(candidate.combination.tacDenial, iacDenial) {
             type = 0x00
         } else if hits(candidate.combination.tacOnline, iacOnline)
             || amount > 0 && candidate.indicators.floorLimitExceeded

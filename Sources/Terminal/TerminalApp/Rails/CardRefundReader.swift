@@ -15,10 +15,10 @@ public import TerminalUI
 /// refund then goes online as an 0200 `200000` carrying what was read (PAN, expiry, PAN sequence number, field 55).
 ///
 /// A tap (where the reader has ``Contactless``) is read through ``ContactlessEntryPoint`` with the same Transaction
-/// Type and "online cryptogram required": the contactless kernels do not model a refund's AAC, so the card's
-/// cryptogram (an ARQC, or what the card chose) goes in field 55 unverified, for the host's records; a card over the
-/// contactless limit (Try Another Interface) is asked for in the slot. Without ``Contactless`` a tap is answered with
-/// "please insert card". The PAN never leaves ``RefundCard/pan`` (``SecretBytes``) and is never logged.
+/// Type and "online cryptogram required": Kernel 2 asks for an AAC as the contact kernel does; a Kernel 3 card
+/// chooses its cryptogram at GPO (an ARQC on the simulator's cards), which goes in field 55 unverified, for the
+/// host's records. A card over the contactless limit (Try Another Interface) is asked for in the slot. Without
+/// ``Contactless`` a tap is answered with "please insert card". The PAN never leaves ``RefundCard/pan`` (``SecretBytes``) and is never logged.
 public struct CardRefundReader: Sendable {
     /// What the read gave.
     public enum Outcome: Sendable {
