@@ -45,32 +45,44 @@ import VirtualCards
         func authorize(_ request: AuthorizationRequest) async -> AuthorizationReply { .unreachable("link down (test)") }
     }
 
-    @Test func cardRemovedAfterHostApprovalIsReversed() async throws {
-        let dir = try makeTemporaryDirectory("chip-removal")
-        defer { removeTree(dir) }
+    /// An `online-only` card sale of 20.00 with PIN 1234 on a real journal in `dir`, through `acquirer`; `connect`
+    /// wraps the card's connection. Returns the rail's result and the journal.
+    static func sale(
+        in dir: String, acquirer: any AcquirerLink, connect: @escaping @Sendable (VirtualCardConnection) -> any CardConnection,
+        print: @escaping @Sendable (PrintDocument) -> Void = { _ in }
+    ) async throws -> (TerminalFlow.PaymentResult, Locked<TransactionJournal>) {
         let clock = FixedWallClock(text: "12:00")
         let now = clock.localDateTime()
         let params = try TerminalParameters.parse(
             try readTextFile(repositoryRoot() + "/board/sim/emv-parameters.toml"),
             today: EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 11, day: 27)!)
-        let dataKey = SecretBytes(try SystemRandom().bytes(32))
         let journal = Locked(try TransactionJournal(
-            store: try TerminalStore(path: dir + "/terminal.sqlite"), dataKey: dataKey, random: SystemRandom(), clock: { clock.unixTime() }))
+            store: try TerminalStore(path: dir + "/terminal.sqlite"), dataKey: SecretBytes(try SystemRandom().bytes(32)),
+            random: SystemRandom(), clock: { clock.unixTime() }))
         let settings = Locked(try TerminalStore(path: dir + "/terminal.sqlite"))
         let keys = Locked(try KeyStore(.init(directory: dir + "/keys", deviceSecretPaths: [dir + "/device.secret"], mayProvision: true, environment: [:])))
         nonisolated(unsafe) let card = try VirtualCard(profile: try #require(VirtualCardProfile.named("online-only")), random: SystemRandom())
-        let issuer = IssuerHost(issuers: TestIssuers.builtIn, pinBaseDerivationKey: SecretBytes([UInt8](repeating: 1, count: 16)), expectedPIN: { _ in nil })
         let rail = EMVContactRail(
             configuration: .init(parameters: params, currency: Currency(code: "CNY", numericCode: 156, exponent: 2, symbol: "¥"), merchantName: "Test", pinKeyName: "pin", traceDirectory: nil),
-            connect: { _ in PulledAtSecondGenerateAC(VirtualCardConnection(card: card)) },
-            acquirer: IssuerLink(issuer: issuer),
+            connect: { _ in connect(VirtualCardConnection(card: card)) },
+            acquirer: acquirer,
             journal: StoreRailJournal(journal: journal, settings: settings, random: SystemRandom(), currencyCode: 156),
             keys: keys, clock: clock, random: SystemRandom(), logger: Logger(label: "test"))
         let (inputs, feed) = AsyncStream.makeStream(of: TerminalFlow.RailInput.self)
         for key in [Key.digit1, .digit2, .digit3, .digit4, .enter] { feed.yield(.key(key)) }
-        let session = PaymentSession(show: { _ in }, inputs: inputs, print: { _ in Issue.record("nothing is printed") })
+        let session = PaymentSession(show: { _ in }, inputs: inputs, print: print)
         let result = await rail.pay(amount: 2_000, presentation: .inserted(name: "online-only"), session: session)
         feed.finish()
+        return (result, journal)
+    }
+
+    @Test func cardRemovedAfterHostApprovalIsReversed() async throws {
+        let dir = try makeTemporaryDirectory("chip-removal")
+        defer { removeTree(dir) }
+        let issuer = IssuerHost(issuers: TestIssuers.builtIn, pinBaseDerivationKey: SecretBytes([UInt8](repeating: 1, count: 16)), expectedPIN: { _ in nil })
+        let (result, journal) = try await Self.sale(
+            in: dir, acquirer: IssuerLink(issuer: issuer), connect: { PulledAtSecondGenerateAC($0) },
+            print: { _ in Issue.record("nothing is printed") })
         guard case .declined(let lines) = result else { Issue.record("\(result)"); return }
         #expect(lines.contains(.ui(.cardRemoved)), "\(lines)")
         let record = try #require(try journal.withLock { try $0.records(limit: 5) }.first)
@@ -85,28 +97,7 @@ import VirtualCards
     @Test func unreachableHostClosesTheAttemptAsZ3() async throws {
         let dir = try makeTemporaryDirectory("chip-unreachable")
         defer { removeTree(dir) }
-        let clock = FixedWallClock(text: "12:00")
-        let now = clock.localDateTime()
-        let params = try TerminalParameters.parse(
-            try readTextFile(repositoryRoot() + "/board/sim/emv-parameters.toml"),
-            today: EMVDate(year: now.year, month: now.month, day: now.day) ?? EMVDate(year: 2026, month: 11, day: 27)!)
-        let journal = Locked(try TransactionJournal(
-            store: try TerminalStore(path: dir + "/terminal.sqlite"), dataKey: SecretBytes(try SystemRandom().bytes(32)),
-            random: SystemRandom(), clock: { clock.unixTime() }))
-        let settings = Locked(try TerminalStore(path: dir + "/terminal.sqlite"))
-        let keys = Locked(try KeyStore(.init(directory: dir + "/keys", deviceSecretPaths: [dir + "/device.secret"], mayProvision: true, environment: [:])))
-        nonisolated(unsafe) let card = try VirtualCard(profile: try #require(VirtualCardProfile.named("online-only")), random: SystemRandom())
-        let rail = EMVContactRail(
-            configuration: .init(parameters: params, currency: Currency(code: "CNY", numericCode: 156, exponent: 2, symbol: "¥"), merchantName: "Test", pinKeyName: "pin", traceDirectory: nil),
-            connect: { _ in VirtualCardConnection(card: card) },
-            acquirer: UnreachableLink(),
-            journal: StoreRailJournal(journal: journal, settings: settings, random: SystemRandom(), currencyCode: 156),
-            keys: keys, clock: clock, random: SystemRandom(), logger: Logger(label: "test"))
-        let (inputs, feed) = AsyncStream.makeStream(of: TerminalFlow.RailInput.self)
-        for key in [Key.digit1, .digit2, .digit3, .digit4, .enter] { feed.yield(.key(key)) }
-        let session = PaymentSession(show: { _ in }, inputs: inputs, print: { _ in })
-        let result = await rail.pay(amount: 2_000, presentation: .inserted(name: "online-only"), session: session)
-        feed.finish()
+        let (result, journal) = try await Self.sale(in: dir, acquirer: UnreachableLink(), connect: { $0 })
         guard case .declined = result else { Issue.record("\(result)"); return }
         let records = try journal.withLock { try $0.records(limit: 5) }
         #expect(records.count == 1, "\(records.map(\.status))")
