@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import AcquirerSimulator
+import EMVKernel
 import Logging
 import PaymentCrypto
 import PrepaidPurse
@@ -11,6 +12,7 @@ import Store
 @testable import TerminalApp
 import TestKit
 import Testing
+import UpdatePackage
 import Uplink
 import VirtualCards
 
@@ -28,7 +30,7 @@ import VirtualCards
         let service: PrepaidService
         let cards = VirtualPurseCardSet()
 
-        init(onlineCheckAbove: Int = 50_000) throws {
+        init(onlineCheckAbove: Int = 50_000, parameters: ActiveParameterSet? = nil) throws {
             directory = try makeTemporaryDirectory("prepaid")
             let opened = try TransactionJournal(
                 store: try TerminalStore(path: directory + "/journal.sqlite"),
@@ -66,7 +68,7 @@ import VirtualCards
                     return try cards.connect(name)
                 },
                 journal: journal, settings: settings, link: link, clock: SystemClock(), random: SystemRandom(),
-                logger: Logger(label: "test"))
+                logger: Logger(label: "test"), lostCards: { parameters?.current.prepaid?.lostCards ?? [] })
         }
 
         func close() {
@@ -195,5 +197,79 @@ import VirtualCards
         let purchases = try PrepaidLedger(rig.ledger).entries().filter { $0.kind == "purchase" }
         #expect(purchases.count == 1)
         #expect(rig.cards.card("prepaid-expired") != nil)
+    }
+
+    /// The lost-card list of the parameter set in force (its `prepaid` payload): a card on it is refused before any
+    /// purse command changes it; the next set's list replaces it (the host took the card off), while a card the
+    /// terminal started with on its own list stays refused.
+    @Test func theParameterSetsLostCardListRefusesACardUntilTheNextSetDropsIt() async throws {
+        let parameters = ActiveParameterSet(ParameterSet(version: 1, emv: nil, settings: nil))
+        let rig = try Rig(parameters: parameters)
+        defer { rig.close() }
+        let good = Presentation.inserted(name: "prepaid-good")
+        #expect(await rig.service.pay(amount: 100, presentation: good).approved)
+        let number = try #require(rig.cards.card("prepaid-good")?.cardNumber)
+        let counter = rig.cards.card("prepaid-good")?.offlineCounter
+        // The host's list names the card (in lower case: the list is normalised).
+        let listed = try PrepaidParameters(parsing: Array("lost-cards = [\"\(number.lowercased())\"]\n".utf8))
+        parameters.apply(ParameterSet(version: 2, emv: nil, settings: nil, prepaid: listed))
+        let refused = await rig.service.pay(amount: 100, presentation: good)
+        #expect(!refused.approved && "\(refused.lines)".contains("Card blocked"), "\(refused.lines)")
+        #expect(rig.cards.card("prepaid-good")?.offlineCounter == counter, "no purse command changed the card")
+        #expect(!(await rig.service.topUp(amount: 100, presentation: good)).approved)
+        // Version 3 has an empty list: the card pays again; the board's own blocked card is still refused.
+        parameters.apply(ParameterSet(version: 3, emv: nil, settings: nil, prepaid: PrepaidParameters(lostCards: [])))
+        #expect(await rig.service.pay(amount: 100, presentation: good).approved)
+        #expect(!(await rig.service.pay(amount: 100, presentation: .inserted(name: "prepaid-blocked"))).approved)
+    }
+
+    @Test func lostCardListPayloadIsCheckedEntryByEntry() throws {
+        let list = try PrepaidParameters(parsing: Array("""
+            # the host's lost-card list
+            lost-cards = [
+              "1000000000000000000a",
+              "10000000000000000099",
+            ]
+            """.utf8))
+        #expect(list.lostCards == ["1000000000000000000A", "10000000000000000099"])
+        #expect(try PrepaidParameters(parsing: []).lostCards.isEmpty)
+        for (text, field) in [
+            ("lost-cards = [\"123\"]", "lost-cards"), ("lost-cards = [\"1000000000000000000G\"]", "lost-cards"),
+            ("lost-cards = \"10000000000000000099\"", "lost-cards"), ("lost-cards = [1]", "lost-cards"),
+            ("blocked = []", "blocked"), ("lost-cards = [", "prepaid"),
+        ] {
+            #expect(throws: ParametersFileError.self, "\(text)") { try PrepaidParameters(parsing: Array(text.utf8)) }
+            do { _ = try PrepaidParameters(parsing: Array(text.utf8)) } catch let error as ParametersFileError {
+                #expect(error.field == field, "\(text): \(error)")
+            }
+        }
+    }
+
+    /// The list travels as the `prepaid` payload of a signed parameter set; `termtool pkg params --prepaid` refuses a
+    /// list the terminal would refuse before anything is signed.
+    @Test func theListTravelsInASignedParameterSet() throws {
+        let release = try Ed25519.PrivateKey()
+        let keyring = try Keyring(keys: [("release", .ed25519(try release.publicKey()))])
+        let payload = Array("lost-cards = [\"10000000000000000099\"]\n".utf8)
+        let package = try ParameterPackage.build(version: 7, payloads: [("prepaid", payload)]) {
+            [try ParameterPackage.ed25519Signature($0, key: release)]
+        }
+        guard case .verified(let verified) = try ParameterPackage.verify(package, keyring: keyring) else {
+            Issue.record("a signed set with a prepaid payload was refused")
+            return
+        }
+        let set = try ParameterSet(verified, today: EMVDate(year: 2026, month: 11, day: 28)!)
+        #expect(set.prepaid?.lostCards == ["10000000000000000099"] && set.emv == nil && set.settings == nil)
+
+        let directory = try makeTemporaryDirectory("prepaid-pkg")
+        defer { removeTree(directory) }
+        try writeTextFile(directory + "/bad.toml", "lost-cards = [\"1234\"]\n")
+        try writeTextFile(directory + "/good.toml", "lost-cards = [\"10000000000000000099\"]\n")
+        let termtool = try builtProduct("termtool")
+        let bad = try runProcess([termtool, "pkg", "params", "--version", "3", "--prepaid", directory + "/bad.toml", "--out", directory + "/bad.tpar"])
+        #expect(bad.status != 0 && (bad.stderr + bad.stdout).contains("lost-cards"), "\(bad.stdout) \(bad.stderr)")
+        #expect(access(directory + "/bad.tpar", F_OK) != 0)
+        let good = try runProcess([termtool, "pkg", "params", "--version", "3", "--prepaid", directory + "/good.toml", "--out", directory + "/good.tpar"])
+        #expect(good.status == 0, "\(good.stdout) \(good.stderr)")
     }
 }

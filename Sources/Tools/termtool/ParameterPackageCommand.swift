@@ -8,6 +8,7 @@ import Codecs
 import EMVKernel
 import PaymentCrypto
 import Store
+import TerminalApp
 import UpdatePackage
 
 extension PackageCommand {
@@ -27,6 +28,8 @@ extension PackageCommand {
         var emv: String?
         @Option(help: "The terminal settings file: merchant-name, language, offline caps, allow-metered-downloads.")
         var terminal: String?
+        @Option(help: "The closed-loop prepaid file: lost-cards (the host's lost-card list).")
+        var prepaid: String?
         @Option(help: "Output file (publish it as parameters-VERSION.tpar in the acquirer's --tms-dir).")
         var out: String?
         @Option(help: "Verify this parameter set instead of building one.")
@@ -39,7 +42,7 @@ extension PackageCommand {
                 guard keyring != nil else { throw ValidationError("--verify needs --keyring") }
             } else {
                 guard let version, (1...Int(Int32.max)).contains(version) else { throw ValidationError("--version: 1…2147483647") }
-                guard emv != nil || terminal != nil else { throw ValidationError("give --emv and/or --terminal") }
+                guard emv != nil || terminal != nil || prepaid != nil else { throw ValidationError("give --emv, --terminal and/or --prepaid") }
                 guard out != nil else { throw ValidationError("--out is required") }
             }
         }
@@ -69,6 +72,11 @@ extension PackageCommand {
                     payloads.append(("emv", bytes))
                 }
                 if let terminal { payloads.append(("terminal", try readParameterFile(terminal))) }
+                if let prepaid {
+                    let bytes = try readParameterFile(prepaid, limit: 4 << 20)
+                    _ = try PrepaidParameters(parsing: bytes)  // refused here as the terminal would refuse it
+                    payloads.append(("prepaid", bytes))
+                }
                 let package = try ParameterPackage.build(version: version ?? 1, payloads: payloads)
                 do { try DurableFile.store(out ?? "", package, mode: 0o644) } catch { throw CryptoInputError("\(error)") }
                 print("built \(out ?? "") (\(package.count) bytes, version \(version ?? 1), unsigned: sign it with `termtool pkg sign`)")

@@ -17,13 +17,17 @@ public import PaymentCrypto
 /// [payload.terminal]           # terminal settings: merchant name, language, offline caps, download policy
 /// size = 212
 /// sha256 = "…"
+///
+/// [payload.prepaid]            # closed-loop prepaid: the host's lost-card list
+/// size = 60
+/// sha256 = "…"
 /// ```
 ///
 /// Payload files follow the header in manifest order. An update manifest refuses the `type` key and this manifest
 /// requires it, so neither kind of package can pass for the other.
 public struct ParameterManifest: Sendable, Equatable {
     /// The payload names a parameter set may carry.
-    public static let payloadNames = ["emv", "terminal"]
+    public static let payloadNames = ["emv", "terminal", "prepaid"]
 
     /// The set's version.
     public var version: Int

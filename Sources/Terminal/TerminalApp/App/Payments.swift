@@ -244,7 +244,7 @@ struct Payments {
         if profile.payments.methods.contains(.prepaid) {
             prepaid = try PrepaidService.open(
                 profile: profile, keys: keys, settings: settings, journal: journal, link: hostLink, cardReader: cardReader,
-                terminalID: terminalID, merchantID: merchantID, clock: clock, logger: logger)
+                terminalID: terminalID, merchantID: merchantID, clock: clock, logger: logger, activeParameters: activeParameters)
             if let prepaid { rails.register(PrepaidRail(service: prepaid, simulatorNames: profile.kind == .simulator)) }
         }
         return Payments(

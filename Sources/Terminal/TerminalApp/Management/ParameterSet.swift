@@ -71,6 +71,56 @@ public struct TerminalSettingsParameters: Sendable, Equatable {
     }
 }
 
+/// The closed-loop prepaid parameters of a parameter set (its `prepaid` payload, docs/terminal-management.md): the
+/// host's lost-card list.
+///
+/// ```toml
+/// lost-cards = [
+///   "10000000000000000099",   # the purse's application serial number, 20 hex digits (as PurseTerminal reads it)
+/// ]
+/// ```
+///
+/// The list replaces the previous set's; the cards the host declined with `41` since (PrepaidService's own list)
+/// stay refused as well. Unknown keys are refused.
+public struct PrepaidParameters: Sendable, Equatable {
+    /// The card numbers on the host's lost-card list, upper-case hex.
+    public var lostCards: Set<String>
+
+    /// The most entries a list may have (a parameter set is read into memory whole).
+    public static let maximumLostCards = 100_000
+
+    /// A list.
+    public init(lostCards: Set<String>) {
+        self.lostCards = lostCards
+    }
+
+    /// Parses the `prepaid` payload.
+    /// - Throws: a ``ParametersFileError`` naming the key and the line.
+    public init(parsing bytes: [UInt8]) throws {
+        func bad(_ field: String, _ message: String, line: Int = 0) -> ParametersFileError {
+            ParametersFileError(line: line, field: field, message: message)
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw bad("prepaid", "not UTF-8") }
+        let table: TOML.Table
+        do { table = try TOML.parse(text) } catch { throw bad("prepaid", "\(error)") }
+        for key in table.keys where key != "lost-cards" { throw bad(key, "unknown key", line: table[key]?.line ?? 0) }
+        var cards = Set<String>()
+        if let value = table["lost-cards"] {
+            guard case .array(let entries, let line) = value else { throw bad("lost-cards", "an array of card numbers", line: value.line) }
+            guard entries.count <= Self.maximumLostCards else {
+                throw bad("lost-cards", "more than \(Self.maximumLostCards) entries", line: line)
+            }
+            for entry in entries {
+                guard case .string(let number, _) = entry, number.utf8.count == 20, Hex.decode(number) != nil else {
+                    throw bad("lost-cards", "each entry is a card number of 20 hex digits", line: entry.line)
+                }
+                cards.insert(number.uppercased())
+            }
+        }
+        lostCards = cards
+    }
+}
+
 /// A parameter set ready to use: its version, the EMV parameters and the terminal settings it carries.
 public struct ParameterSet: Sendable {
     /// The signed version (0: the board's own files, before any download).
@@ -79,12 +129,15 @@ public struct ParameterSet: Sendable {
     public var emv: TerminalParameters?
     /// The terminal settings, when the set carries them.
     public var settings: TerminalSettingsParameters?
+    /// The closed-loop prepaid parameters (the lost-card list), when the set carries them.
+    public var prepaid: PrepaidParameters?
 
     /// Makes a set.
-    public init(version: Int, emv: TerminalParameters?, settings: TerminalSettingsParameters?) {
+    public init(version: Int, emv: TerminalParameters?, settings: TerminalSettingsParameters?, prepaid: PrepaidParameters? = nil) {
         self.version = version
         self.emv = emv
         self.settings = settings
+        self.prepaid = prepaid
     }
 
     /// Reads the payloads of a verified package.
@@ -99,6 +152,7 @@ public struct ParameterSet: Sendable {
             return try TerminalParameters.parse(text, today: today)
         }
         settings = try verified.payloads["terminal"].map { try TerminalSettingsParameters(parsing: $0) }
+        prepaid = try verified.payloads["prepaid"].map { try PrepaidParameters(parsing: $0) }
     }
 }
 

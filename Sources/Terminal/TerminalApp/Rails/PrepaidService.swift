@@ -73,14 +73,18 @@ public final class PrepaidService: @unchecked Sendable {
     private let operation = Mutex(())
     private let sam: any PurseSAM
     private var blocked: Set<String>
+    /// The lost-card list of the parameter set in force (``PrepaidParameters``), read at each check.
+    private let hostLostCards: @Sendable () -> Set<String>
 
     /// The service over `sam` (a ``SoftwareSAM`` over keys from the key store; TEST ONLY keys on the sim board).
     public init(
         configuration: Configuration, sam: sending any PurseSAM, connect: @escaping @Sendable (Presentation) throws -> any CardConnection,
         journal: Locked<TransactionJournal>, settings: Locked<TerminalStore>, link: HostAcquirerLink?,
-        clock: any TerminalClock, random: any RandomSource, logger: Logger
+        clock: any TerminalClock, random: any RandomSource, logger: Logger,
+        lostCards: @escaping @Sendable () -> Set<String> = { [] }
     ) {
         self.configuration = configuration
+        self.hostLostCards = lostCards
         self.sam = sam
         self.connect = connect
         self.journal = journal
@@ -366,7 +370,7 @@ public final class PrepaidService: @unchecked Sendable {
         recoverTornLoads(card, channel: channel)
         let today = clock.localDateTime()
         guard PurseTerminal.check(card, today: today.year * 10_000 + today.month * 100 + today.day,
-                                  blocked: { self.blocked.contains($0) }) == nil
+                                  blocked: { self.isOnLostCardList($0) }) == nil
         else { return nil }
         // Recovery may have changed nothing on the card; read again for the balance after it.
         guard case .success(let fresh) = try? PurseTerminal.read(channel) else { return nil }
@@ -379,7 +383,7 @@ public final class PrepaidService: @unchecked Sendable {
         case .success(let card)?:
             let today = clock.localDateTime()
             if let why = PurseTerminal.check(card, today: today.year * 10_000 + today.month * 100 + today.day,
-                                            blocked: { self.blocked.contains($0) }) {
+                                            blocked: { self.isOnLostCardList($0) }) {
                 return declined(describe(why))
             }
             return declined("Card error")
@@ -527,6 +531,12 @@ public final class PrepaidService: @unchecked Sendable {
         try settings.withLock { try $0.setSetting("prepaid.resolved." + txnRef, "1") }
     }
 
+    /// Whether `number` is refused: on the list the terminal started with or learnt from the host's `41` answers, or on
+    /// the lost-card list of the parameter set in force.
+    func isOnLostCardList(_ number: String) -> Bool {
+        blocked.contains(number) || hostLostCards().contains(number.uppercased())
+    }
+
     private func addToBlockList(_ number: String) {
         blocked.insert(number)
         let list = blocked.sorted().joined(separator: ",")
@@ -637,7 +647,7 @@ extension PrepaidService {
     static func open(
         profile: BoardProfile, keys: Locked<KeyStore>, settings: Locked<TerminalStore>, journal: Locked<TransactionJournal>,
         link: HostAcquirerLink?, cardReader: (any CardReaderDevice)?, terminalID: String, merchantID: String,
-        clock: any TerminalClock, logger: Logger
+        clock: any TerminalClock, logger: Logger, activeParameters: ActiveParameterSet? = nil
     ) throws -> PrepaidService? {
         let masters: PurseMasterKeys
         do {
@@ -669,7 +679,8 @@ extension PrepaidService {
                                  currencyCode: profile.merchant.currency.numericCode,
                                  utcOffsetSeconds: Payments.utcOffset(), blockList: blockList),
             sam: sam, connect: connect, journal: journal, settings: settings, link: link, clock: clock,
-            random: SystemRandom(), logger: logger)
+            random: SystemRandom(), logger: logger,
+            lostCards: { activeParameters?.current.prepaid?.lostCards ?? [] })
     }
 }
 
