@@ -42,6 +42,9 @@ public final class AcquirerServer: Sendable {
         public var answerDelay: Duration
         /// The terminal management service (docs/host-interface.md §13), when `termtool acquirer --tms-dir` gives one.
         public var terminalManagement: TerminalManagementHost?
+        /// The KBPK key exchange wraps MAC keys under when ``terminalManagement`` has none: the simulator boards' TEST
+        /// KBPK (AcquirerServer+MAC.swift).
+        public var keyBlockProtectionKey: SecretBytes? = TerminalManagementHost.testKeyBlockProtectionKey
         public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20), answerDelay: Duration = .zero) {
             self.answerDelay = answerDelay
             self.identity = identity
@@ -54,6 +57,10 @@ public final class AcquirerServer: Sendable {
     public let port: Int
     /// The terminal management service, when configured.
     public let terminalManagement: TerminalManagementHost?
+    /// The terminals' MAC working keys, from key exchange (AcquirerServer+MAC.swift).
+    public let macKeys = AcquirerMACKeys()
+    /// The KBPK MAC keys are wrapped under.
+    let keyBlockProtectionKey: SecretBytes?
     private let listener: HostListener
     private let stopping = Atomic<Bool>(false)
     private let thread: Mutex<pthread_t?> = Mutex(nil)
@@ -72,6 +79,7 @@ public final class AcquirerServer: Sendable {
         listener = try HostListener(host: host, port: port)
         self.port = listener.port
         terminalManagement = configuration.terminalManagement
+        keyBlockProtectionKey = configuration.terminalManagement?.keyBlockProtectionKey ?? configuration.keyBlockProtectionKey
         fault = Mutex(configuration.fault)
         let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
         // The impostor: a server certificate from a throw-away CA of its own (fault mode wrong-certificate).
@@ -166,8 +174,9 @@ extension AcquirerServer {
                 } catch {
                     return
                 }
-                let answer = respond(to: request)
-                switch server.currentFault {
+                let answer = respondAuthenticated(to: request)  // MAC checked and added (AcquirerServer+MAC.swift)
+                // Key exchange is answered whatever the fault: the faults are those of the financial messages.
+                switch Self.isKeyExchange(request) ? .none : server.currentFault {
                 case .none, .wrongCertificate:
                     if answerDelay > .zero {
                         let parts = answerDelay.components
