@@ -63,6 +63,15 @@ extension AcquirerServer.Worker {
         return (try? HostDialect.pack(response, mac: key.authenticationCode)) ?? formatError()
     }
 
+    /// `answer` with the byte just before its MAC (the last byte of a MACed field) flipped (fault mode
+    /// ``AcquirerServer/Fault/corruptAnswer``).
+    static func flippingOneByte(_ answer: [UInt8]) -> [UInt8] {
+        var corrupted = answer
+        let index = corrupted.count - HostDialect.macLength - 1
+        if index >= 0 { corrupted[index] ^= 0x01 }
+        return corrupted
+    }
+
     /// Whether `bytes` are an 0800 `101` (key exchange).
     static func isKeyExchange(_ bytes: [UInt8]) -> Bool {
         guard let message = try? HostDialect.unpack(bytes[...], mac: nil) else { return false }

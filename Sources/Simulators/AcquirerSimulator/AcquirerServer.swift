@@ -30,6 +30,9 @@ public final class AcquirerServer: Sendable {
         /// Presents a server certificate from a CA the terminals do not pin (an impostor host): the terminal must
         /// refuse the handshake and send nothing.
         case wrongCertificate = "wrong-certificate"
+        /// Answers with one byte of the last field before the MAC flipped: the MAC does not verify, so the terminal
+        /// treats the answer as unusable (reversal reason `4020`, docs/host-interface.md §10).
+        case corruptAnswer = "corrupt-answer"
     }
 
     public struct Configuration: Sendable {
@@ -199,6 +202,8 @@ extension AcquirerServer {
                     return
                 case .garbage:
                     _ = try? channel.send([0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x01], deadline: .now + .seconds(2))
+                case .corruptAnswer:
+                    guard (try? channel.send(Self.flippingOneByte(answer), deadline: .now + .seconds(5))) != nil else { return }
                 }
             }
         }

@@ -372,7 +372,8 @@ struct ISO8583Command: ParsableCommand {
             case "0800":
                 if request.text(70) == "001" { fields[12] = .text("093016"); fields[13] = .text("1127") }
                 if request.text(70) == "101" {
-                    fields[63] = .text("B0096M3TB00E0000" + String(repeating: "0", count: 80))
+                    // A key exchange answer's shape (§11): an M3 key block, mode C, non-exportable (dummy key data).
+                    fields[63] = .text("B0096M3TC00N0000" + String(repeating: "0", count: 80))
                 }
             default: break
             }

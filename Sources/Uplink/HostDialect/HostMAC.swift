@@ -42,6 +42,11 @@ public struct HostMACKey: Sendable, CustomStringConvertible {
 
     public var description: String { "HostMACKey(\(algorithm.rawValue))" }
 
+    /// The key's bytes, for tests that make sure the key never reaches a log (package only).
+    package func withUnsafeKeyBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try key.withUnsafeBytes(body)
+    }
+
     /// The eight-byte MAC of `data` (the packed message up to the MAC field): the closure
     /// ``HostDialect/pack(_:mac:)`` and ``HostDialect/unpack(_:mac:)`` take.
     /// - Throws: ``CryptoError`` from the cipher.
