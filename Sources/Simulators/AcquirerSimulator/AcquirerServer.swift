@@ -13,6 +13,8 @@ import Uplink
 ///
 /// One thread accepts connections and serves each until it closes (a terminal keeps one connection). Every request
 /// is looked up by its idempotency key first: a repeat is answered with the first answer and never applied twice.
+/// Every message but network management must carry a MAC under the key the terminal got by key exchange, and every
+/// answer but an 0810 carries one (AcquirerServer+MAC.swift): a missing or wrong MAC is answered `A0`, booking nothing.
 /// ``Fault`` makes it misbehave the way real hosts do, for the terminal's timeout and reversal paths.
 public final class AcquirerServer: Sendable {
     /// How the simulator misbehaves.
@@ -208,7 +210,9 @@ extension AcquirerServer {
             }
         }
 
-        /// The answer to one request: from the books when it is a repeat, else decided and booked.
+        /// The answer to one request: from the books when it is a repeat, else decided and booked. Its MAC has been
+        /// checked and removed, and the answer is MACed, by ``respondAuthenticated(to:)``: the books keep answers
+        /// without MAC.
         func respond(to bytes: [UInt8]) -> [UInt8] {
             let message: ISO8583.Message
             do {

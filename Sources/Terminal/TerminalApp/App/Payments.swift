@@ -93,6 +93,9 @@ struct Payments {
         let kbpk = keys.withLock { store in
             store.names.contains(TerminalKeys.keyBlockProtectionKey) ? try? store.secret(TerminalKeys.keyBlockProtectionKey) : nil
         }
+        if kbpk == nil {
+            logger.error("no key block protection key (KBPK) in the key store: no MAC key, so no financial message will be sent to the acquirer")
+        }
         if profile.network.acquirer == "builtin" {
             let pki: TLSTestCertificates
             let server: AcquirerServer
