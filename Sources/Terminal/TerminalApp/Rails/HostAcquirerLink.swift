@@ -124,14 +124,9 @@ public final class HostAcquirerLink: AcquirerLink {
     public func deliver(_ message: ISO8583.Message, willSend: @escaping @Sendable () throws -> Void) async -> Delivery {
         await Self.offThread { [self] in
             gate.withLock { _ in
-                let link: HostConnection
-                switch openConnection() {
-                case .success(let open): link = open
-                case .failure(let error): return .notSent("\(error)")
-                }
-                let key: HostMACKey
-                switch sessionMACKey(link) {
-                case .success(let loaded): key = loaded
+                let (link, key): (HostConnection, HostMACKey)
+                switch connectionWithMACKey() {
+                case .success(let ready): (link, key) = ready
                 case .failure(let why): return .notSent(why.reason)
                 }
                 let packed: [UInt8]
@@ -269,14 +264,9 @@ public final class HostAcquirerLink: AcquirerLink {
     }
 
     func exchange(_ request: ISO8583.Message) -> AuthorizationReply {
-        let link: HostConnection
-        switch openConnection() {
-        case .success(let open): link = open
-        case .failure(let error): return .unreachable("\(error)")
-        }
-        let key: HostMACKey
-        switch sessionMACKey(link) {
-        case .success(let loaded): key = loaded
+        let (link, key): (HostConnection, HostMACKey)
+        switch connectionWithMACKey() {
+        case .success(let ready): (link, key) = ready
         case .failure(let why): return .unreachable(why.reason)
         }
         let packed: [UInt8]
@@ -318,6 +308,8 @@ public final class HostAcquirerLink: AcquirerLink {
     /// Why no MAC key is to be had; nothing financial may leave.
     struct MACKeyUnavailable: Error {
         let reason: String
+        /// The connection failed (rather than the key exchange being refused).
+        var linkFailed = false
     }
 
     /// Whether the link holds a MAC working key (tests, diagnostics).
@@ -326,6 +318,27 @@ public final class HostAcquirerLink: AcquirerLink {
     /// Forgets the MAC working key: the next MACed message is preceded by a key exchange.
     public func dropMACKey() {
         macKey.withLock { $0 = nil }
+    }
+
+    /// An open connection and the session's MAC key (by key exchange on it when there is none). A key exchange whose
+    /// link fails on a kept connection (the host closed it while idle) is tried once more on a new one. Called
+    /// holding ``gate``.
+    private func connectionWithMACKey() -> Result<(HostConnection, HostMACKey), MACKeyUnavailable> {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let reused = connection.withLock { $0?.isOpen == true }
+            let link: HostConnection
+            switch openConnection() {
+            case .success(let open): link = open
+            case .failure(let error): return .failure(MACKeyUnavailable(reason: "\(error)", linkFailed: true))
+            }
+            switch sessionMACKey(link) {
+            case .success(let key): return .success((link, key))
+            case .failure(let why) where why.linkFailed && reused && attempts == 1: continue
+            case .failure(let why): return .failure(why)
+            }
+        }
     }
 
     /// The session's MAC key, or a new one by key exchange on `link`. Called holding ``gate``.
@@ -348,7 +361,7 @@ public final class HostAcquirerLink: AcquirerLink {
             link.close()
             connection.withLock { $0 = nil }
             logger.warning("key exchange failed", metadata: ["error": "\(error)"])
-            return .failure(MACKeyUnavailable(reason: "key exchange failed: \(error)"))
+            return .failure(MACKeyUnavailable(reason: "key exchange failed: \(error)", linkFailed: true))
         }
         guard answer.mti == HostMessageType.networkManagementResponse.rawValue, answer[11] == request[11],
             answer[70] == request[70], answer.text(39) == HostResponseCode.approved.rawValue, let block = answer.text(63)
