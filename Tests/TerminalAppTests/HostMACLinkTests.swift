@@ -164,6 +164,43 @@ import VirtualCards
         #expect(try rig.ledger.netCharged() == 0)
     }
 
+    /// An advice and a due reversal whose answers fail MAC verification are not marked delivered: they stay queued and
+    /// go again (as repeats) once the answers verify; the host, which booked them the first time, answers the
+    /// repeats from its books, so each is booked once.
+    @Test func adviceAndReversalWithUnverifiableAnswersStayQueued() async throws {
+        let rig = try Rig(fault: .corruptAnswer)
+        defer { rig.close() }
+        let journal = Locked(try TransactionJournal(
+            store: try TerminalStore(path: rig.directory + "/journal.sqlite"), dataKey: SecretBytes([UInt8](repeating: 0x42, count: 32)),
+            random: SystemRandom(), clock: { Int64(time(nil)) }))
+        let field55 = SecretBytes([0x9F, 0x26, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x9F, 0x27, 0x01, 0x40])
+        try journal.withLock { opened in
+            let offline = try opened.begin(TransactionDraft(
+                rail: .emvContact, kind: .sale, amountMinor: 1234, currency: 156, entryMode: .chip,
+                card: Store.CardData(pan: SecretBytes(Array("4761739001010119".utf8)), field55: field55), txnRef: "0000000000110001"))
+            try opened.recordOutcome(offline, .offlineApproved(authorizationResponseCode: "Y1", authorizationCode: nil))
+            let online = try opened.prepareOnline(TransactionDraft(
+                rail: .emvContact, kind: .sale, amountMinor: 5000, currency: 156, entryMode: .chip,
+                card: Store.CardData(pan: SecretBytes(Array("4761739001010119".utf8)), field55: field55), txnRef: "0000000000110002"))
+            _ = try opened.recordHostResponse(online, .noResponse)
+        }
+        let uploader = StoreAndForwardUploader(
+            configuration: .init(terminalID: Self.terminalID, merchantID: "898310048990001"), journal: journal, link: rig.link,
+            connectivity: { .online(via: .wifi, interface: "lo") }, clock: { Int64(time(nil)) }, logger: Logger(label: "test"))
+        let first = await uploader.drain()
+        #expect(first.acknowledged == 0)
+        #expect(try journal.withLock { try $0.unsentCounts() } == (1, 1), "nothing marked delivered")
+
+        rig.server.setFault(.none)
+        let second = await uploader.drain()
+        #expect(second.acknowledged == 2)
+        #expect(try journal.withLock { try $0.unsentCounts() } == (0, 0))
+        let entries = try rig.ledger.entries()
+        #expect(entries.map(\.kind).sorted() == ["advice", "reversal"], "each booked once: \(entries)")
+        // Booked on the first pass (only the answers were corrupted); the repeats were answered from the books.
+        #expect(entries.map(\.mti).sorted() == ["0220", "0400"], "\(entries)")
+    }
+
     /// A request with a wrong MAC, and one without any, are answered `A0` and booked nowhere. When the host's key is
     /// not the terminal's (another key exchange on the host's side), the terminal's request gets an `A0` it cannot
     /// verify: unusable (reversal 4020), the key is dropped; the next request re-keys and is answered normally.
