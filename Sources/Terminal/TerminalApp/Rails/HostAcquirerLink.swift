@@ -176,8 +176,12 @@ public final class HostAcquirerLink: AcquirerLink {
     /// Sends one 0800 (terminal management, docs/host-interface.md §13) on the shared connection, between payments,
     /// and returns the host's 0810 as read (no MAC: network management carries none). A chunk at a time, so a payment
     /// waits at most one exchange.
-    /// - Throws: ``UplinkError`` when the link fails or the answer is not a message of the protocol.
+    /// - Throws: ``UplinkError`` when the link fails or the answer is not a message of the protocol;
+    ///   ``UplinkError/Code-swift.enum/protocolViolation`` for a message that needs a MAC (only 0800s leave without one).
     public func networkManagement(_ message: ISO8583.Message) async throws -> ISO8583.Message {
+        guard !HostMACKey.isRequired(for: message) else {
+            throw UplinkError(.protocolViolation, "an \(message.mti) carries a MAC: send it with deliver(_:willSend:)")
+        }
         let packed = try HostDialect.pack(message)
         let result: Result<[UInt8], UplinkError> = await Self.offThread { [self] in
             gate.withLock { _ in
