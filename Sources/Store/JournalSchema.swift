@@ -7,6 +7,19 @@ extension TerminalStore {
     /// their transaction, and triggers that keep statuses, upload states and reversal states moving forward only,
     /// a recorded transaction's identity fixed and the audit log append-only. Breaking (the default): it rebuilds a
     /// table older firmware reads.
+    /// Migration `0006-reversal-unusable-response`: the reversals whose request got an unusable answer (a MAC that
+    /// does not verify, docs/host-interface.md §10 and §11), so they give message reason `4020`. Additive: the
+    /// reversals table's CHECK on its reason stays as it is; a firmware from before it ignores the table.
+    static let reversalUnusableResponseMigration = Migration(
+        "0006-reversal-unusable-response",
+        """
+        CREATE TABLE reversal_unusable_responses (
+            txn_id INTEGER PRIMARY KEY REFERENCES transactions (id) ON DELETE CASCADE
+        ) STRICT;
+        """,
+        compatibility: .additive
+    )
+
     static let journalMigration = Migration(
         "0003-journal",
         """

@@ -42,6 +42,10 @@ public enum ReversalReason: String, Sendable, CaseIterable {
     case cardDeclinedAfterApproval = "card-declined-after-approval"
     /// The rail cancelled the transaction after the request left (customer cancel, card removed).
     case cancelled
+    /// An answer came but was unusable (its MAC did not verify, it did not match the request): message reason
+    /// `4020`. Kept as `no-response` in the reversal row plus a row in `reversal_unusable_responses` (migration
+    /// `0006`, additive: a firmware from before it still opens the store and reverses with `4021`).
+    case unusableResponse = "unusable-response"
 }
 
 /// Where a reversal stands.
@@ -149,6 +153,8 @@ public enum HostResponse: Sendable, Equatable {
     case declined(responseCode: String, retrievalReferenceNumber: String?)
     /// No answer (time-out, link lost after sending): the reversal becomes due, the transaction failed.
     case noResponse
+    /// An unusable answer (MAC failure, no match): as ``noResponse``, the reversal giving reason `4020`.
+    case unusableResponse
     /// The host approved but the card declined the completion (second GENERATE AC gave an AAC), or the rail
     /// cancelled after approval: recorded as reversed, the reversal is due.
     case approvedThenCancelled(authorizationCode: String, responseCode: String, retrievalReferenceNumber: String?, reason: ReversalReason)

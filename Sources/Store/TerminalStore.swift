@@ -40,6 +40,7 @@ public final class TerminalStore {
         journalMigration,
         terminalManagementMigration,
         itemReturnsMigration,
+        reversalUnusableResponseMigration,
     ]
 
     /// Migrations held until the running firmware is committed (``init(path:holdingBreakingMigrations:)``).

@@ -94,9 +94,9 @@ public final class TransactionJournal {
                 try db.query("UPDATE transactions SET status = 'declined', response_code = ?, rrn = ?, updated_at = ? WHERE id = ?",
                              [.text(rc), Self.text(rrn), .integer(now), .integer(row)])
                 try db.query("UPDATE reversals SET state = 'disarmed', updated_at = ? WHERE txn_id = ? AND state = 'armed'", [.integer(now), .integer(row)])
-            case .noResponse:
+            case .noResponse, .unusableResponse:
                 try db.query("UPDATE transactions SET status = 'failed', updated_at = ? WHERE id = ?", [.integer(now), .integer(row)])
-                try Self.makeReversalDue(db, row, .noResponse, now)
+                try Self.makeReversalDue(db, row, response == .noResponse ? .noResponse : .unusableResponse, now)
             case .approvedThenCancelled(let auth, let rc, let rrn, let reason):
                 try Self.checkCodes(auth: auth, rc: rc, rrn: rrn)
                 try db.query("UPDATE transactions SET status = 'reversed', auth_code = ?, response_code = ?, rrn = ?, updated_at = ? WHERE id = ?",
@@ -240,7 +240,7 @@ public final class TransactionJournal {
     public func nextUploads(limit: Int) throws -> [UploadItem] {
         var items: [UploadItem] = []
         let reversals = try database.query(
-            "SELECT t.txn_ref, r.attempts, r.reason FROM reversals r JOIN transactions t ON t.id = r.txn_id WHERE r.state = 'due' AND t.tampered = 0 ORDER BY r.id LIMIT ?",
+            "SELECT t.txn_ref, r.attempts, r.reason, EXISTS (SELECT 1 FROM reversal_unusable_responses u WHERE u.txn_id = r.txn_id) FROM reversals r JOIN transactions t ON t.id = r.txn_id WHERE r.state = 'due' AND t.tampered = 0 ORDER BY r.id LIMIT ?",
             [.integer(Int64(limit))])
         let advices = try database.query(
             "SELECT txn_ref, upload_attempts FROM transactions WHERE upload_state = 'queued' AND tampered = 0 ORDER BY id LIMIT ?", [.integer(Int64(limit))])
@@ -252,6 +252,7 @@ public final class TransactionJournal {
                 if row.count > 1, case .integer(let n) = row[1] { attempts = Int(n) }
                 var reason: ReversalReason?
                 if row.count > 2, case .text(let text) = row[2] { reason = ReversalReason(rawValue: text) }
+                if row.count > 3, row[3] == .integer(1) { reason = .unusableResponse }
                 do {
                     items.append(UploadItem(kind: kind, record: record, card: try cardData(record.id), previousAttempts: attempts, reversalReason: reason))
                 } catch let error as StoreError where error.code == .tampered {
@@ -620,20 +621,28 @@ public final class TransactionJournal {
     }
 
     private static func makeReversalDue(_ db: Database, _ row: Int64, _ reason: ReversalReason, _ now: Int64) throws {
+        // `unusable-response` is not in the reversals table's CHECK: it is kept as `no-response` and a row of
+        // `reversal_unusable_responses` (migration 0006) says which message reason the reversal gives.
+        let stored = reason == .unusableResponse ? ReversalReason.noResponse : reason
         let state = try db.query("SELECT state FROM reversals WHERE txn_id = ?", [.integer(row)]).first?.first
         switch state {
         case nil:
             try db.query("INSERT INTO reversals (txn_id, state, reason, created_at, updated_at) VALUES (?, 'due', ?, ?, ?)",
-                         [.integer(row), .text(reason.rawValue), .integer(now), .integer(now)])
+                         [.integer(row), .text(stored.rawValue), .integer(now), .integer(now)])
         case .text("armed")?:
-            try db.query("UPDATE reversals SET state = 'due', reason = ?, updated_at = ? WHERE txn_id = ?", [.text(reason.rawValue), .integer(now), .integer(row)])
+            try db.query("UPDATE reversals SET state = 'due', reason = ?, updated_at = ? WHERE txn_id = ?", [.text(stored.rawValue), .integer(now), .integer(row)])
         case .text("disarmed")?:
             // An approval cancelled later: a fresh reversal replaces the disarmed one.
             try db.query("DELETE FROM reversals WHERE txn_id = ?", [.integer(row)])
             try db.query("INSERT INTO reversals (txn_id, state, reason, created_at, updated_at) VALUES (?, 'due', ?, ?, ?)",
-                         [.integer(row), .text(reason.rawValue), .integer(now), .integer(now)])
+                         [.integer(row), .text(stored.rawValue), .integer(now), .integer(now)])
         default:
-            break  // already due, sent or acknowledged
+            return  // already due, sent or acknowledged
+        }
+        if reason == .unusableResponse {
+            try db.query("INSERT OR IGNORE INTO reversal_unusable_responses (txn_id) VALUES (?)", [.integer(row)])
+        } else {
+            try db.query("DELETE FROM reversal_unusable_responses WHERE txn_id = ?", [.integer(row)])
         }
     }
 

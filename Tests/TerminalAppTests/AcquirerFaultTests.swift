@@ -3,7 +3,8 @@ import TestKit
 import Testing
 
 /// Every fault mode of the acquirer simulator, end to end: a chip sale of 200.00 (over the offline caps, so it must go
-/// online) meets a host that does not answer, answers too late, drops the connection mid-answer, or answers garbage.
+/// online) meets a host that does not answer, answers too late, drops the connection mid-answer, answers garbage, or
+/// answers with a byte flipped under the MAC.
 /// Each time the terminal declines, keeps a reversal due in the journal, and — once the host behaves again — sends it,
 /// so the acquirer's books net to nothing charged, each message booked once.
 @Suite(.serialized) struct AcquirerFaultTests {
@@ -24,7 +25,7 @@ import Testing
         try runProcess([try builtProduct("termtool"), "store", "inspect", "--state-dir", state], environment: ["HOME": state]).stdout
     }
 
-    @Test(arguments: [AcquirerServer.Fault.noAnswer, .lateAnswer, .dropMidResponse, .garbage])
+    @Test(arguments: [AcquirerServer.Fault.noAnswer, .lateAnswer, .dropMidResponse, .garbage, .corruptAnswer])
     func faultEndsInAReversalSentOnce(_ fault: AcquirerServer.Fault) throws {
         let state = try makeTemporaryDirectory("acquirer-fault")
         defer { removeTree(state) }

@@ -64,7 +64,7 @@ import VirtualCards
                 configuration: .init(
                     host: "127.0.0.1", port: server.port,
                     tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
-                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(3000)),
+                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(3000), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey),
                 logger: Logger(label: "test"))
             let keyStore = try KeyStore(
                 .init(directory: directory + "/keys", deviceSecretPaths: [directory + "/device.secret"], mayProvision: true, environment: [:]))

@@ -249,7 +249,7 @@ import VirtualCards
             link = HostAcquirerLink(
                 configuration: .init(
                     host: "127.0.0.1", port: server.port, tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
-                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(3000)),
+                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(3000), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey),
                 logger: Logger(label: "test"))
             // The simulator board's keys: X9.24-1's test KSN under the TEST BDK, and the TEST KBPK.
             let keyStore = try KeyStore(.init(directory: directory + "/keys", deviceSecretPaths: [directory + "/device.secret"], mayProvision: true, environment: [:]))

@@ -49,7 +49,7 @@ import VirtualCards
                 configuration: .init(
                     host: "127.0.0.1", port: server.port,
                     tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
-                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .seconds(5)),
+                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .seconds(5), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey),
                 logger: Logger(label: "test"))
             uploader = StoreAndForwardUploader(
                 configuration: .init(terminalID: "SIM00001", merchantID: "898310048990001"), journal: journal,

@@ -35,7 +35,7 @@ import VirtualCards
                 configuration: .init(
                     host: "127.0.0.1", port: server.port,
                     tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
-                    terminalID: "T0000042", merchantID: "898310048990001", responseTimeout: .seconds(5), batchNumber: { 7 }),
+                    terminalID: "T0000042", merchantID: "898310048990001", responseTimeout: .seconds(5), batchNumber: { 7 }, keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey),
                 logger: Logger(label: "test"))
             gateway = HostQRGatewayLink(link: link, now: { 1_795_772_415 }, utcOffsetSeconds: 8 * 3600)
         }

@@ -65,7 +65,7 @@ import Codecs
             link = HostAcquirerLink(
                 configuration: .init(
                     host: "127.0.0.1", port: server.port, tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
-                    terminalID: SettlementTests.terminalID, merchantID: "898310048990001", responseTimeout: .milliseconds(500)),
+                    terminalID: SettlementTests.terminalID, merchantID: "898310048990001", responseTimeout: .milliseconds(500), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey),
                 logger: Logger(label: "test"))
             uploader = StoreAndForwardUploader(
                 configuration: .init(terminalID: SettlementTests.terminalID, merchantID: "898310048990001"), journal: journal, link: link,

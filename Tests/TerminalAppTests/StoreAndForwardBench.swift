@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import AcquirerSimulator
+import Codecs
 import Logging
 import PaymentCrypto
 import Store
@@ -63,7 +64,7 @@ import VirtualCards
             link = HostAcquirerLink(
                 configuration: .init(
                     host: "127.0.0.1", port: server.port, tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
-                    terminalID: "SIM00001", merchantID: "898310048990001"),
+                    terminalID: "SIM00001", merchantID: "898310048990001", keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey),
                 logger: Logger(label: "bench"))
         }
     }
@@ -103,6 +104,7 @@ import VirtualCards
         defer { host2.server.shutdown() }
         var read = 0.0, build = 0.0, markSent = 0.0, exchange = 0.0, acknowledge = 0.0
         var packed: [[UInt8]] = []
+        var messages: [ISO8583.Message] = []
         while true {
             var t = Self.now()
             let items = try second.nextUploads(limit: 32)
@@ -112,6 +114,7 @@ import VirtualCards
                 t = Self.now()
                 let message = try StoreAndForwardUploader.message(for: item, configuration: configuration, now: Int64(time(nil)))
                 packed.append(try HostDialect.pack(message))
+                messages.append(message)
                 build += Self.now() - t
                 t = Self.now()
                 try second.markSent(item)
@@ -130,8 +133,14 @@ import VirtualCards
         let tls = host2.link.configuration.tls
         host2.link.close()  // the simulator serves one connection at a time
         let raw = try HostConnection.connect(host: "127.0.0.1", port: host2.server.port, tls: tls)
+        // MACed under the key the link exchanged, so the host answers from its books rather than with A0.
+        let key = try #require(host2.server.macKeys.key(for: "SIM00001"))
+        packed = try messages.map { try HostDialect.pack($0, mac: key.authenticationCode) }
         var t = Self.now()
-        for message in packed { _ = try raw.exchange(message, responseTimeout: .seconds(5)) }
+        for message in packed {
+            let answer = try raw.exchange(message, responseTimeout: .seconds(5))
+            #expect(try HostDialect.unpack(answer[...], mac: key.authenticationCode).text(39) == "00")
+        }
         let bare = Self.now() - t
         raw.close()
         // The thread hop every blocking exchange takes (a new thread, then back to the cooperative pool).

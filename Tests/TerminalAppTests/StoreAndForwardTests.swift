@@ -59,7 +59,7 @@ import VirtualCards
             link = HostAcquirerLink(
                 configuration: .init(
                     host: "127.0.0.1", port: server.port, tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
-                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(300)),
+                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(300), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey),
                 logger: Logger(label: "test"))
             uploader = StoreAndForwardUploader(
                 configuration: .init(terminalID: "SIM00001", merchantID: "898310048990001"), journal: journal, link: link,

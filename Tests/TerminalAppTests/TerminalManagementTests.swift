@@ -70,7 +70,7 @@ import VirtualCards
             let link = HostAcquirerLink(
                 configuration: .init(
                     host: "127.0.0.1", port: server.port, tls: try TLSContext.client(identity: pki.clientIdentity, trustedCAPEM: pki.caCertificatePEM),
-                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(2000)),
+                    terminalID: "SIM00001", merchantID: "898310048990001", responseTimeout: .milliseconds(2000), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey),
                 logger: Logger(label: "test"))
             return (server, link)
         }

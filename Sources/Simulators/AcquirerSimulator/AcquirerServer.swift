@@ -13,6 +13,8 @@ import Uplink
 ///
 /// One thread accepts connections and serves each until it closes (a terminal keeps one connection). Every request
 /// is looked up by its idempotency key first: a repeat is answered with the first answer and never applied twice.
+/// Every message but network management must carry a MAC under the key the terminal got by key exchange, and every
+/// answer but an 0810 carries one (AcquirerServer+MAC.swift): a missing or wrong MAC is answered `A0`, booking nothing.
 /// ``Fault`` makes it misbehave the way real hosts do, for the terminal's timeout and reversal paths.
 public final class AcquirerServer: Sendable {
     /// How the simulator misbehaves.
@@ -30,6 +32,9 @@ public final class AcquirerServer: Sendable {
         /// Presents a server certificate from a CA the terminals do not pin (an impostor host): the terminal must
         /// refuse the handshake and send nothing.
         case wrongCertificate = "wrong-certificate"
+        /// Answers with one byte of the last field before the MAC flipped: the MAC does not verify, so the terminal
+        /// treats the answer as unusable (reversal reason `4020`, docs/host-interface.md §10).
+        case corruptAnswer = "corrupt-answer"
     }
 
     public struct Configuration: Sendable {
@@ -42,6 +47,9 @@ public final class AcquirerServer: Sendable {
         public var answerDelay: Duration
         /// The terminal management service (docs/host-interface.md §13), when `termtool acquirer --tms-dir` gives one.
         public var terminalManagement: TerminalManagementHost?
+        /// The KBPK key exchange wraps MAC keys under when ``terminalManagement`` has none: the simulator boards' TEST
+        /// KBPK (AcquirerServer+MAC.swift).
+        public var keyBlockProtectionKey: SecretBytes? = TerminalManagementHost.testKeyBlockProtectionKey
         public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20), answerDelay: Duration = .zero) {
             self.answerDelay = answerDelay
             self.identity = identity
@@ -54,6 +62,10 @@ public final class AcquirerServer: Sendable {
     public let port: Int
     /// The terminal management service, when configured.
     public let terminalManagement: TerminalManagementHost?
+    /// The terminals' MAC working keys, from key exchange (AcquirerServer+MAC.swift).
+    public let macKeys = AcquirerMACKeys()
+    /// The KBPK MAC keys are wrapped under.
+    let keyBlockProtectionKey: SecretBytes?
     private let listener: HostListener
     private let stopping = Atomic<Bool>(false)
     private let thread: Mutex<pthread_t?> = Mutex(nil)
@@ -72,6 +84,7 @@ public final class AcquirerServer: Sendable {
         listener = try HostListener(host: host, port: port)
         self.port = listener.port
         terminalManagement = configuration.terminalManagement
+        keyBlockProtectionKey = configuration.terminalManagement?.keyBlockProtectionKey ?? configuration.keyBlockProtectionKey
         fault = Mutex(configuration.fault)
         let context = try TLSContext.server(identity: configuration.identity, clientCAPEM: configuration.clientCAPEM)
         // The impostor: a server certificate from a throw-away CA of its own (fault mode wrong-certificate).
@@ -166,8 +179,9 @@ extension AcquirerServer {
                 } catch {
                     return
                 }
-                let answer = respond(to: request)
-                switch server.currentFault {
+                let answer = respondAuthenticated(to: request)  // MAC checked and added (AcquirerServer+MAC.swift)
+                // Key exchange is answered whatever the fault: the faults are those of the financial messages.
+                switch Self.isKeyExchange(request) ? .none : server.currentFault {
                 case .none, .wrongCertificate:
                     if answerDelay > .zero {
                         let parts = answerDelay.components
@@ -190,11 +204,15 @@ extension AcquirerServer {
                     return
                 case .garbage:
                     _ = try? channel.send([0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x01], deadline: .now + .seconds(2))
+                case .corruptAnswer:
+                    guard (try? channel.send(Self.flippingOneByte(answer), deadline: .now + .seconds(5))) != nil else { return }
                 }
             }
         }
 
-        /// The answer to one request: from the books when it is a repeat, else decided and booked.
+        /// The answer to one request: from the books when it is a repeat, else decided and booked. Its MAC has been
+        /// checked and removed, and the answer is MACed, by ``respondAuthenticated(to:)``: the books keep answers
+        /// without MAC.
         func respond(to bytes: [UInt8]) -> [UInt8] {
             let message: ISO8583.Message
             do {

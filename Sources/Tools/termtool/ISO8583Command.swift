@@ -36,7 +36,7 @@ struct ISO8583Command: ParsableCommand {
         func closure() throws -> (([UInt8]) throws -> [UInt8])? {
             guard let macKey else { return nil }
             let key = try CryptoInput.secret(macKey, option: "--mac-key", lengths: [16], what: "MAC key")
-            return { data in try ISO9797MAC.algorithm3(data, key: key, padding: .method2) }
+            return try HostMACKey(.retailMAC, key: key).authenticationCode
         }
     }
 
@@ -243,7 +243,8 @@ struct ISO8583Command: ParsableCommand {
         func run() throws {
             let key = try CryptoInput.secret(
                 "0123456789ABCDEFFEDCBA9876543210", option: "test key", lengths: [16], what: "MAC key")
-            let mac = { (data: [UInt8]) in try ISO9797MAC.algorithm3(data, key: key, padding: .method2) }
+            // The terminal's own MAC path (HostMACKey), which Tests/scripts/iso8583-crosscheck.sh checks with pyemv.
+            let mac = try HostMACKey(.retailMAC, key: key).authenticationCode
             for (name, message) in try ISO8583Command.sampleMessages() {
                 let packed: [UInt8]
                 if HostMessageType(rawValue: message.mti)?.carriesMAC == true {
@@ -372,7 +373,8 @@ struct ISO8583Command: ParsableCommand {
             case "0800":
                 if request.text(70) == "001" { fields[12] = .text("093016"); fields[13] = .text("1127") }
                 if request.text(70) == "101" {
-                    fields[63] = .text("B0096M3TB00E0000" + String(repeating: "0", count: 80))
+                    // A key exchange answer's shape (§11): an M3 key block, mode C, non-exportable (dummy key data).
+                    fields[63] = .text("B0096M3TC00N0000" + String(repeating: "0", count: 80))
                 }
             default: break
             }

@@ -4,7 +4,8 @@ public import Codecs
 /// length frame, as docs/host-interface.md specifies.
 ///
 /// ``spec`` is the field table. ``pack(_:mac:)`` and ``unpack(_:mac:)`` add the MAC (field 64, or 128 when the
-/// secondary bitmap is present) through a closure, so the key handling stays in the caller; ``frame(_:)`` and
+/// secondary bitmap is present) through a closure, so the key handling stays in the caller (the working key and its
+/// key exchange block: ``HostMACKey``, whose ``HostMACKey/authenticationCode(_:)`` is that closure); ``frame(_:)`` and
 /// ``frameLength(in:)`` add and find the length frame. The typed builders and readers are in ``HostMessages`` and
 /// ``HostResponse``.
 public enum HostDialect {

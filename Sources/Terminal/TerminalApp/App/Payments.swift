@@ -89,6 +89,13 @@ struct Payments {
         let merchantID = profile.payments.merchantID
         // Field 60 and the idempotency keys carry the journal's open batch.
         let openBatch: @Sendable () -> Int = { (try? journal.withLock { try $0.openBatch() }) ?? 1 }
+        // The KBPK the MAC working keys arrive under (docs/host-interface.md §11); none: no financial message leaves.
+        let kbpk = keys.withLock { store in
+            store.names.contains(TerminalKeys.keyBlockProtectionKey) ? try? store.secret(TerminalKeys.keyBlockProtectionKey) : nil
+        }
+        if kbpk == nil {
+            logger.error("no key block protection key (KBPK) in the key store: no MAC key, so no financial message will be sent to the acquirer")
+        }
         if profile.network.acquirer == "builtin" {
             let pki: TLSTestCertificates
             let server: AcquirerServer
@@ -127,7 +134,7 @@ struct Payments {
             let builtin = HostAcquirerLink(
                 configuration: .init(host: host, port: port, tls: tls, terminalID: terminalID, merchantID: merchantID,
                                      responseTimeout: .milliseconds(Int64(environment["TERMINAL_RESPONSE_TIMEOUT_MS"].flatMap { Int($0) } ?? 15_000)),
-                                     batchNumber: openBatch),
+                                     batchNumber: openBatch, keyBlockProtectionKey: kbpk),
                 logger: logger)
             link = builtin
             hostLink = builtin
@@ -151,7 +158,7 @@ struct Payments {
                             connectTimeout: .milliseconds(Int64(environment["TERMINAL_CONNECT_TIMEOUT_MS"].flatMap { Int($0) } ?? 5_000)),
                             responseTimeout: .milliseconds(Int64(environment["TERMINAL_RESPONSE_TIMEOUT_MS"].flatMap { Int($0) } ?? 15_000)),
                             peerName: environment["TERMINAL_ACQUIRER_PEER_NAME"].flatMap { $0.isEmpty ? nil : $0 },
-                            batchNumber: openBatch),
+                            batchNumber: openBatch, keyBlockProtectionKey: kbpk),
                         logger: logger)
                     link = external
                     hostLink = external

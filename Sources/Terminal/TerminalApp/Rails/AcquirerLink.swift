@@ -83,4 +83,7 @@ public enum AuthorizationReply: Sendable, Equatable {
     case unreachable(String)
     /// The request went out and no (complete) answer came in time: the host may have approved, so reverse.
     case timedOut
+    /// The request went out and the answer is unusable — its MAC does not verify, it does not match the request
+    /// (docs/host-interface.md §10): the host may have approved, so reverse, with message reason `4020`.
+    case unusableResponse(String)
 }

@@ -346,8 +346,13 @@ public struct ContactlessRail: PaymentRail {
             return finish(
                 ticket, amount: amount, outcome: outcome, status: .declined, host: nil, session: session,
                 extra: [.ui(.hostUnavailable)])
-        case .timedOut:
-            logger.warning("no answer from the acquirer in time: the request will be reversed")
+        case .timedOut, .unusableResponse:
+            if case .unusableResponse(let why) = reply {
+                logger.warning("unusable answer from the acquirer: the request will be reversed", metadata: ["reason": "\(why)"])
+                journal.hostAnswerUnusable(ticket)
+            } else {
+                logger.warning("no answer from the acquirer in time: the request will be reversed")
+            }
             return finish(
                 ticket, amount: amount, outcome: outcome, status: .reversed, host: nil, session: session,
                 extra: [.ui(.hostUnavailable)], needsReversal: true)

@@ -372,6 +372,11 @@ final class ChipTransaction {
             rail.logger.warning("no answer from the acquirer in time: the request will be reversed")
             hostTimedOut = true
             return .onlineUnavailable
+        case .unusableResponse(let why):
+            rail.logger.warning("unusable answer from the acquirer: the request will be reversed", metadata: ["reason": "\(why)"])
+            rail.journal.hostAnswerUnusable(ticket)
+            hostTimedOut = true
+            return .onlineUnavailable
         }
     }
 

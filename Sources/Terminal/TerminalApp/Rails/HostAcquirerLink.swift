@@ -13,9 +13,18 @@ public import Uplink
 /// mutual TLS (``HostConnection``), one request in flight. The connection is kept between transactions and made
 /// again after any failure. Blocking I/O runs on a thread of its own, never on the cooperative pool.
 ///
-/// - Connection refused or link down before anything was sent: ``AuthorizationReply/unreachable(_:)``.
-/// - The request went out and no complete, matching answer came within the response timeout (a late answer, a
-///   dropped connection, garbage): ``AuthorizationReply/timedOut`` — the rail reverses.
+/// Every message but network management carries a MAC (field 64/128, docs/host-interface.md §11) under the MAC
+/// working key of the session: before the first MACed message, and again after an answer whose MAC fails or that
+/// says `A0`, the link exchanges keys (0800 `101`; the 0810's field 63 is a TR-31 block under the terminal's KBPK,
+/// ``HostMACKey/unwrap(keyBlock:kbpk:)``). The key is kept in memory only (``SecretBytes``): a restart exchanges keys
+/// again. A terminal without a KBPK sends no financial message at all: each attempt logs an error and ends as when
+/// the host is unreachable (sales decide offline, advices and reversals stay queued).
+///
+/// - Connection refused or link down before anything was sent, no MAC key to be had: ``AuthorizationReply/unreachable(_:)``.
+/// - The request went out and no complete answer came within the response timeout (a late answer, a dropped
+///   connection): ``AuthorizationReply/timedOut`` — the rail reverses (`4021`).
+/// - An answer whose MAC does not verify, or that does not match the request (garbage too):
+///   ``AuthorizationReply/unusableResponse(_:)`` — the rail reverses (`4020`).
 public final class HostAcquirerLink: AcquirerLink {
     public struct Configuration: Sendable {
         public var host: String
@@ -29,11 +38,15 @@ public final class HostAcquirerLink: AcquirerLink {
         public var peerName: String?
         /// The journal's open batch (field 60 and the idempotency key); batch 1 when not given.
         public var batchNumber: @Sendable () -> Int
+        /// The key block protection key (KBPK) of the key store, which MAC working keys arrive under; `nil` (a board
+        /// provisioned before the KBPK existed): no MACed message — no financial message — is ever sent.
+        public var keyBlockProtectionKey: SecretBytes?
         public init(
             host: String, port: Int, tls: TLSContext, terminalID: String, merchantID: String,
             connectTimeout: Duration = .seconds(5), responseTimeout: Duration = .seconds(15), peerName: String? = nil,
-            batchNumber: (@Sendable () -> Int)? = nil
+            batchNumber: (@Sendable () -> Int)? = nil, keyBlockProtectionKey: SecretBytes? = nil
         ) {
+            self.keyBlockProtectionKey = keyBlockProtectionKey
             self.batchNumber = batchNumber ?? { 1 }
             self.peerName = peerName
             self.host = host
@@ -56,6 +69,11 @@ public final class HostAcquirerLink: AcquirerLink {
     private let paymentsWaiting = Atomic<Int>(0)
     /// Runs before each authorisation leaves (the uploader's due reversals, §10 item 5).
     private let beforeAuthorization = Mutex<(@Sendable () async -> Void)?>(nil)
+    /// The MAC working key (docs/host-interface.md §11), in memory only; `nil`: exchange keys before the next
+    /// MACed message. Read and changed only while holding ``gate``.
+    private let macKey = Mutex<HostMACKey?>(nil)
+    /// Field 11 of the key exchange 0800s (the host matches its 0810 by it).
+    private let keyExchangeCount = Atomic<Int>(0)
 
     /// Sets what runs before each authorisation's request leaves: the store-and-forward uploader sends the due
     /// reversals there.
@@ -70,10 +88,8 @@ public final class HostAcquirerLink: AcquirerLink {
 
     public func authorize(_ request: AuthorizationRequest) async -> AuthorizationReply {
         let message: ISO8583.Message
-        let packed: [UInt8]
         do {
             message = try HostMessages.request(transactionRequest(request))
-            packed = try HostDialect.pack(message)
         } catch {
             logger.error("cannot build the authorisation request", metadata: ["error": "\(error)"])
             return .unreachable("request not built")
@@ -81,7 +97,7 @@ public final class HostAcquirerLink: AcquirerLink {
         paymentsWaiting.add(1, ordering: .relaxed)
         defer { paymentsWaiting.subtract(1, ordering: .relaxed) }
         if let first = beforeAuthorization.withLock({ $0 }) { await first() }
-        return await Self.offThread { [self] in gate.withLock { _ in exchange(packed, request: message) } }
+        return await Self.offThread { [self] in gate.withLock { _ in exchange(message) } }
     }
 
     /// Whether a payment's authorisation is waiting for, or using, the connection.
@@ -89,11 +105,12 @@ public final class HostAcquirerLink: AcquirerLink {
 
     /// How a store-and-forward message fared.
     public enum Delivery: Sendable {
-        /// The host answered; the response matches the message (MTI, fields 3, 4, 11, 41).
+        /// The host answered; the response matches the message (MTI, fields 3, 4, 11, 41) and its MAC verifies.
         case answered(HostResponse)
-        /// Nothing was sent: no connection, or `willSend` refused.
+        /// Nothing was sent: no connection, no MAC key (no KBPK, a failed key exchange), or `willSend` refused.
         case notSent(String)
-        /// The message went out and no usable answer came: it may have been applied, send it again as a repeat.
+        /// The message went out and no usable answer came (none, a MAC that does not verify, no match, `A0`): it may
+        /// have been applied, send it again as a repeat.
         case unanswered(String)
     }
 
@@ -101,22 +118,22 @@ public final class HostAcquirerLink: AcquirerLink {
     /// authorisation in flight, and waits for its answer.
     ///
     /// - Parameters:
-    ///   - message: the request, without MAC (the host dialect's MAC is not in use yet on this link).
-    ///   - willSend: called once the connection is open, right before the bytes leave: the journal's "sent" mark.
-    ///     When it throws, nothing is sent.
+    ///   - message: the request, without MAC (the link adds it under the session's MAC key).
+    ///   - willSend: called once the connection is open and the MAC key is there, right before the bytes leave: the
+    ///     journal's "sent" mark. When it throws, nothing is sent.
     public func deliver(_ message: ISO8583.Message, willSend: @escaping @Sendable () throws -> Void) async -> Delivery {
-        let packed: [UInt8]
-        do {
-            packed = try HostDialect.pack(message)
-        } catch {
-            return .notSent("message not built: \(error)")
-        }
-        return await Self.offThread { [self] in
+        await Self.offThread { [self] in
             gate.withLock { _ in
-                let link: HostConnection
-                switch openConnection() {
-                case .success(let open): link = open
-                case .failure(let error): return .notSent("\(error)")
+                let (link, key): (HostConnection, HostMACKey)
+                switch connectionWithMACKey() {
+                case .success(let ready): (link, key) = ready
+                case .failure(let why): return .notSent(why.reason)
+                }
+                let packed: [UInt8]
+                do {
+                    packed = try HostDialect.pack(message, mac: key.authenticationCode)
+                } catch {
+                    return .notSent("message not built: \(error)")
                 }
                 do {
                     try willSend()
@@ -131,8 +148,13 @@ public final class HostAcquirerLink: AcquirerLink {
                     return .unanswered("\(error)")
                 }
                 do {
-                    return .answered(try HostResponse(try HostDialect.unpack(answer[...], mac: nil), answering: message))
+                    let response = try verifiedAnswer(answer, key: key, request: message)
+                    if response.responseCode == .macVerificationFailed {
+                        return .unanswered("the host answered A0 (MAC verification failed)")
+                    }
+                    return .answered(response)
                 } catch {
+                    logger.warning("unusable answer from the acquirer", metadata: ["mti": "\(message.mti)", "error": "\(error)"])
                     link.close()
                     connection.withLock { $0 = nil }
                     return .unanswered("unusable answer: \(error)")
@@ -154,8 +176,12 @@ public final class HostAcquirerLink: AcquirerLink {
     /// Sends one 0800 (terminal management, docs/host-interface.md §13) on the shared connection, between payments,
     /// and returns the host's 0810 as read (no MAC: network management carries none). A chunk at a time, so a payment
     /// waits at most one exchange.
-    /// - Throws: ``UplinkError`` when the link fails or the answer is not a message of the protocol.
+    /// - Throws: ``UplinkError`` when the link fails or the answer is not a message of the protocol;
+    ///   ``UplinkError/Code-swift.enum/protocolViolation`` for a message that needs a MAC (only 0800s leave without one).
     public func networkManagement(_ message: ISO8583.Message) async throws -> ISO8583.Message {
+        guard !HostMACKey.isRequired(for: message) else {
+            throw UplinkError(.protocolViolation, "an \(message.mti) carries a MAC: send it with deliver(_:willSend:)")
+        }
         let packed = try HostDialect.pack(message)
         let result: Result<[UInt8], UplinkError> = await Self.offThread { [self] in
             gate.withLock { _ in
@@ -241,11 +267,18 @@ public final class HostAcquirerLink: AcquirerLink {
         return text
     }
 
-    func exchange(_ packed: [UInt8], request: ISO8583.Message) -> AuthorizationReply {
-        let link: HostConnection
-        switch openConnection() {
-        case .success(let open): link = open
-        case .failure(let error): return .unreachable("\(error)")
+    func exchange(_ request: ISO8583.Message) -> AuthorizationReply {
+        let (link, key): (HostConnection, HostMACKey)
+        switch connectionWithMACKey() {
+        case .success(let ready): (link, key) = ready
+        case .failure(let why): return .unreachable(why.reason)
+        }
+        let packed: [UInt8]
+        do {
+            packed = try HostDialect.pack(request, mac: key.authenticationCode)
+        } catch {
+            logger.error("cannot build the authorisation request", metadata: ["error": "\(error)"])
+            return .unreachable("request not built")
         }
         let answer: [UInt8]
         do {
@@ -260,18 +293,125 @@ public final class HostAcquirerLink: AcquirerLink {
             return .timedOut
         }
         do {
-            let message = try HostDialect.unpack(answer[...], mac: nil)
-            let response = try HostResponse(message, answering: request)
+            let response = try verifiedAnswer(answer, key: key, request: request)
             return .answered(AuthorizationResponse(
                 responseCode: response.responseCode.rawValue, authorizationCode: response.authorizationCode,
                 retrievalReference: response.retrievalReference, iccData: TLVNode.serialize(response.issuerData)))
         } catch {
-            // An answer that is not ours (garbage, a mismatched STAN): the host's state is unknown — reverse.
-            logger.warning("unreadable answer from the acquirer", metadata: ["error": "\(error)"])
+            // An answer that cannot be used (a MAC that does not verify, garbage, a mismatched STAN): the host's
+            // state is unknown — reverse, reason 4020.
+            logger.warning("unusable answer from the acquirer: the request will be reversed", metadata: ["error": "\(error)"])
             link.close()
             connection.withLock { $0 = nil }
-            return .timedOut
+            return .unusableResponse("\(error)")
         }
+    }
+
+    // MARK: MAC (docs/host-interface.md §11)
+
+    /// Why no MAC key is to be had; nothing financial may leave.
+    struct MACKeyUnavailable: Error {
+        let reason: String
+        /// The connection failed (rather than the key exchange being refused).
+        var linkFailed = false
+    }
+
+    /// Whether the link holds a MAC working key (tests, diagnostics).
+    public var hasMACKey: Bool { macKey.withLock { $0 != nil } }
+
+    /// Forgets the MAC working key: the next MACed message is preceded by a key exchange.
+    public func dropMACKey() {
+        macKey.withLock { $0 = nil }
+    }
+
+    /// An open connection and the session's MAC key (by key exchange on it when there is none). A key exchange whose
+    /// link fails on a kept connection (the host closed it while idle) is tried once more on a new one. Called
+    /// holding ``gate``.
+    private func connectionWithMACKey() -> Result<(HostConnection, HostMACKey), MACKeyUnavailable> {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let reused = connection.withLock { $0?.isOpen == true }
+            let link: HostConnection
+            switch openConnection() {
+            case .success(let open): link = open
+            case .failure(let error): return .failure(MACKeyUnavailable(reason: "\(error)", linkFailed: true))
+            }
+            switch sessionMACKey(link) {
+            case .success(let key): return .success((link, key))
+            case .failure(let why) where why.linkFailed && reused && attempts == 1: continue
+            case .failure(let why): return .failure(why)
+            }
+        }
+    }
+
+    /// The session's MAC key, or a new one by key exchange on `link`. Called holding ``gate``.
+    private func sessionMACKey(_ link: HostConnection) -> Result<HostMACKey, MACKeyUnavailable> {
+        if let key = macKey.withLock({ $0 }) { return .success(key) }
+        guard let kbpk = configuration.keyBlockProtectionKey else {
+            logger.error(
+                "no key block protection key (KBPK) in the key store: no MAC working key can be loaded, so no financial message is sent to the acquirer; inject a KBPK")
+            return .failure(MACKeyUnavailable(reason: "no KBPK: no MAC key"))
+        }
+        let stan = keyExchangeCount.wrappingAdd(1, ordering: .relaxed).newValue % 999_999 + 1
+        let request = HostMessages.networkManagement(
+            .keyExchange, stan: stan, transmission: Self.transmissionNow(), terminalID: configuration.terminalID,
+            merchantID: configuration.merchantID)
+        let answer: ISO8583.Message
+        do {
+            let bytes = try link.exchange(try HostDialect.pack(request), responseTimeout: configuration.responseTimeout)
+            answer = try HostDialect.unpack(bytes[...], mac: nil)
+        } catch {
+            link.close()
+            connection.withLock { $0 = nil }
+            logger.warning("key exchange failed", metadata: ["error": "\(error)"])
+            return .failure(MACKeyUnavailable(reason: "key exchange failed: \(error)", linkFailed: true))
+        }
+        guard answer.mti == HostMessageType.networkManagementResponse.rawValue, answer[11] == request[11],
+            answer[70] == request[70], answer.text(39) == HostResponseCode.approved.rawValue, let block = answer.text(63)
+        else {
+            logger.error("key exchange refused by the acquirer", metadata: ["mti": "\(answer.mti)", "code": "\(answer.text(39) ?? "-")"])
+            return .failure(MACKeyUnavailable(reason: "key exchange refused (\(answer.text(39) ?? "no code"))"))
+        }
+        switch HostMACKey.unwrap(keyBlock: block, kbpk: kbpk) {
+        case .success(let key):
+            macKey.withLock { $0 = key }
+            logger.info("MAC working key loaded by key exchange", metadata: ["usage": "\(key.algorithm.keyUsage)"])
+            return .success(key)
+        case .failure(let refused):
+            // The block never reaches the log: only why it was refused.
+            logger.error("key exchange: the key block is refused", metadata: ["reason": "\(refused)"])
+            return .failure(MACKeyUnavailable(reason: "\(refused)"))
+        }
+    }
+
+    /// The host's answer, its MAC verified under `key` and matched to `request`. An answer whose MAC fails, or that
+    /// says `A0`, drops the key: a key exchange comes before the next MACed message. Called holding ``gate``.
+    private func verifiedAnswer(_ answer: [UInt8], key: HostMACKey, request: ISO8583.Message) throws -> HostResponse {
+        let message: ISO8583.Message
+        do {
+            message = try HostDialect.unpack(answer[...], mac: key.authenticationCode)
+        } catch let error as ISO8583Error where error.code == .macVerificationFailed || error.code == .missingField {
+            macKey.withLock { $0 = nil }
+            logger.warning("the acquirer's answer fails MAC verification: keys are exchanged before the next request")
+            throw error
+        }
+        let response = try HostResponse(message, answering: request)
+        if response.responseCode == .macVerificationFailed {
+            macKey.withLock { $0 = nil }
+            logger.warning("the acquirer answered A0 (MAC verification failed): keys are exchanged before the next request")
+        }
+        return response
+    }
+
+    /// Field 7 now (UTC, MMDDhhmmss).
+    static func transmissionNow() -> HostDateTime {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        return HostDateTime(
+            month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday), hour: Int(parts.tm_hour), minute: Int(parts.tm_min),
+            second: Int(parts.tm_sec))
     }
 
     /// Runs blocking `work` on a thread of its own and resumes with its result.

@@ -14,6 +14,9 @@ public protocol RailJournal: Sendable {
     /// The host answered (`response`), or nothing reached it (`nil`: connection refused, link down). Kept until
     /// ``complete(_:outcome:)``, which records it with the card's final word.
     func hostAnswered(_ ticket: RailTicket, response: AuthorizationResponse?, keepReversal: Bool) throws
+    /// The host's answer was unusable (its MAC does not verify, it does not match: docs/host-interface.md §10): the
+    /// reversal ``complete(_:outcome:)`` makes due gives message reason `4020` instead of `4021`.
+    func hostAnswerUnusable(_ ticket: RailTicket)
     /// The transaction's end, durable before it is shown: approved, offline-approved (queued as an advice),
     /// declined, reversed or failed.
     func complete(_ ticket: RailTicket, outcome: RailOutcome) throws
@@ -27,6 +30,8 @@ public protocol RailJournal: Sendable {
 extension RailJournal {
     /// The ticket as it is: a journal that numbers nothing after ``RailJournal/prepareOnline(_:card:)``.
     public func recorded(_ ticket: RailTicket) -> RailTicket { ticket }
+    /// Nothing to note: a journal without reversal reasons.
+    public func hostAnswerUnusable(_ ticket: RailTicket) {}
 }
 
 public struct RailDraft: Sendable, Equatable {

@@ -246,6 +246,7 @@ public final class StoreAndForwardUploader: Service, Sendable {
         switch reason {
         case .cardDeclinedAfterApproval?: .cardDeclinedAfterApproval
         case .cancelled?: .customerCancellation
+        case .unusableResponse?: .invalidResponse
         case .noResponse?, .powerFailure?, nil: .timeout
         }
     }

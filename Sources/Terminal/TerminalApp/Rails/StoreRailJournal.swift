@@ -18,6 +18,8 @@ public final class StoreRailJournal: RailJournal {
         var card: RailCardData?
         var answered: Bool = false
         var response: AuthorizationResponse?
+        /// An answer came but was unusable (MAC failure, no match): the reversal gives reason 4020.
+        var unusable: Bool = false
     }
 
     private let journal: Locked<TransactionJournal>
@@ -67,6 +69,10 @@ public final class StoreRailJournal: RailJournal {
         }
     }
 
+    public func hostAnswerUnusable(_ ticket: RailTicket) {
+        inFlight.withLock { $0[ticket.transactionReference]?.unusable = true }
+    }
+
     public func recorded(_ ticket: RailTicket) -> RailTicket {
         guard ticket.stan == 0, let record = try? journal.withLock({ try $0.record(txnRef: ticket.transactionReference) }) else { return ticket }
         return RailTicket(transactionReference: ticket.transactionReference, stan: record.id.stan, sequence: ticket.sequence, batch: record.id.batch)
@@ -104,8 +110,8 @@ public final class StoreRailJournal: RailJournal {
     private static func completeOnline(_ journal: TransactionJournal, id: TransactionID, state: InFlight, outcome: RailOutcome) throws {
         guard let response = state.response else {
             if state.answered == false, outcome.needsReversal {
-                // The request left and no answer came: reverse it.
-                _ = try journal.recordHostResponse(id, .noResponse)
+                // The request left and no (usable) answer came: reverse it.
+                _ = try journal.recordHostResponse(id, state.unusable ? .unusableResponse : .noResponse)
             } else {
                 // Nothing reached the host (refused, link down): the armed reversal has nothing to undo, and the
                 // attempt is closed as Z3 (unable to go online). A TC the card then gave is a record of its own (Y3).
