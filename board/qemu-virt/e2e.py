@@ -115,14 +115,14 @@ class AcquirerSimulator:
     board.toml's network.acquirer (guestfwd 10.0.2.100:5000 -> this port). It makes a TEST PKI in `pki` whose server
     certificate names the guest's address for the host; the guest gets ca.pem, client.pem and client.key."""
 
-    def __init__(self, termtool, work, guest_host, client_name):
+    def __init__(self, termtool, work, guest_host, client_name, kbpk):
         self.pki = os.path.join(work, "acquirer-pki")
         self.ledger = os.path.join(work, "acquirer-ledger.sqlite")
         self.log = open(os.path.join(work, "acquirer.log"), "w")
         self.process = subprocess.Popen(
             [termtool, "acquirer", "--port", "0", "--pki-dir", self.pki, "--ledger", self.ledger,
              "--server-name", guest_host, "--server-name", "localhost", "--server-name", "127.0.0.1",
-             "--client-name", client_name],
+             "--client-name", client_name, "--kbpk", kbpk],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.port = None
         deadline = time.monotonic() + 60
@@ -175,16 +175,16 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def tr31_pin_key_block():
-    """A fresh KBPK and a TR-31 (version B, usage B1) block carrying a random DUKPT initial key, made with psec
-    (an implementation nobody here wrote). Random keys, not a published test key: the hardware board refuses
-    keys marked as test keys, and nothing here is ever used with a live acquirer."""
+def tr31_pin_key_block(kbpk):
+    """A TR-31 (version B, usage B1) block carrying a random DUKPT initial key under `kbpk` (hex, the board's fresh
+    KBPK, which the acquirer simulator also wraps the MAC keys of key exchange under), made with psec (an
+    implementation nobody here wrote). Random keys, not a published test key: the hardware board refuses keys marked
+    as test keys, and nothing here is ever used with a live acquirer."""
     import warnings
     warnings.filterwarnings("ignore", module="psec")  # cryptography's TDES deprecation notices
     import psec
-    kbpk = secrets.token_bytes(16)
-    block = psec.tr31.wrap(kbpk=kbpk, header="B0000B1TX00N0100KS18FFFF9876543210E00000", key=secrets.token_bytes(16))
-    return kbpk.hex().upper(), block
+    return psec.tr31.wrap(kbpk=bytes.fromhex(kbpk), header="B0000B1TX00N0100KS18FFFF9876543210E00000",
+                          key=secrets.token_bytes(16))
 
 
 def sale_goes_online(vm, res, acquirer, display, scanner):
@@ -239,10 +239,13 @@ def main():
     t_start = time.monotonic()
     work = args.workdir
     os.makedirs(work, exist_ok=True)
+    # The board's key block protection key, fresh each run: the PIN key is injected under it, and the acquirer
+    # simulator wraps the MAC keys of key exchange (0800 101) under it.
+    kbpk = secrets.token_bytes(16).hex().upper()
 
     # --- host side: acquirer simulator, payload, HTTP server --------------------------------------------------
     try:
-        acquirer = AcquirerSimulator(args.host_termtool, work, cfg["QB_GUEST_HOST"], "QEMU0001")
+        acquirer = AcquirerSimulator(args.host_termtool, work, cfg["QB_GUEST_HOST"], "QEMU0001", kbpk)
     except Exception as e:  # noqa: BLE001 - the run cannot go online without it
         res.check(False, f"acquirer simulator (termtool acquirer) on the host's loopback: {e}")
         return res
@@ -320,7 +323,7 @@ def main():
     status, out = vm.rc("terminal check-board qemu-virt", timeout=120)
     res.check(status == 0, f"terminal check-board qemu-virt on the board: {out.splitlines()[0] if out else out}")
     try:
-        kbpk, block = tr31_pin_key_block()
+        block = tr31_pin_key_block(kbpk)
     except ImportError:
         res.check(False, "psec (PyPI) is needed to make the TR-31 key block: run through run-e2e.sh")
         return res

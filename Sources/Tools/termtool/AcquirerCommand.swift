@@ -56,6 +56,11 @@ struct AcquirerCommand: ParsableCommand {
     @Option(help: "The client certificate's commonName for a newly made PKI (the terminal id).")
     var clientName = "SIM00001"
 
+    @Option(help: ArgumentHelp(
+        "The terminal's key block protection key, hex (16, 24 or 32 bytes): MAC keys (key exchange) and downloaded PIN keys are wrapped under it. Default: the simulator boards' TEST KBPK.",
+        valueName: "hex"))
+    var kbpk: String?
+
     /// The sim board's TEST BDK (TerminalKeys.testBDK): the issuer checks online PINs under it.
     static let testBDK = "0123456789ABCDEFFEDCBA9876543210"
 
@@ -63,6 +68,11 @@ struct AcquirerCommand: ParsableCommand {
         guard AcquirerServer.Fault(rawValue: fault) != nil else { throw ValidationError("--fault: one of \(AcquirerServer.Fault.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard (0...65_535).contains(port) else { throw ValidationError("--port: 0 to 65535") }
         guard answerDelayMilliseconds >= 0 else { throw ValidationError("--answer-delay-ms: not negative") }
+        if let kbpk {
+            guard let key = SecretBytes(hexEncoded: kbpk), [16, 24, 32].contains(key.count) else {
+                throw ValidationError("--kbpk: 32, 48 or 64 hex digits")
+            }
+        }
     }
 
     func run() throws {
@@ -95,8 +105,10 @@ struct AcquirerCommand: ParsableCommand {
         var configuration = AcquirerServer.Configuration(
             identity: identity, clientCAPEM: try TLSFiles.read(pkiDirectory + "/ca.pem"),
             fault: AcquirerServer.Fault(rawValue: fault) ?? .none, answerDelay: .milliseconds(answerDelayMilliseconds))
+        let protectionKey = kbpk.flatMap { SecretBytes(hexEncoded: $0) } ?? TerminalManagementHost.testKeyBlockProtectionKey
+        configuration.keyBlockProtectionKey = protectionKey
         configuration.terminalManagement = tmsDirectory.map {
-            TerminalManagementHost(directory: $0, pinBaseDerivationKey: SecretBytes(hexEncoded: Self.testBDK), keyBlockProtectionKey: TerminalManagementHost.testKeyBlockProtectionKey)
+            TerminalManagementHost(directory: $0, pinBaseDerivationKey: SecretBytes(hexEncoded: Self.testBDK), keyBlockProtectionKey: protectionKey)
         }
         let server = try AcquirerServer(
             configuration: configuration,
