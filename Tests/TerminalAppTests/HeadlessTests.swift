@@ -18,6 +18,7 @@ import Testing
         let argv = [terminal, "run", "--board", root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state] + arguments
         let result = try runProcess(argv, stdin: Array(input.utf8), environment: ["HOME": state], timeout: .seconds(60))
         #expect(!result.timedOut, "terminal did not exit; stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
         return Run(result: result)
     }
 
@@ -104,12 +105,15 @@ import Testing
     @Test func weChatSaleRefundedFromTheMenuOnce() throws {
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
+        // Paced by the screens (UNTIL), not by sleeps: the same script holds under emulation and on a loaded machine.
         let input = [
-            "1", "0", "0", "0", "ENTER", "2", "SCAN 134567890123456789", "WAIT 300", "ENTER",  // pay ¥10.00
-            "MENU", "3", "ENTER", "2",  // refund list → the sale → refund
-            "1", "0", "0", "0", "1",  // ¥100.01: more than the sale, the last digit is refused
-            "ENTER", "WAIT 300", "ENTER",  // ¥10.00 refunded
-            "MENU", "3", "ENTER",  // nothing left to refund
+            "1", "0", "0", "0", "ENTER", "UNTIL 请选择支付方式", "2", "UNTIL 请出示付款码",  // pay ¥10.00
+            "SCAN 134567890123456789", "UNTIL 交易成功", "ENTER", "UNTIL 欢迎光临",
+            "MENU", "UNTIL 主菜单", "3", "UNTIL >1 微信支付", "ENTER", "UNTIL 撤销(当日全额)",  // refund list → the sale
+            "2", "UNTIL 请输入退款金额",  // → refund
+            "1", "0", "0", "0", "1", "UNTIL 金额超过上限",  // ¥100.01: more than the sale, the last digit is refused
+            "ENTER", "UNTIL 交易成功", "ENTER", "UNTIL 欢迎光临",  // ¥10.00 refunded
+            "MENU", "UNTIL 主菜单", "3", "UNTIL 没有可退款的扫码交易", "ENTER",  // nothing left to refund
         ].joined(separator: "\n") + "\n"
         let run = try Self.run(input, state: state)
         #expect(run.result.status == 0, "stderr: \(run.result.stderr)")

@@ -13,6 +13,7 @@ import Testing
                     "--state-dir", state]
         let result = try runProcess(argv, stdin: Array(input.utf8), environment: ["HOME": state], timeout: .seconds(90))
         #expect(!result.timedOut, "terminal did not exit; stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
         let frames = result.stdout.split(separator: "----\n", omittingEmptySubsequences: false).dropLast().map(String.init)
         return (result, frames)
     }
@@ -22,65 +23,89 @@ import Testing
         defer { removeTree(state) }
         // Main menu: 1 sale, 2 settings, 3 refund (the sim's QR refunds), 4 merchant, 5 prepaid card.
         // Issue and top-up ask for the merchant password (the sim board's TEST ONLY 123456); the balance does not.
+        // Paced by the screens (UNTIL), not by sleeps: the same script holds under emulation and on a loaded machine.
         let script = """
             MENU
+            UNTIL 主菜单
             5
+            UNTIL >1 发卡
             1
-            1
-            2
-            3
-            4
-            5
-            6
-            ENTER
-            5
-            0
-            0
-            0
-            ENTER
-            INSERT prepaid-blank
-            WAIT 800
-            ENTER
-            MENU
-            5
-            2
+            UNTIL 请输入商户密码
             1
             2
             3
             4
             5
             6
+            UNTIL ******
             ENTER
+            UNTIL 请输入开卡存入金额
+            5
+            0
+            0
+            0
+            ENTER
+            UNTIL 请插入预付卡
+            INSERT prepaid-blank
+            UNTIL Balance 50.00
+            ENTER
+            UNTIL 欢迎光临
+            MENU
+            UNTIL 主菜单
+            5
+            UNTIL >1 发卡
+            2
+            UNTIL 请输入商户密码
+            1
+            2
+            3
+            4
+            5
+            6
+            UNTIL ******
+            ENTER
+            UNTIL 请输入充值金额
             2
             0
             0
             0
             ENTER
+            UNTIL 请插入预付卡
             INSERT prepaid-blank
-            WAIT 800
+            UNTIL Balance 70.00
             ENTER
+            UNTIL 欢迎光临
             MENU
+            UNTIL 主菜单
             5
+            UNTIL >1 发卡
             4
+            UNTIL 请插入预付卡
             INSERT prepaid-blank
-            WAIT 500
+            UNTIL Balance 70.00
             ENTER
+            UNTIL 欢迎光临
             1
             2
             5
             0
             ENTER
+            UNTIL 请选择支付方式
             3
+            UNTIL 请插入预付卡
             INSERT prepaid-blank
-            WAIT 500
+            UNTIL Balance 57.50
             ENTER
+            UNTIL 欢迎光临
             7
             5
             0
             ENTER
+            UNTIL 请选择支付方式
             3
+            UNTIL 请插入预付卡
             INSERT prepaid-blank
-            WAIT 500
+            UNTIL Balance 50.00
             ENTER
 
             """
@@ -113,12 +138,14 @@ import Testing
     @Test func faultCardsEndSafely() throws {
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
+        // Paced by the screens (UNTIL), not by sleeps. Each fault card: ¥0.01 by prepaid card, declined.
         var script = ""
         for card in ["prepaid-expired", "prepaid-blocked", "prepaid-wrong-mac"] {
-            script += "1\nENTER\n3\nINSERT \(card)\nWAIT 400\nENTER\n"
+            script += "1\nENTER\nUNTIL 请选择支付方式\n3\nUNTIL 请插入预付卡\nINSERT \(card)\nUNTIL 交易失败\nENTER\nUNTIL 欢迎光临\n"
         }
         // The torn card: the first sale is torn, the balance check recovers it (7.00 taken once).
-        script += "7\n0\n0\nENTER\n3\nINSERT prepaid-torn\nWAIT 400\nENTER\nMENU\n5\n4\nINSERT prepaid-torn\nWAIT 400\nENTER\n"
+        script += "7\n0\n0\nENTER\nUNTIL 请选择支付方式\n3\nUNTIL 请插入预付卡\nINSERT prepaid-torn\nUNTIL Present the card again\nENTER\nUNTIL 欢迎光临\n"
+        script += "MENU\nUNTIL 主菜单\n5\nUNTIL >1 发卡\n4\nUNTIL 请插入预付卡\nINSERT prepaid-torn\nUNTIL Balance\nENTER\n"
         let (result, frames) = try Self.run(script, state: state)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(frames.contains { $0.contains("Card expired") }, "\(result.stdout)")

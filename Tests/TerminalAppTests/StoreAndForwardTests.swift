@@ -188,11 +188,24 @@ import VirtualCards
 
         /// Runs the terminal headless on this board; SIGKILLed after `timeout`.
         func terminal(_ input: String, state: String, timeout: Duration = .seconds(60), responseTimeoutMilliseconds: Int = 3000) throws -> ProcessResult {
-            let terminal = try builtProduct("terminal")
-            return try runProcess(
-                [terminal, "run", "--board", board, "--headless", "--fixed-clock", "09:30", "--state-dir", state], stdin: Array(input.utf8),
-                environment: ["HOME": state, "TERMINAL_ACQUIRER_PKI_DIR": directory + "/pki", "TERMINAL_RESPONSE_TIMEOUT_MS": String(responseTimeoutMilliseconds)],
-                timeout: timeout)
+            let result = try runProcess(
+                try argv(state: state), stdin: Array(input.utf8),
+                environment: environment(state: state, responseTimeoutMilliseconds: responseTimeoutMilliseconds), timeout: timeout)
+            #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
+            return result
+        }
+
+        /// Starts the terminal headless on this board, its stdin open for the test to pace by the screens.
+        func interactive(state: String, responseTimeoutMilliseconds: Int = 3000) throws -> InteractiveProcess {
+            try InteractiveProcess(try argv(state: state), environment: environment(state: state, responseTimeoutMilliseconds: responseTimeoutMilliseconds))
+        }
+
+        private func argv(state: String) throws -> [String] {
+            [try builtProduct("terminal"), "run", "--board", board, "--headless", "--fixed-clock", "09:30", "--state-dir", state]
+        }
+
+        private func environment(state: String, responseTimeoutMilliseconds: Int) -> [String: String] {
+            ["HOME": state, "TERMINAL_ACQUIRER_PKI_DIR": directory + "/pki", "TERMINAL_RESPONSE_TIMEOUT_MS": String(responseTimeoutMilliseconds)]
         }
 
         deinit {
@@ -201,12 +214,48 @@ import VirtualCards
         }
     }
 
-    /// Chip sales with PIN 1234, alternating two virtual cards, each below the floor limit.
-    static func sales(_ amounts: [String]) -> String {
+    /// Chip sales with PIN 1234, alternating two virtual cards, each ending on a screen that shows `outcome`
+    /// (offline approval: below the floor limit, with the acquirer down). Paced by the screens (UNTIL), not by sleeps.
+    static func sales(_ amounts: [String], outcome: String = "脱机批准") -> String {
         amounts.enumerated().map { index, amount in
             let card = index % 2 == 0 ? "visa-credit" : "mastercard-debit"
-            return amount.map { "\($0)\n" }.joined() + "ENTER\n1\nINSERT \(card)\nWAIT 300\n1\n2\n3\n4\nENTER\nWAIT 1500\nENTER\n"
+            let lines = ["ENTER", "UNTIL 请选择支付方式", "1", "UNTIL 请插卡", "INSERT \(card)", "UNTIL 请输入密码", "1", "2", "3", "4", "ENTER",
+                         "UNTIL \(outcome)", "ENTER", "UNTIL 欢迎光临"]
+            return amount.map { "\($0)\n" }.joined() + lines.map { $0 + "\n" }.joined()
         }.joined()
+    }
+
+    /// Waits until the latest screen the process printed satisfies `predicate`; returns it, or `nil` on timeout or exit.
+    static func waitForScreen(_ process: InteractiveProcess, timeout: Duration = .seconds(60), where predicate: (String) -> Bool) -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let latest = process.stdout.split(separator: "----\n", omittingEmptySubsequences: false).dropLast().last, predicate(String(latest)) {
+                return String(latest)
+            }
+            if process.wait(timeout: .milliseconds(1)) != nil { return nil }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    /// Waits until the process logged `text` on stderr (bounded by `timeout`).
+    static func waitForLog(_ process: InteractiveProcess, _ text: String, timeout: Duration = .seconds(60)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if process.stderr.contains(text) { return true }
+            usleep(20_000)
+        }
+        return process.stderr.contains(text)
+    }
+
+    /// Paces a run that drains the queue: waits for an idle screen counting it, then for one without the count (the
+    /// queue is empty), then ends the input; returns the exit status.
+    static func drain(_ terminal: InteractiveProcess) -> Int32? {
+        #expect(terminal.waitForOutput("待上送", timeout: .seconds(60)) != nil, "the queue is counted first: \(terminal.stdout)")
+        let drained = waitForScreen(terminal) { $0.contains("欢迎光临") && !$0.contains("待上送") }
+        #expect(drained != nil, "the idle screen stops counting the queue: \(terminal.stdout)")
+        terminal.closeInput()
+        return terminal.wait(timeout: .seconds(60))
     }
 
     static func longestDigitRun(_ text: String) -> Int {
@@ -228,16 +277,23 @@ import VirtualCards
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
         // The acquirer is down: the sales approve offline and wait in the queue.
-        let offline = try acquirer.terminal(Self.sales(["1234", "56", "789"]) + "WAIT 500\n", state: state)
-        #expect(offline.status == 0, "stderr: \(offline.stderr)")
+        // The script waits for the queue's count (UNTIL); the input ends once the uploader has tried the host too.
+        let offline = try acquirer.interactive(state: state)
+        offline.send(Self.sales(["1234", "56", "789"]) + "UNTIL 待上送3笔\n")
+        #expect(Self.waitForLog(offline, "store and forward: delivery failed"), "\(offline.stderr)")
+        offline.closeInput()
+        let offlineStatus = offline.wait(timeout: .seconds(60))
+        #expect(offlineStatus == 0, "stderr: \(offline.stderr)")
+        #expect(!offline.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(offline.stderr)")
         #expect(offline.stderr.split(separator: "decision=approvedOffline", omittingEmptySubsequences: false).count - 1 == 3, "\(offline.stderr)")
         #expect(Self.lastIdle(offline.stdout).contains("待上送3笔"), "\(Self.lastIdle(offline.stdout))")
         #expect(offline.stderr.contains("store and forward: delivery failed"))
 
         try acquirer.start()
-        let online = try acquirer.terminal("WAIT 4000\n", state: state)
+        let online = try acquirer.interactive(state: state)
+        let status = Self.drain(online)
         acquirer.stop()
-        #expect(online.status == 0, "stderr: \(online.stderr)")
+        #expect(status == 0, "stderr: \(online.stderr)")
         #expect(online.stdout.contains("待上送3笔"), "the first screen still counts the queue")
         #expect(!Self.lastIdle(online.stdout).contains("待上送"), "the count falls to nothing: \(Self.lastIdle(online.stdout))")
         #expect(online.stderr.contains("store and forward: delivered"))
@@ -256,7 +312,7 @@ import VirtualCards
         // A host that books requests and never answers: the 150.00 sale (above the floor limit) goes online, times
         // out and is declined; its reversal is due, sent (0400, booked, unanswered) and stays in the queue.
         try acquirer.start(fault: "no-answer")
-        let first = try acquirer.terminal(Self.sales(["15000"]) + "WAIT 2500\n", state: state, responseTimeoutMilliseconds: 1000)
+        let first = try acquirer.terminal(Self.sales(["15000"], outcome: "交易失败") + "WAIT 2500\n", state: state, responseTimeoutMilliseconds: 1000)
         acquirer.stop()
         #expect(first.status == 0, "stderr: \(first.stderr)")
         #expect(Self.lastIdle(first.stdout).contains("待上送1笔"), "the due reversal is counted: \(Self.lastIdle(first.stdout))")
@@ -283,22 +339,30 @@ import VirtualCards
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
         let amounts = ["1234", "56", "789", "321", "456"]
-        let offline = try acquirer.terminal(Self.sales(amounts) + "WAIT 300\n", state: state)
+        let offline = try acquirer.terminal(Self.sales(amounts) + "UNTIL 待上送5笔\n", state: state)
         #expect(offline.status == 0, "stderr: \(offline.stderr)")
         #expect(Self.lastIdle(offline.stdout).contains("待上送5笔"), "\(Self.lastIdle(offline.stdout))")
 
         // A slow host: each answer takes 400 ms, and the host books a message before it answers. SIGKILL lands
-        // while the drain is under way, with a message booked by the host and not yet acknowledged in the journal.
+        // while the drain is under way, with a message booked by the host and not yet acknowledged in the journal:
+        // once the terminal is up counting its queue and the host has booked the first advice (paced by the screen
+        // and the host's books, not by a sleep).
         try acquirer.start(answerDelayMilliseconds: 400)
-        let killed = try acquirer.terminal("WAIT 10000\n", state: state, timeout: .milliseconds(1500))
-        #expect(killed.timedOut, "the terminal was killed mid-drain")
         let ledger = try AcquirerLedger(path: acquirer.ledgerPath)
-        let booked = try ledger.entries().filter { $0.kind == "advice" }.count
+        func bookedAdvices() throws -> Int { try ledger.entries().filter { $0.kind == "advice" }.count }
+        let killed = try acquirer.interactive(state: state)
+        #expect(killed.waitForOutput("待上送5笔", timeout: .seconds(60)) != nil, "\(killed.stdout)")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while (try? bookedAdvices()) ?? 0 == 0, ContinuousClock.now < deadline { usleep(5_000) }  // a busy database reads as none yet
+        kill(killed.pid, SIGKILL)
+        #expect(killed.wait(timeout: .seconds(30)) == 128 + SIGKILL, "the terminal was killed mid-drain: \(killed.stderr)")
+        let booked = try bookedAdvices()
         #expect((1..<amounts.count).contains(booked), "killed mid-drain: \(booked) of \(amounts.count) booked")
 
-        let resumed = try acquirer.terminal("WAIT 5000\n", state: state)
+        let resumed = try acquirer.interactive(state: state)
+        let status = Self.drain(resumed)
         acquirer.stop()
-        #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
+        #expect(status == 0, "stderr: \(resumed.stderr)")
         #expect(!Self.lastIdle(resumed.stdout).contains("待上送"), "\(Self.lastIdle(resumed.stdout))")
         let advices = try ledger.entries().filter { $0.kind == "advice" }
         #expect(advices.count == amounts.count, "no loss, no double booking: \(advices)")

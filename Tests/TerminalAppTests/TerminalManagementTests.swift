@@ -387,12 +387,20 @@ import VirtualCards
         let fd = open(served + "/parameters-2.tpar", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         _ = set.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
-        // Main menu, the item sale (6th entry on the sim board, after the merchant and prepaid menus), DOWN to the bread, quantity 2, pay by card with PIN.
-        let input = "WAIT 2000\nMENU\n6\nWAIT 300\nDOWN\n2\nENTER\nWAIT 300\n1\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\nCANCEL\nMENU\n6\nWAIT 500\nCANCEL\n"
+        // Once the catalogue is in (the idle screen says so), the main menu, the item sale (6th entry on the sim
+        // board, after the merchant and prepaid menus), DOWN to the bread, quantity 2, pay by card with PIN. Paced by
+        // the screens (UNTIL), not by sleeps.
+        let input = [
+            "UNTIL Catalogue v1", "MENU", "UNTIL 主菜单", "6", "UNTIL 面包 ¥8.00 [5]", "DOWN", "2", "UNTIL 面包 ¥8.00 x2 [5]",
+            "ENTER", "UNTIL 请选择支付方式", "1", "UNTIL 请插卡", "INSERT visa-credit", "UNTIL 请输入密码", "1", "2", "3", "4", "ENTER",
+            "UNTIL 交易成功", "CANCEL", "UNTIL 欢迎光临",
+            "MENU", "UNTIL 主菜单", "6", "UNTIL 面包 ¥8.00 [3]", "CANCEL",  // the stock after the sale
+        ].joined(separator: "\n") + "\n"
         let result = try runProcess(
             [try builtProduct("terminal"), "run", "--board", Self.root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state],
             stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))
         #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
         #expect(result.stdout.contains("面包 ¥8.00 x2 [5]"), "the basket before paying")
         #expect(result.stdout.contains("交易成功"), "the sale is approved")
         #expect(result.stdout.contains("面包 ¥8.00 [3]"), "the stock after the sale")
@@ -417,17 +425,20 @@ import VirtualCards
             .init(code: "B002", nameChinese: "面包", nameEnglish: "Bread", priceMinor: 800, taxClass: "B", stock: 5),
         ])
         try writeTextFile(served + "/catalogue-1.toml", catalogue.rendered())
+        // Paced by the screens (UNTIL), not by sleeps; the catalogue is in once the idle screen says so.
         let input = [
-            "WAIT 2000", "MENU", "6", "WAIT 300", "DOWN", "2", "ENTER", "WAIT 300",  // two loaves
-            "2", "SCAN 134567890123456789", "WAIT 1500", "ENTER",  // paid with WeChat Pay
-            "MENU", "6", "WAIT 500", "CANCEL",  // the stock after the sale
-            "MENU", "3", "ENTER", "ENTER", "WAIT 15000", "ENTER", "WAIT 500",  // refund list → the sale → void (it takes about 12 s on the sim board)
-            "MENU", "6", "WAIT 500", "CANCEL",  // the stock after the void
+            "UNTIL Catalogue v1", "MENU", "UNTIL 主菜单", "6", "UNTIL 面包 ¥8.00 [5]", "DOWN", "2", "UNTIL 面包 ¥8.00 x2 [5]",  // two loaves
+            "ENTER", "UNTIL 请选择支付方式", "2", "UNTIL 请出示付款码", "SCAN 134567890123456789", "UNTIL 交易成功", "ENTER",  // paid with WeChat Pay
+            "UNTIL 欢迎光临", "MENU", "UNTIL 主菜单", "6", "UNTIL 面包 ¥8.00 [3]", "CANCEL",  // the stock after the sale
+            // refund list → the sale → void (it takes about 12 s on the sim board)
+            "UNTIL 欢迎光临", "MENU", "UNTIL 主菜单", "3", "UNTIL >1 微信支付", "ENTER", "UNTIL 撤销(当日全额)", "ENTER", "UNTIL 60000ms 交易成功",
+            "ENTER", "UNTIL 欢迎光临", "MENU", "UNTIL 主菜单", "6", "UNTIL 面包 ¥8.00 [5]", "CANCEL",  // the stock after the void
         ].joined(separator: "\n") + "\n"
         let result = try runProcess(
             [try builtProduct("terminal"), "run", "--board", Self.root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state],
             stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))
         #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
         #expect(result.stdout.contains("面包 ¥8.00 [3]"), "the stock after the sale")
         let afterVoid = try #require(result.stdout.split(separator: "撤销").last.map(String.init))
         #expect(afterVoid.contains("面包 ¥8.00 [5]"), "the stock after the void: \(result.stdout)")

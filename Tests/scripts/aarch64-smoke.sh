@@ -37,13 +37,6 @@ skips=(
     "TerminalAppTests\.ChipSalePCSCTests|the host's pcscd again (same reason as PCSCReaderTests)"
     "TerminalAppTests\.ContactlessSalePCSCTests|the host's pcscd again (same reason as PCSCReaderTests)"
     "TerminalAppTests\.PrepaidPCSCTests|the host's pcscd again (same reason as PCSCReaderTests)"
-    "TerminalAppTests\.HeadlessTests/weChatSaleRefundedFromTheMenuOnce|a headless script paced by WAIT lines for a native build: under emulation the refund list arrives after the script has moved on (the same sale passes natively and in the qemu headless chip sale above)"
-    "TerminalAppTests\.PrepaidHeadlessTests/issueTopUpBalanceAndPayTwice|a headless script paced by WAIT lines for a native build (same reason as the WeChat refund script; the same flows pass under qemu in process, PrepaidEndToEndTests, and topUpPaidByChipCard passes headless)"
-    "TerminalAppTests\.PrepaidHeadlessTests/faultCardsEndSafely|WAIT-paced headless script (same reason; PrepaidEndToEndTests/faultVariantsEndSafely covers the fault cards under qemu)"
-    "TerminalAppTests\.TerminalManagementTests/voidedItemSaleGoesBackOnTheShelf|the same WAIT-paced item sale script as the test below, with a void after it (the restock itself runs under qemu in StoreTests ItemReturnTests)"
-    "TerminalAppTests\.TerminalManagementTests/itemSaleOnTheSimBoard|a WAIT-paced headless script: under emulation the catalogue download at start-up is still running when the script opens the item sale screen (the download, stock and resync tests of the same suite pass under qemu)"
-    "TerminalAppTests\.StoreAndForwardTests/offlineSalesQueuedThenDrainedExactlyOnce|a WAIT-paced headless script of three offline sales: under emulation only two complete before the script moves on (it passed under qemu in session 2; what made the third one late is not pinned down); it passes natively, and the uploader's drain runs under qemu in the uplink and uploader suites"
-    "TerminalAppTests\.StoreAndForwardTests/killedMidDrainResumesWithoutLossOrDoubleCharge|the same WAIT-paced offline sales as the test above (the kill-and-resume itself is covered under qemu by the store kill harness)"
     "LinuxDevicesTests\.SerialPortTests/configurationIsAppliedAndReadBack|qemu-user 7.2's termios translation has no B921600: the pty reads back B0 (its other three cases pass under qemu, but --skip takes whole tests)"
 )
 

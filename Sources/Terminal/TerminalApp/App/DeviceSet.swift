@@ -80,7 +80,8 @@ final class DeviceSet: Sendable {
     /// except a PC/SC card reader: chip sales then talk to the card in that reader (`INSERT <any name>` starts
     /// them), which is how the pcscd + vpcd integration test runs the whole terminal against `termtool vcard`.
     static func openHeadless(profile: BoardProfile, snapshot: String?, state: StateDirectory, bus: EventBus, logger: Logger) throws -> DeviceSet {
-        let display = withSnapshot(HeadlessDisplay(geometry: simulatedGeometry(profile)), path: snapshot, logger: logger)
+        let screens = HeadlessScreens()
+        let display = withSnapshot(HeadlessDisplay(geometry: simulatedGeometry(profile), screens: screens), path: snapshot, logger: logger)
         var cardReader: (any CardReaderDevice)?
         if case .pcsc(let name) = profile.cardReader {
             do {
@@ -89,8 +90,8 @@ final class DeviceSet: Sendable {
                 throw RuntimeError(.device, "card reader \(name) (is pcscd running?): \(error)")
             }
         }
-        let reader = try HeadlessInputReader(fd: STDIN_FILENO, bus: bus) { message in
-            logger.error("bad headless input", metadata: ["problem": "\(message)"])
+        let reader = try HeadlessInputReader(fd: STDIN_FILENO, bus: bus, screens: screens) { message in
+            logger.error("headless input", metadata: ["problem": "\(message)"])
         }
         return try DeviceSet(display: display, printer: simulatedPrinter(profile, state: state), cardReader: cardReader, stoppers: [{ reader.shutdown() }])
     }

@@ -7,18 +7,25 @@ import LinuxDevices
 import SystemPackage
 
 /// Reads headless input from a file descriptor on a thread of its own and sends each event to the bus.
-/// `WAIT <ms>` pauses the reading; a bad line is reported on stderr and skipped; end of input sends
-/// ``TerminalEvent/endOfInput``.
+/// `WAIT <ms>` pauses the reading; `UNTIL <text>` pauses it until a screen printed after the previous event holds
+/// the text (on timeout it is reported and reading goes on); a bad line is reported on stderr and skipped; end of
+/// input sends ``TerminalEvent/endOfInput``.
 final class HeadlessInputReader: Sendable {
     private let stop: StopSignal
     private let thread: DeviceThread
 
-    init(fd: Int32, bus: EventBus, report: @escaping @Sendable (String) -> Void) throws {
+    init(fd: Int32, bus: EventBus, screens: HeadlessScreens, report: @escaping @Sendable (String) -> Void) throws {
         let stop = try StopSignal()
         self.stop = stop
         thread = try DeviceThread.start(name: "headless-in") {
             var buffer: [UInt8] = []
             var lineNumber = 0
+            // The screens printed before the latest event was sent: UNTIL looks only at the ones after.
+            var mark = 0
+            func send(_ event: TerminalEvent) {
+                mark = screens.count
+                bus.send(event)
+            }
             let descriptor = FileDescriptor(rawValue: fd)
             func handle(_ line: [UInt8]) -> Bool {
                 lineNumber += 1
@@ -26,11 +33,18 @@ final class HeadlessInputReader: Sendable {
                 do {
                     switch try HeadlessCommand.parse(text, line: lineNumber) {
                     case nil: break
-                    case .key(let key)?: bus.send(.flow(.key(key)))
-                    case .presentation(let p)?: bus.send(.flow(.presentation(p)))
+                    case .key(let key)?: send(.flow(.key(key)))
+                    case .presentation(let p)?: send(.flow(.presentation(p)))
                     case .wait(let ms)?:
                         if (try? pollReadable(stop.descriptor, stop: nil, timeoutMilliseconds: Int32(ms))) == .readable { return false }
-                    case .quit?: bus.send(.quit)
+                    case .until(let text, let ms)?:
+                        switch screens.wait(for: text, after: mark, timeoutMilliseconds: ms, stop: stop) {
+                        case .shown: break
+                        case .stopped: return false
+                        case .timedOut:
+                            report("headless input line \(lineNumber): UNTIL timed out after \(ms) ms: no screen showed '\(text)'")
+                        }
+                    case .quit?: send(.quit)
                     }
                 } catch {
                     report("\(error)")
@@ -97,7 +111,7 @@ final class SimulatorKeyboard: Sendable {
                     case .event(.key(let key)): bus.send(.flow(.key(key)))
                     case .event(.presentation(let p)): bus.send(.flow(.presentation(p)))
                     case .event(.quit): bus.send(.quit)
-                    case .event(.wait): break
+                    case .event(.wait), .event(.until): break
                     case .nextItem:
                         selection += 1
                         onSelection(describe())

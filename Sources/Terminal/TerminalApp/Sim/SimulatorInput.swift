@@ -6,14 +6,21 @@ public enum SimulatorEvent: Sendable, Equatable {
     case presentation(Presentation)
     /// Headless `WAIT <ms>`.
     case wait(milliseconds: Int)
+    /// Headless `UNTIL [<ms>ms] <text>`: stop reading input until a screen shown after the previous event holds
+    /// `text`, for at most `timeoutMilliseconds`.
+    case until(text: String, timeoutMilliseconds: Int)
     /// Leave the simulator (keyboard `q` or Ctrl-C).
     case quit
 }
 
 /// Headless mode's input language, one event per line (README, "Headless mode"):
 /// key names (`1`, `00`, `ENTER`, `CANCEL`, `CLEAR`, `F1`, `UP`, `MENU`, ...), `INSERT <card>`, `TAP <card or phone>`,
-/// `REMOVE`, `SCAN <text>`, `WAIT <ms>`. Blank lines and lines starting with `#` are skipped.
+/// `REMOVE`, `SCAN <text>`, `WAIT <ms>`, `UNTIL [<ms>ms] <text>`. Blank lines and lines starting with `#` are skipped.
 public enum HeadlessCommand {
+    /// How long `UNTIL <text>` waits for its screen when the line names no timeout: 30 s, generous enough for an
+    /// online sale under emulation on a loaded machine.
+    public static let defaultUntilTimeoutMilliseconds = 30_000
+
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         public var line: Int
         public var message: String
@@ -47,12 +54,34 @@ public enum HeadlessCommand {
                 throw ParseError(line: line, message: "WAIT needs milliseconds 0...600000, found '\(argument)'")
             }
             return .wait(milliseconds: ms)
+        case "UNTIL":
+            return try parseUntil(argument, line: line)
         default:
             guard argument.isEmpty, let key = Key(name: verb) else {
-                throw ParseError(line: line, message: "unknown key or action '\(trimmed)'; expected a key name (\(Key.allCases.map(\.rawValue).joined(separator: " "))) or INSERT, TAP, REMOVE, SCAN, WAIT")
+                throw ParseError(line: line, message: "unknown key or action '\(trimmed)'; expected a key name (\(Key.allCases.map(\.rawValue).joined(separator: " "))) or INSERT, TAP, REMOVE, SCAN, WAIT, UNTIL")
             }
             return .key(key)
         }
+    }
+
+    /// `UNTIL <text>` or `UNTIL <ms>ms <text>`: a first word of digits followed by `ms` is the timeout (0...600000);
+    /// the rest of the line, inner spaces kept, is the text the screen must show.
+    static func parseUntil(_ argument: Substring, line: Int) throws(ParseError) -> SimulatorEvent {
+        var text = argument
+        var timeout = defaultUntilTimeoutMilliseconds
+        let first = argument.prefix { $0 != " " && $0 != "\t" }
+        if first.count > 2, first.hasSuffix("ms"), first.dropLast(2).allSatisfy({ ("0"..."9").contains($0) }) {
+            guard let ms = Int(first.dropLast(2)), (0...600_000).contains(ms) else {
+                throw ParseError(line: line, message: "UNTIL's timeout must be 0...600000 ms, found '\(first)'")
+            }
+            timeout = ms
+            text = argument.dropFirst(first.count)
+            while let c = text.first, c == " " || c == "\t" { text.removeFirst() }
+        }
+        guard !text.isEmpty else {
+            throw ParseError(line: line, message: "UNTIL needs the text to wait for, e.g. 'UNTIL 请插卡' or 'UNTIL 5000ms 交易成功'")
+        }
+        return .until(text: String(text), timeoutMilliseconds: timeout)
     }
 }
 

@@ -19,20 +19,25 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(RuntimeError) {
 }
 
 /// Headless mode's display: each new screen as plain text on stdout, followed by a line holding only `----`.
+/// Each screen printed is also recorded in `screens`, where headless input's `UNTIL <text>` looks for it.
 public final class HeadlessDisplay: DisplayDevice {
     public let geometry: DisplayGeometry
     private let fd: Int32
+    private let screens: HeadlessScreens?
     private var last: CharacterGrid?
 
-    public init(geometry: DisplayGeometry, fd: Int32 = 1) {
+    public init(geometry: DisplayGeometry, fd: Int32 = 1, screens: HeadlessScreens? = nil) {
         self.geometry = geometry
         self.fd = fd
+        self.screens = screens
     }
 
     public func show(_ grid: CharacterGrid) throws {
         guard grid != last else { return }
         last = grid
-        try writeAll(fd, Array((grid.plainText + "\n----\n").utf8))
+        let text = grid.plainText
+        try writeAll(fd, Array((text + "\n----\n").utf8))
+        screens?.record(text)
     }
 }
 
