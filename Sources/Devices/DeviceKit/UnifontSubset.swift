@@ -8,7 +8,7 @@
 //
 // Unifont package version: 1:15.0.01-2
 // unifont.hex SHA-256: fe93c0df9a69e71df0fcf9e71af3adab3c85a393b1a3cae1eb32f69880fc1841
-// Glyphs: 4494 (3755 GB 2312 level-1 hanzi; 298 characters from 76 UI source files)
+// Glyphs: 4494 (3755 GB 2312 level-1 hanzi; 298 characters from 78 UI source files)
 // Ranges:
 //   U+0020..U+007E printable ASCII
 //   U+00A0..U+00FF Latin-1 Supplement
