@@ -9,7 +9,9 @@ import Testing
 /// so the acquirer's books net to nothing charged, each message booked once.
 @Suite(.serialized) struct AcquirerFaultTests {
     static let root = repositoryRoot()
-    static let sale = "2\n0\n0\n0\n0\nENTER\nENTER\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\n"
+    /// Paced by the screens (UNTIL); the closing WAIT leaves a late answer time to arrive before the input ends.
+    static let sale = "2\n0\n0\n0\n0\nENTER\nUNTIL 请选择支付方式\nENTER\nUNTIL 请插卡\nINSERT visa-credit\nUNTIL 请输入密码\n1\n2\n3\n4\nENTER\n"
+        + "UNTIL 交易失败\nWAIT 3000\n"
 
     static func terminal(_ input: String, state: String, environment: [String: String]) throws -> ProcessResult {
         let argv = [
@@ -18,6 +20,7 @@ import Testing
         ]
         let result = try runProcess(argv, stdin: Array(input.utf8), environment: ["HOME": state].merging(environment) { $1 }, timeout: .seconds(90))
         #expect(!result.timedOut, "terminal did not exit; stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
         return result
     }
 

@@ -194,13 +194,17 @@ import Updater
         write(served + "/parameters-4.tpar", set)
         // Idle first, the set applied by the start-up round, a chip sale (method 1, card; PIN 1234), Settings → Parameters, then the
         // merchant menu's Update (the sim board's TEST ONLY password 123456).
-        let input = "WAIT 2500\n2\n0\n0\n0\nENTER\nWAIT 300\n1\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\nENTER\n"
-            + "MENU\n2\n5\nWAIT 300\nCANCEL\nCANCEL\nCANCEL\nMENU\n4\n1\n2\n3\n4\n5\n6\nENTER\n7\nWAIT 300\nCANCEL\nCANCEL\n"
+        // Paced by the screens (UNTIL), in English once the set has applied.
+        let input = "UNTIL Evening Store\n2\n0\n0\n0\nENTER\nUNTIL Payment method\n1\nUNTIL Insert or tap card\nINSERT visa-credit\n"
+            + "UNTIL Enter PIN\n1\n2\n3\n4\nENTER\nUNTIL APPROVED\nENTER\nUNTIL Welcome\n"
+            + "MENU\n2\n5\nUNTIL Parameters v4\nCANCEL\nCANCEL\nCANCEL\nMENU\n4\n1\n2\n3\n4\n5\n6\nENTER\n7\nUNTIL Not available on this board\n"
+            + "CANCEL\nCANCEL\n"
         let result = try runProcess(
             [try builtProduct("terminal"), "run", "--board", repositoryRoot() + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30",
              "--state-dir", state],
             stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))
         #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
         let frames = result.stdout.split(separator: "----\n", omittingEmptySubsequences: false).map(String.init)
         #expect(frames.first?.contains("模拟商户") == true && frames.first?.contains("欢迎光临") == true, "\(frames.first ?? "")")
         #expect(frames.contains { $0.contains("Evening Store") && $0.contains("Welcome") }, "\(result.stdout)")

@@ -125,8 +125,8 @@ import Testing
         defer { removeTree(state) }
         // The merchant password (TEST ONLY 123456), 20.00 on visa-credit (offline PIN 1234), then the prepaid card is
         // loaded.
-        let script = "MENU\n5\n3\n1\n2\n3\n4\n5\n6\nENTER\n2\n0\n0\n0\nENTER\nINSERT visa-credit\nWAIT 1500\n1\n2\n3\n4\nENTER\nWAIT 4000\n"
-            + "INSERT prepaid-good\nWAIT 1000\nENTER\n"
+        let script = "MENU\n5\n3\n1\n2\n3\n4\n5\n6\nENTER\n2\n0\n0\n0\nENTER\nINSERT visa-credit\nUNTIL 请输入密码\n1\n2\n3\n4\n"
+            + "ENTER\nUNTIL 请插入预付卡\nINSERT prepaid-good\nUNTIL Balance 120.00\nENTER\n"
         let (result, frames) = try Self.run(script, state: state)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(frames.contains { $0.contains("充值(银行卡)") }, "\(result.stdout)")

@@ -98,7 +98,8 @@ else
 fi
 
 mkdir -p "$work/state"
-printf '2\n0\n0\n0\n0\nENTER\n1\nINSERT visa-credit\nWAIT 4000\n1\n2\n3\n4\nENTER\nWAIT 8000\nENTER\n' |
+printf '%s\n' 2 0 0 0 0 ENTER 'UNTIL 请选择支付方式' 1 'UNTIL 请插卡' 'INSERT visa-credit' 'UNTIL 60000ms 请输入密码' 1 2 3 4 ENTER \
+    'UNTIL 60000ms 交易成功' ENTER 'UNTIL 欢迎光临' |
     timeout 120 "${qemu[@]}" "$bin" run --board "$repo/board/sim/board.toml" --headless --fixed-clock 09:30 \
         --state-dir "$work/state" > "$work/sale.txt" 2> "$work/sale.err"
 status=$?

@@ -104,21 +104,24 @@ check "the terminal is up, with the external acquirer" wait_for 20 grep -q 'acqu
 
 echo "== link pulled: sales go offline within the caps"
 T link set wlan0 down
-sale() { # amount digits, card
-    local digits=$1 card=$2 d
+# Paced by the screens (UNTIL), not by sleeps: the input waits for each screen, so a loaded machine cannot make the
+# keys run ahead of the sale (an amount's digits landing on the previous sale's result screen, say).
+sale() { # amount digits, card, the outcome screen's text
+    local digits=$1 card=$2 outcome=$3 d
     for d in $(echo "$digits" | grep -o .); do echo "$d" >&3; done
-    printf 'ENTER\n1\nINSERT %s\nWAIT 300\n1\n2\n3\n4\nENTER\nWAIT 2500\nENTER\nWAIT 300\n' "$card" >&3
+    printf '%s\n' ENTER 'UNTIL 请选择支付方式' 1 'UNTIL 请插卡' "INSERT $card" 'UNTIL 请输入密码' 1 2 3 4 ENTER \
+        "UNTIL 60000ms $outcome" ENTER 'UNTIL 欢迎光临' >&3
 }
-sale 1234 visa-credit
-sale 56 mastercard-debit
-sale 789 visa-credit
+sale 1234 visa-credit 脱机批准
+sale 56 mastercard-debit 脱机批准
+sale 789 visa-credit 脱机批准
 check "three sales under the floor limit approved offline" wait_for 60 offline_at_least 3
-sale 15000 mastercard-debit
+sale 15000 mastercard-debit 交易失败
 check "the 150.00 sale (above the floor limit) ran to its end" wait_for 30 decisions_at_least 4
 check "and was not approved offline: still three offline approvals" [ "$(offline_approvals)" = 3 ]
 check "the idle screen counts three unsent" wait_for 10 idle_shows '待上送3笔'
 check "nothing reached the acquirer while the link was down" advices_are 0
-check "the uploader tried and backed off" grep -q 'store and forward: delivery failed' "$tmp/terminal.err"
+check "the uploader tried and backed off" wait_for 30 grep -q 'store and forward: delivery failed' "$tmp/terminal.err"
 
 echo "== link restored: the queue drains exactly once"
 T link set wlan0 up
@@ -131,6 +134,7 @@ check "exactly once: 3 advices, 3 distinct keys ($n, $keys)" [ "$n-$keys" = 3-3 
 check "net charged 12.34 + 0.56 + 7.89 = 2079 ($net)" [ "$net" = 2079 ]
 exec 3>&-
 check "the terminal exits cleanly at the end of its input" wait "$terminal_pid"
+check "every screen the input waited for came" bash -c "! grep -q 'UNTIL timed out' '$tmp/terminal.err'"
 check "no clear PAN in the terminal's log" bash -c "! grep -Eq '[0-9]{16}' '$tmp/terminal.err'"
 grep 'chip transaction complete' "$tmp/terminal.err" | sed -E 's/.*(amount=[0-9]+ )?decision=([A-Za-z]+).*/    decision: \2/' | sort | uniq -c
 finish
