@@ -98,6 +98,20 @@ public final class HostConnection: Sendable {
     /// Whether the connection is still open (not closed and no exchange has failed). Waits for an exchange in flight.
     public var isOpen: Bool { channel.withLock { $0 != nil } }
 
+    /// Whether a new exchange can start on this connection, checked without waiting: it is open and the host has
+    /// not closed its side meanwhile (hosts close idle connections). A connection that fails the check is closed.
+    /// Use it before reusing a kept connection: a request written into a connection the host has closed is
+    /// accepted by the kernel and never answered.
+    public var isUsable: Bool {
+        channel.withLock { channel in
+            guard let open = channel else { return false }
+            if open.session.isReusable() { return true }
+            open.session.close()
+            channel = nil
+            return false
+        }
+    }
+
     /// Sends close_notify and closes the socket. Waits for an exchange in flight to end first. Idempotent.
     public func close() {
         channel.withLock { channel in

@@ -9,9 +9,12 @@ import Testing
 /// so the acquirer's books net to nothing charged, each message booked once.
 @Suite(.serialized) struct AcquirerFaultTests {
     static let root = repositoryRoot()
-    /// Paced by the screens (UNTIL); the closing WAIT leaves a late answer time to arrive before the input ends.
-    static let sale = "2\n0\n0\n0\n0\nENTER\nUNTIL 请选择支付方式\nENTER\nUNTIL 请插卡\nINSERT visa-credit\nUNTIL 请输入密码\n1\n2\n3\n4\nENTER\n"
-        + "UNTIL 交易失败\nWAIT 3000\n"
+    /// A 200.00 chip sale (PIN 1234) that ends on a screen showing `outcome`, paced by the screens (UNTIL); the closing
+    /// WAIT leaves a late answer time to arrive before the input ends.
+    static func sale(until outcome: String = "交易失败") -> String {
+        "2\n0\n0\n0\n0\nENTER\nUNTIL 请选择支付方式\nENTER\nUNTIL 请插卡\nINSERT visa-credit\nUNTIL 请输入密码\n1\n2\n3\n4\nENTER\n"
+            + "UNTIL \(outcome)\nWAIT 3000\n"
+    }
 
     static func terminal(_ input: String, state: String, environment: [String: String]) throws -> ProcessResult {
         let argv = [
@@ -32,7 +35,7 @@ import Testing
     func faultEndsInAReversalSentOnce(_ fault: AcquirerServer.Fault) throws {
         let state = try makeTemporaryDirectory("acquirer-fault")
         defer { removeTree(state) }
-        let faulty = try Self.terminal(Self.sale, state: state, environment: [
+        let faulty = try Self.terminal(Self.sale(), state: state, environment: [
             "TERMINAL_ACQUIRER_FAULT": fault.rawValue, "TERMINAL_RESPONSE_TIMEOUT_MS": "1000", "TERMINAL_ACQUIRER_LATE_MS": "2500",
         ])
         #expect(faulty.status == 0, "stderr: \(faulty.stderr)")
@@ -62,7 +65,7 @@ import Testing
     @Test func impostorCertificateIsRefusedAndNothingIsSent() throws {
         let state = try makeTemporaryDirectory("acquirer-impostor")
         defer { removeTree(state) }
-        let result = try Self.terminal(Self.sale, state: state, environment: [
+        let result = try Self.terminal(Self.sale(), state: state, environment: [
             "TERMINAL_ACQUIRER_FAULT": AcquirerServer.Fault.wrongCertificate.rawValue, "TERMINAL_RESPONSE_TIMEOUT_MS": "1000",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")

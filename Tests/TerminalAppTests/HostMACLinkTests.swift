@@ -50,13 +50,16 @@ import VirtualCards
         let log = LogCapture()
         let pki: TLSTestCertificates
 
-        init(fault: AcquirerServer.Fault = .none, kbpk: SecretBytes? = TerminalManagementHost.testKeyBlockProtectionKey) throws {
+        init(
+            fault: AcquirerServer.Fault = .none, kbpk: SecretBytes? = TerminalManagementHost.testKeyBlockProtectionKey, idleTimeout: Duration? = nil
+        ) throws {
             directory = try makeTemporaryDirectory("hostmac")
             pki = try TLSTestCertificates.generate(clientName: HostMACLinkTests.terminalID)
             ledger = try AcquirerLedger(path: directory + "/ledger.sqlite")
             let issuer = IssuerHost(issuers: TestIssuers.builtIn, pinBaseDerivationKey: SecretBytes(zeros: 16), expectedPIN: { _ in nil })
-            server = try AcquirerServer(
-                configuration: .init(identity: pki.serverIdentity, clientCAPEM: pki.caCertificatePEM, fault: fault), issuer: issuer, ledger: ledger)
+            var configuration = AcquirerServer.Configuration(identity: pki.serverIdentity, clientCAPEM: pki.caCertificatePEM, fault: fault)
+            configuration.idleTimeout = idleTimeout
+            server = try AcquirerServer(configuration: configuration, issuer: issuer, ledger: ledger)
             let capture = log
             link = HostAcquirerLink(
                 configuration: .init(
@@ -249,6 +252,38 @@ import VirtualCards
         #expect(rig.log.text.components(separatedBy: "MAC working key loaded by key exchange").count == 3)
     }
 
+    /// The host closes the kept connection after the terminal has been idle a while (as real acquirer hosts do). The
+    /// next sale must not be sent into the dead connection (a write the kernel accepts, then no answer: a false
+    /// time-out, a reversal and a declined customer): the terminal notices the host's close and opens a new
+    /// connection. The same holds for the key exchange when the key was dropped meanwhile.
+    @Test func aConnectionTheHostClosedWhileIdleIsReplacedNotUsed() async throws {
+        let rig = try Rig(idleTimeout: .milliseconds(200))
+        defer { rig.close() }
+        guard case .answered = await rig.link.authorize(Self.request("0000000000110001", stan: 41)) else {
+            Issue.record("the first request was not answered")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(900))  // the host closes the idle connection
+        let second = await rig.link.authorize(Self.request("0000000000110002", stan: 42))
+        guard case .answered(let response) = second else {
+            Issue.record("the sale after the host closed the idle connection was not answered: \(second)")
+            return
+        }
+        #expect(response.responseCode != "A0")
+
+        try await Task.sleep(for: .milliseconds(900))
+        rig.link.dropMACKey()  // the next message starts with a key exchange, after the host closed the connection again
+        let third = await rig.link.authorize(Self.request("0000000000110003", stan: 43))
+        guard case .answered = third else {
+            Issue.record("the key exchange after the host closed the idle connection failed: \(third)")
+            return
+        }
+        let log = rig.log.text
+        #expect(log.components(separatedBy: "MAC working key loaded by key exchange").count == 3, "\(log)")
+        #expect(!log.contains("no answer from the acquirer"), "\(log)")
+        #expect(try rig.ledger.entries().map(\.kind) == ["authorization", "authorization", "authorization"])
+    }
+
     /// A terminal without a KBPK cannot load a MAC key: it sends nothing financial (the sale ends as with the host
     /// unreachable, an advice stays queued), says so in the log, and the host's books stay empty.
     @Test func noKBPKSendsNothingAndSaysSo() async throws {
@@ -274,7 +309,7 @@ import VirtualCards
     @Test func headlessChipSaleIsApprovedOverMACs() throws {
         let state = try makeTemporaryDirectory("hostmac-sale")
         defer { removeTree(state) }
-        let result = try AcquirerFaultTests.terminal(AcquirerFaultTests.sale, state: state, environment: [:])
+        let result = try AcquirerFaultTests.terminal(AcquirerFaultTests.sale(until: "交易成功"), state: state, environment: [:])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.contains("交易成功"), "the sale is approved: \(result.stdout)")
         #expect(result.stderr.contains("MAC working key loaded by key exchange"), "\(result.stderr)")

@@ -41,6 +41,23 @@ struct HostConnectionTests {
         #expect(host.peerName.withLock { $0 } == "TID-00000042")
     }
 
+    @Test("a kept connection the host closed while idle is not usable (close_notify or a bare end of stream); session tickets do not count")
+    func hostClosedWhileIdle() throws {
+        for notify in [true, false] {
+            let host = try TestHostServer(context: server, behavior: .echoOnceThenClose(notify: notify))
+            defer { host.stop() }
+            let connection = try HostConnection.connect(host: "127.0.0.1", port: host.port, tls: client)
+            defer { connection.close() }
+            // TLS 1.3: the server's session tickets arrive after the handshake, before any request; they are taken in.
+            usleep(100_000)
+            #expect(connection.isUsable, "notify \(notify): handshake records alone leave the connection usable")
+            #expect(try connection.exchange([1, 2, 3], responseTimeout: .seconds(5)) == [1, 2, 3])
+            host.stop()  // the server has closed its side
+            #expect(!connection.isUsable, "notify \(notify): the host closed the connection")
+            #expect(!connection.isOpen, "the check closes our side too")
+        }
+    }
+
     @Test("TLS 1.2 only still works (ECDHE-ECDSA AEAD suite), and a host name is verified against DNS SANs")
     func tls12AndHostName() throws {
         let tls12 = try TLSContext.client(

@@ -22,6 +22,9 @@ final class TestHostServer: Sendable {
         case closeMidMessage
         /// Accept TCP, wait for the ClientHello, answer with plain text, then close.
         case garbage
+        /// Handshake, answer one request as `.echo` does, then close: with close_notify, or (`notify` false) by
+        /// shutting the socket down under TLS, as a host whose process died.
+        case echoOnceThenClose(notify: Bool)
     }
 
     let listener: HostListener
@@ -84,6 +87,9 @@ final class TestHostServer: Sendable {
             case .closeMidMessage:
                 _ = try channel.receive(deadline: deadline)
                 try session.write([0, 100] + [UInt8](repeating: 0x41, count: 10), deadline: deadline)
+            case .echoOnceThenClose(let notify):
+                try channel.send(try channel.receive(deadline: deadline), deadline: deadline)
+                if !notify { shutdown(fd, Int32(SHUT_RDWR)) }
             case .noHandshake, .garbage:
                 break
             }

@@ -274,6 +274,23 @@ final class SSLConnection {
         return error.code == .tlsCertificateRejected || error.code == .tlsHandshakeFailure ? error : nil
     }
 
+    /// Whether the session can carry a new exchange, checked without waiting: nothing has arrived since the last
+    /// read, or only handshake records (a TLS 1.3 session ticket, a key update), which libssl takes in. `false` once
+    /// the peer has closed (close_notify, end of stream, reset) or has sent data nobody asked for.
+    func isReusable() -> Bool {
+        guard !closed, SSL_pending(ssl) == 0 else { return false }
+        var pfd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        var ready = poll(&pfd, 1, 0)
+        while ready < 0, errno == EINTR { ready = poll(&pfd, 1, 0) }
+        guard ready > 0 else { return ready == 0 }
+        ERR_clear_error()
+        var byte: UInt8 = 0
+        let rc = SSL_read(ssl, &byte, 1)
+        let kind = SSL_get_error(ssl, rc)
+        ERR_clear_error()
+        return rc <= 0 && (kind == SSL_ERROR_WANT_READ || kind == SSL_ERROR_WANT_WRITE)
+    }
+
     /// Sends close_notify once without waiting for the peer's (`SSL_shutdown`), then closes the socket.
     func close() {
         guard !closed else { return }

@@ -143,6 +143,13 @@ public final class TLSSession {
     /// Sends close_notify (without waiting for the peer's) and closes the socket. Idempotent.
     public func close() { connection.close() }
 
+    /// Whether the session can carry a new request, checked without waiting: `false` once the peer has closed it
+    /// (close_notify, end of stream, reset) or has sent application data nobody asked for. Handshake records that
+    /// arrived meanwhile (a TLS 1.3 session ticket) are taken in and do not count. Call it between exchanges, on an
+    /// idle session: a server that closes idle connections leaves the client a socket its next write still succeeds
+    /// on, and the request would be lost.
+    public func isReusable() -> Bool { connection.isReusable() }
+
     /// The negotiated protocol version as libssl names it ("TLSv1.2", "TLSv1.3"), after the handshake.
     public var protocolVersion: String { connection.protocolVersion }
 

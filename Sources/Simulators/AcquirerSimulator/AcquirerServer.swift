@@ -50,6 +50,9 @@ public final class AcquirerServer: Sendable {
         /// The KBPK key exchange wraps MAC keys under when ``terminalManagement`` has none: the simulator boards' TEST
         /// KBPK (AcquirerServer+MAC.swift).
         public var keyBlockProtectionKey: SecretBytes? = TerminalManagementHost.testKeyBlockProtectionKey
+        /// Closes a connection that has carried no request for this long, as real acquirer hosts do with idle
+        /// terminals; `nil` keeps it open until the terminal closes it.
+        public var idleTimeout: Duration?
         public init(identity: TLSIdentity, clientCAPEM: [UInt8], fault: Fault = .none, lateAnswerDelay: Duration = .seconds(20), answerDelay: Duration = .zero) {
             self.answerDelay = answerDelay
             self.identity = identity
@@ -92,7 +95,7 @@ public final class AcquirerServer: Sendable {
         let worker = Worker(
             listener: listener, context: context, impostorContext: impostor, issuer: issuer, ledger: ledger, qrGateway: self.qrGateway,
             server: self,
-            lateAnswerDelay: configuration.lateAnswerDelay, answerDelay: configuration.answerDelay)
+            lateAnswerDelay: configuration.lateAnswerDelay, answerDelay: configuration.answerDelay, idleTimeout: configuration.idleTimeout)
         let box = Unmanaged.passRetained(WorkerBox(worker))
         var handle = pthread_t()
         let status = pthread_create(&handle, nil, { raw in
@@ -140,11 +143,13 @@ extension AcquirerServer {
         unowned let server: AcquirerServer
         let lateAnswerDelay: Duration
         let answerDelay: Duration
+        let idleTimeout: Duration?
 
         init(
             listener: HostListener, context: TLSContext, impostorContext: TLSContext, issuer: IssuerHost, ledger: AcquirerLedger,
-            qrGateway: QRGatewayHost, server: AcquirerServer, lateAnswerDelay: Duration, answerDelay: Duration
+            qrGateway: QRGatewayHost, server: AcquirerServer, lateAnswerDelay: Duration, answerDelay: Duration, idleTimeout: Duration?
         ) {
+            self.idleTimeout = idleTimeout
             self.qrGateway = qrGateway
             self.answerDelay = answerDelay
             self.impostorContext = impostorContext
@@ -169,16 +174,20 @@ extension AcquirerServer {
             defer { session.close() }
             guard (try? session.handshake(deadline: .now + .seconds(10))) != nil else { return }
             let channel = HostFrameChannel(session: session)
+            var lastRequest = ContinuousClock.now
             while !server.isStopping {
                 let request: [UInt8]
                 do {
-                    request = try channel.receive(deadline: .now + .milliseconds(500), timeoutPhase: .response)
+                    let poll = ContinuousClock.now + .milliseconds(500)
+                    request = try channel.receive(deadline: idleTimeout.map { min(poll, lastRequest + $0) } ?? poll, timeoutPhase: .response)
                 } catch let error as UplinkError {
-                    if case .timeout = error.code { continue }
-                    return
+                    guard case .timeout = error.code else { return }
+                    if let idleTimeout, ContinuousClock.now - lastRequest >= idleTimeout { return }  // idle: close_notify
+                    continue
                 } catch {
                     return
                 }
+                lastRequest = .now
                 let answer = respondAuthenticated(to: request)  // MAC checked and added (AcquirerServer+MAC.swift)
                 // Key exchange is answered whatever the fault: the faults are those of the financial messages.
                 switch Self.isKeyExchange(request) ? .none : server.currentFault {

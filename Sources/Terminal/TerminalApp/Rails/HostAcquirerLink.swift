@@ -218,9 +218,12 @@ public final class HostAcquirerLink: AcquirerLink {
         }
     }
 
-    /// The open connection, or a new one.
+    /// The kept connection when it is still usable (the host may have closed it while idle), or a new one.
     private func openConnection() -> Result<HostConnection, UplinkError> {
-        if let open = connection.withLock({ $0 }), open.isOpen { return .success(open) }
+        if let open = connection.withLock({ $0 }) {
+            if open.isUsable { return .success(open) }
+            logger.debug("the acquirer closed the kept connection: opening a new one")
+        }
         do {
             let link = try HostConnection.connect(
                 host: configuration.host, port: configuration.port, tls: configuration.tls, peerName: configuration.peerName,
