@@ -23,7 +23,7 @@ import Testing
         ]
         let result = try runProcess(argv, stdin: Array(input.utf8), environment: ["HOME": state].merging(environment) { $1 }, timeout: .seconds(90))
         #expect(!result.timedOut, "terminal did not exit; stderr: \(result.stderr)")
-        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
         return result
     }
 

@@ -13,12 +13,17 @@ import Testing
         }
     }
 
+    /// Expects that no `UNTIL` of a headless script timed out: every screen the script waited for came.
+    static func expectEveryAwaitedScreenCame(_ stderr: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(stderr)", sourceLocation: sourceLocation)
+    }
+
     static func run(_ input: String, state: String, arguments: [String] = []) throws -> Run {
         let terminal = try builtProduct("terminal")
         let argv = [terminal, "run", "--board", root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state] + arguments
         let result = try runProcess(argv, stdin: Array(input.utf8), environment: ["HOME": state], timeout: .seconds(60))
         #expect(!result.timedOut, "terminal did not exit; stderr: \(result.stderr)")
-        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
         return Run(result: result)
     }
 

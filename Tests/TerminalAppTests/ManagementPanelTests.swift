@@ -204,7 +204,7 @@ import Updater
              "--state-dir", state],
             stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
         let frames = result.stdout.split(separator: "----\n", omittingEmptySubsequences: false).map(String.init)
         #expect(frames.first?.contains("模拟商户") == true && frames.first?.contains("欢迎光临") == true, "\(frames.first ?? "")")
         #expect(frames.contains { $0.contains("Evening Store") && $0.contains("Welcome") }, "\(result.stdout)")

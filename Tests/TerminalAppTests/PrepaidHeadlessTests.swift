@@ -13,7 +13,7 @@ import Testing
                     "--state-dir", state]
         let result = try runProcess(argv, stdin: Array(input.utf8), environment: ["HOME": state], timeout: .seconds(90))
         #expect(!result.timedOut, "terminal did not exit; stderr: \(result.stderr)")
-        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
         let frames = result.stdout.split(separator: "----\n", omittingEmptySubsequences: false).dropLast().map(String.init)
         return (result, frames)
     }

@@ -191,7 +191,7 @@ import VirtualCards
             let result = try runProcess(
                 try argv(state: state), stdin: Array(input.utf8),
                 environment: environment(state: state, responseTimeoutMilliseconds: responseTimeoutMilliseconds), timeout: timeout)
-            #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
+            HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
             return result
         }
 
@@ -284,7 +284,7 @@ import VirtualCards
         offline.closeInput()
         let offlineStatus = offline.wait(timeout: .seconds(60))
         #expect(offlineStatus == 0, "stderr: \(offline.stderr)")
-        #expect(!offline.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(offline.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(offline.stderr)
         #expect(offline.stderr.split(separator: "decision=approvedOffline", omittingEmptySubsequences: false).count - 1 == 3, "\(offline.stderr)")
         #expect(Self.lastIdle(offline.stdout).contains("待上送3笔"), "\(Self.lastIdle(offline.stdout))")
         #expect(offline.stderr.contains("store and forward: delivery failed"))

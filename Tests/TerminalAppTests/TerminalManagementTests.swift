@@ -400,7 +400,7 @@ import VirtualCards
             [try builtProduct("terminal"), "run", "--board", Self.root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state],
             stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
         #expect(result.stdout.contains("面包 ¥8.00 x2 [5]"), "the basket before paying")
         #expect(result.stdout.contains("交易成功"), "the sale is approved")
         #expect(result.stdout.contains("面包 ¥8.00 [3]"), "the stock after the sale")
@@ -438,7 +438,7 @@ import VirtualCards
             [try builtProduct("terminal"), "run", "--board", Self.root + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30", "--state-dir", state],
             stdin: Array(input.utf8), environment: ["HOME": state, "TERMINAL_TMS_DIR": served], timeout: .seconds(90))
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(!result.stderr.contains("UNTIL timed out"), "a screen the script waits for did not come: \(result.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
         #expect(result.stdout.contains("面包 ¥8.00 [3]"), "the stock after the sale")
         let afterVoid = try #require(result.stdout.split(separator: "撤销").last.map(String.init))
         #expect(afterVoid.contains("面包 ¥8.00 [5]"), "the stock after the void: \(result.stdout)")

@@ -178,8 +178,9 @@ extension AcquirerServer {
             while !server.isStopping {
                 let request: [UInt8]
                 do {
-                    let poll = ContinuousClock.now + .milliseconds(500)
-                    request = try channel.receive(deadline: idleTimeout.map { min(poll, lastRequest + $0) } ?? poll, timeoutPhase: .response)
+                    let nextCheck = ContinuousClock.now + .milliseconds(500)  // for isStopping
+                    let deadline = idleTimeout.map { min(nextCheck, lastRequest + $0) } ?? nextCheck
+                    request = try channel.receive(deadline: deadline, timeoutPhase: .response)
                 } catch let error as UplinkError {
                     guard case .timeout = error.code else { return }
                     if let idleTimeout, ContinuousClock.now - lastRequest >= idleTimeout { return }  // idle: close_notify

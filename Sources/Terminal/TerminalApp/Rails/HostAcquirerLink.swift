@@ -334,12 +334,13 @@ public final class HostAcquirerLink: AcquirerLink {
         var attempts = 0
         while true {
             attempts += 1
-            let reused = connection.withLock { $0?.isOpen == true }
+            let kept = connection.withLock { $0 }
             let link: HostConnection
             switch openConnection() {
             case .success(let open): link = open
             case .failure(let error): return .failure(MACKeyUnavailable(reason: "\(error)", linkFailed: true))
             }
+            let reused = link === kept
             switch sessionMACKey(link) {
             case .success(let key): return .success((link, key))
             case .failure(let why) where why.linkFailed && reused && attempts == 1: continue
