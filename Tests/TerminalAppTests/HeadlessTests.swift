@@ -146,10 +146,13 @@ import Testing
     @Test func merchantPresentedSaleVoidedFromTheMenu() throws {
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
+        // Paced by the screens (UNTIL): under qemu on a loaded machine a fixed WAIT let the void's keys run ahead.
         let input = [
-            "2", "0", "0", "0", "ENTER", "2", "ENTER",  // ¥20.00, QR, ENTER: show the merchant-presented code
-            "WAIT 10000", "ENTER",  // the simulated phone pays after 5 s; the rail queries every 3 s
-            "MENU", "3", "ENTER", "ENTER", "WAIT 500", "ENTER",  // refund list → the sale → void
+            "2", "0", "0", "0", "ENTER", "UNTIL 请选择支付方式", "2", "UNTIL 请出示付款码",  // ¥20.00, QR
+            "ENTER", "UNTIL 交易成功",  // show the merchant-presented code; the simulated phone pays after 5 s, the rail queries every 3 s
+            "ENTER", "UNTIL 欢迎光临",
+            "MENU", "UNTIL 主菜单", "3", "UNTIL >1 EMV二维码", "ENTER", "UNTIL >1 撤销(当日全额)",  // refund list → the sale
+            "ENTER", "UNTIL 交易成功", "ENTER", "UNTIL 欢迎光临",  // → void
         ].joined(separator: "\n") + "\n"
         let run = try Self.run(input, state: state)
         #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
