@@ -10,7 +10,7 @@ import Testing
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
         // ¥12.61: the simulated wallet says "user paying" for 12 s; WeChat Pay is queried every 10 s.
-        let run = try HeadlessTests.run("1\n2\n6\n1\nENTER\n2\nSCAN 134567890123456789\nWAIT 23000\nENTER\n", state: state)
+        let run = try HeadlessTests.run("1\n2\n6\n1\nENTER\n2\nSCAN 134567890123456789\nUNTIL 45000ms 交易成功\nENTER\n", state: state)
         #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
         #expect(run.frames.contains { $0.contains("交易成功") && $0.contains("¥12.61") }, "\(run.result.stdout)")
         let ledger = try AcquirerLedger(path: state + "/acquirer-ledger.sqlite")
@@ -27,7 +27,7 @@ import Testing
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
         // ¥12.62: "user paying" forever; Alipay is queried every 5 s for 30 s, then the order is cancelled.
-        let run = try HeadlessTests.run("1\n2\n6\n2\nENTER\n2\nSCAN 284567890123456789\nWAIT 34000\nENTER\n", state: state)
+        let run = try HeadlessTests.run("1\n2\n6\n2\nENTER\n2\nSCAN 284567890123456789\nUNTIL 50000ms 支付超时\nENTER\n", state: state)
         #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
         #expect(run.frames.contains { $0.contains("交易失败") && $0.contains("¥12.62") && $0.contains("支付超时，订单已撤销") }, "\(run.result.stdout)")
         let ledger = try AcquirerLedger(path: state + "/acquirer-ledger.sqlite")

@@ -30,7 +30,7 @@ import Testing
     @Test func saleWalkthroughInChinese() throws {
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
-        let run = try Self.run("1\n2\n3\n4\nENTER\n2\nSCAN 134567890123456789\nWAIT 300\nENTER\n", state: state)
+        let run = try Self.run("1\n2\n3\n4\nENTER\n2\nSCAN 134567890123456789\nUNTIL 交易成功\nENTER\n", state: state)
         #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
         let frames = run.frames
         try #require(frames.count >= 8, "\(run.result.stdout)")

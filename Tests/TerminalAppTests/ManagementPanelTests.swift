@@ -225,7 +225,8 @@ import Updater
         let release = try Ed25519.PrivateKey()
         try writeTextFile(root + "/keyring.toml", try Keyring(keys: [("release", .ed25519(try release.publicKey()))]).rendered())
         write(directory + "/terminal.tpkg", try TerminalManagementTests.updatePackage(version: "9.9.9", key: release))
-        let input = "MENU\n4\n1\n2\n3\n4\n5\n6\nENTER\n7\nWAIT 300\nENTER\nWAIT 6000\nENTER\nWAIT 300\nCANCEL\nCANCEL\n"
+        // Paced by the screens (UNTIL): the install takes seconds natively and more under qemu on a loaded machine.
+        let input = "MENU\n4\n1\n2\n3\n4\n5\n6\nENTER\n7\nUNTIL 从U盘安装\nENTER\nUNTIL 60000ms 重启后生效\nENTER\nUNTIL 待确认 9.9.9\nCANCEL\nCANCEL\n"
         let result = try runProcess(
             [try builtProduct("terminal"), "run", "--board", repositoryRoot() + "/board/sim/board.toml", "--headless", "--fixed-clock", "09:30",
              "--state-dir", state],
@@ -233,6 +234,7 @@ import Updater
             environment: ["HOME": state, "TERMINAL_UPDATE_ROOT": root, "TERMINAL_UPDATE_MEDIA": directory + "/terminal.tpkg"],
             timeout: .seconds(90))
         #expect(result.status == 0, "stderr: \(result.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
         #expect(result.stdout.contains("确认键: 从U盘安装"), "\(result.stdout)")
         #expect(result.stdout.contains("已安装 9.9.9，重启后生效"), "\(result.stdout)")
         #expect(result.stdout.contains("待确认 9.9.9"), "\(result.stdout)")

@@ -31,8 +31,9 @@ import Testing
         let terminal = try builtProduct("terminal")
         let result = try runProcess(
             [terminal, "run", "--board", repositoryRoot() + "/board/sim/board.toml", "--headless", "--state-dir", state],
-            stdin: Array("MENU\n2\n3\nWAIT 500\nENTER\n".utf8), environment: ["HOME": state])
+            stdin: Array("MENU\n2\n3\nUNTIL 打印完成\nENTER\n".utf8), environment: ["HOME": state])
         #expect(result.status == 0, "\(result.stderr)")
+        HeadlessTests.expectEveryAwaitedScreenCame(result.stderr)
         #expect(result.stdout.contains("打印完成"), "\(result.stdout)")
         let listing = try runProcess(["/bin/ls", state + "/receipts"])
         let file = try #require(listing.stdout.split(separator: "\n").first { $0.hasPrefix("receipt-") })

@@ -8,7 +8,7 @@ import Testing
         let state = try makeTemporaryDirectory()
         defer { removeTree(state) }
         // Run 1: a WeChat Pay sale of ¥10.00; the input ends, the terminal exits.
-        let sale = ["1", "0", "0", "0", "ENTER", "2", "SCAN 134567890123456789", "WAIT 300", "ENTER"]
+        let sale = ["1", "0", "0", "0", "ENTER", "2", "SCAN 134567890123456789", "UNTIL 交易成功", "ENTER"]
         let first = try HeadlessTests.run(sale.joined(separator: "\n") + "\n", state: state)
         #expect(first.result.status == 0, "stderr: \(first.result.stderr)")
         #expect(first.frames.contains { $0.contains("交易成功") && $0.contains("微信支付") }, "\(first.result.stdout)")
@@ -19,8 +19,11 @@ import Testing
 
         // Run 2, same state: refund menu → the sale → void. A WeChat order is revoked only 15 s after it was made, so
         // the void waits for the wallet's window (the gateway answers "too early", the rail waits and asks again):
-        // WAIT covers it. The result stays up 10 s, so CANCEL leaves it or does nothing on idle. Then the list again.
-        let void = ["MENU", "3", "ENTER", "ENTER", "WAIT 20000", "CANCEL", "MENU", "3", "ENTER"]
+        // the script waits for the outcome (UNTIL, up to 45 s). CANCEL leaves it; then the list again.
+        let void = [
+            "MENU", "UNTIL 主菜单", "3", "UNTIL >1 微信支付", "ENTER", "UNTIL >1 撤销(当日全额)", "ENTER", "UNTIL 45000ms 交易成功",
+            "CANCEL", "UNTIL 欢迎光临", "MENU", "UNTIL 主菜单", "3", "UNTIL 没有可退款的扫码交易", "ENTER",
+        ]
         let second = try HeadlessTests.run(void.joined(separator: "\n") + "\n", state: state)
         #expect(second.result.status == 0, "stderr: \(second.result.stderr)")
         let frames = second.frames
