@@ -463,28 +463,30 @@ def matrix_keypad(vm, res, display):
         f"echo $([ $i = 0 ] && echo ROW0 || echo COL$((i - 1))) > {c}/bank0/line$i/name; done && "
         f"echo 1 > {c}/live; }}; }} && udevadm settle && chip=$(cat {c}/bank0/chip_name) && "
         # `settle` returns at once when udevd has not yet read the new chip's uevent (an empty queue): seen once under
-        # load as /dev/gpiochipN still root:root. Wait (10 s at most) for the rule's group before checking it.
-        f"for i in $(seq 1 50); do [ \"$(stat -c %G /dev/$chip)\" = gpio ] && break; sleep 0.2; done; "
-        # Still root:root: the add uevent was lost to udevd (stop 15's CI: a loaded run). Replay it for this node, as
+        # load as /dev/gpiochipN still root:root. Wait (10 s at most) for the rule's group before checking it. Still
+        # root:root: the add uevent was lost to udevd (stop 15's CI, a loaded run). Replay it for this node, as
         # `udevadm trigger` at boot would, and wait (30 s at most) again.
-        f"if [ \"$(stat -c %G /dev/$chip)\" != gpio ]; then echo UDEV-REPLAY; "
-        f"udevadm trigger --action=add --settle /dev/$chip; "
-        f"for i in $(seq 1 150); do [ \"$(stat -c %G /dev/$chip)\" = gpio ] && break; sleep 0.2; done; fi; "
+        f"group_set() {{ for i in $(seq 1 $1); do [ \"$(stat -c %G /dev/$chip)\" = gpio ] && return 0; sleep 0.2; done; "
+        f"return 1; }}; group_set 50 || {{ echo UDEV-REPLAY; udevadm trigger --action=add --settle /dev/$chip; "
+        f"group_set 150; }}; "
         f"ls -l /dev/$chip && sed \"s|/dev/gpiochip2|/dev/$chip|\" /tmp/payload/matrix.toml | "
         f"install -D -m 0644 /dev/stdin /usr/share/terminal/board/qemu-virt-matrix/board.toml && "
         f"printf 'BOARD=qemu-virt-matrix\\n' > /etc/default/terminal && "
         f"systemctl start terminal && echo SYS=/sys/devices/platform/$(cat {c}/dev_name)/$chip", timeout=180)
     props = show(vm, "ActiveState", "SubState", "Result", "StatusText")
     ok = status == 0 and props.get("ActiveState") == "active" and "crw-rw----" in out and " gpio " in out
-    # A failure's first line (the one the summary prints) carries what tells the causes apart: the exit status of the
-    # set-up, the unit's state, the device node's mode and group, and the unit's last journal line.
-    node = next((line for line in out.splitlines() if "/dev/gpiochip" in line and line.startswith("c")), "no node")
-    log = journal(vm)
-    last = (log.strip().splitlines() or ["(empty journal)"])[-1]
+    detail = ""
+    if not ok:
+        # A failure's first line (the one the summary prints) carries what tells the causes apart: the exit status of
+        # the set-up, the unit's state, the device node's mode and group, and the unit's last journal line.
+        node = next((line for line in out.splitlines() if "/dev/gpiochip" in line and line.startswith("c")), "no node")
+        log = journal(vm)
+        last = (log.strip().splitlines() or ["(empty journal)"])[-1]
+        detail = (f" [exit {status}; unit {props.get('ActiveState')}/{props.get('SubState')}/{props.get('Result')}; "
+                  f"{node}; journal: {last}]\n" + out + "\n" + log)
     res.check(ok, "gpio-matrix variant (matrix.toml): configfs gpio-sim chip, /dev/gpiochipN root:gpio 0660 by "
               f"systemd/60-terminal-gpio.rules, READY with DeviceAllow=char-gpiochip: \"{props.get('StatusText')}\""
-              + ("" if ok else f" [exit {status}; unit {props.get('ActiveState')}/{props.get('SubState')}/"
-                 f"{props.get('Result')}; {node}; journal: {last}]\n" + out + "\n" + log))
+              + detail)
     if "UDEV-REPLAY" in out:
         print("qemu-board: note the gpio-sim chip's add uevent was replayed (udevadm trigger): the rule had not run "
               "after 10 s", flush=True)
